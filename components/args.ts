@@ -1,0 +1,151 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** A registry account in the htpasswd file. */
+export interface RegistryUser {
+    /** Login name; may not be empty or contain ":". */
+    username: pulumi.Input<string>;
+    /** Password; any characters, kept secret. */
+    password: pulumi.Input<string>;
+}
+
+/** Where the registry keeps image data. */
+export interface StorageArgs {
+    /** "emptyDir" (lost with the pod) or "persistentVolumeClaim". Default: "emptyDir". */
+    type?: "emptyDir" | "persistentVolumeClaim";
+    /** Size of the claim created for "persistentVolumeClaim". Default: "10Gi". */
+    size?: pulumi.Input<string>;
+    /** Storage class of the created claim. Default: the cluster's default class. */
+    storageClassName?: pulumi.Input<string>;
+    /** Access mode of the created claim; more than one replica needs "ReadWriteMany". Default: "ReadWriteOnce". */
+    accessMode?: pulumi.Input<"ReadWriteOnce" | "ReadWriteMany" | "ReadWriteOncePod">;
+    /** Use this existing claim instead of creating one (implies "persistentVolumeClaim"). Default: none. */
+    existingClaim?: string;
+}
+
+/** How the registry is exposed outside the cluster. */
+export interface IngressArgs {
+    /** IngressClass name. Default: none (the cluster's default class, Traefik on k3s). */
+    className?: pulumi.Input<string>;
+    /** Annotations added to (and overriding) the defaults for ingress-nginx. Default: none. */
+    annotations?: pulumi.Input<Record<string, string>>;
+    /** Secret holding the TLS certificate for the hostname. Default: none (the controller's default certificate). */
+    tlsSecretName?: pulumi.Input<string>;
+}
+
+/** Compute resources of the registry container. */
+export interface ResourceArgs {
+    /** Requests. Default: cpu "50m", memory "64Mi". */
+    requests?: pulumi.Input<Record<string, string>>;
+    /** Limits. Default: memory "512Mi". */
+    limits?: pulumi.Input<Record<string, string>>;
+}
+
+/** The hosts-file line that makes the hostname resolve to the address. */
+export interface HostsEntryArgs {
+    /** Add the line (false: the hosts are managed elsewhere). Default: true. */
+    enabled?: boolean;
+    /** The hosts file. Default: "/etc/hosts". */
+    file?: pulumi.Input<string>;
+    /** Use `sudo -n` to write: "auto" (only when the file is not writable), "always" or "never". Default: "auto". */
+    sudo?: pulumi.Input<"auto" | "always" | "never">;
+}
+
+/** How Docker comes to trust the registry's certificate. */
+export interface DockerTrustArgs {
+    /** "insecure" (daemon.json insecure-registries, as in the seed), "ca" (certs.d/<host>/ca.crt) or "none". Default: "insecure". */
+    mode?: pulumi.Input<"insecure" | "ca" | "none">;
+    /** Docker's daemon.json. Default: "/etc/docker/daemon.json" (macOS: "~/.docker/daemon.json"). */
+    daemonConfig?: pulumi.Input<string>;
+    /** Docker's certificate directory. Default: "/etc/docker/certs.d" (macOS: "~/.docker/certs.d"). */
+    certsDir?: pulumi.Input<string>;
+    /** PEM CA certificate that signed the registry's certificate; required for "ca". Default: none. */
+    caCertificate?: pulumi.Input<string>;
+    /** Command (argv, no shell) run after daemon.json changes, e.g. ["sudo","systemctl","restart","docker"]. Default: none. */
+    restartCommand?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Use `sudo -n` to write: "auto", "always" or "never". Default: "auto". */
+    sudo?: pulumi.Input<"auto" | "always" | "never">;
+}
+
+/** An image to copy into the registry. */
+export interface ImageToPush {
+    /** Source reference: a Docker reference ("nginx", "docker.io/library/nginx:1.27") or, for skopeo, any transport ("oci-archive:/path.tar"). */
+    source: string;
+    /** Repository in the registry. Default: the last path element of the source ("nginx"). */
+    repository?: string;
+    /** Tag in the registry. Default: the source's tag, else "latest". */
+    tag?: string;
+    /** Platform to pull. Default: "linux/amd64". */
+    platform?: string;
+}
+
+/** Login and push of images from the workstation. */
+export interface ImagePushArgs {
+    /** Push the images (false: a machine without Docker). Default: true. */
+    enabled?: boolean;
+    /** "docker" (pull, tag, login, push, as in the seed) or "skopeo" (daemonless copy). Default: "docker". */
+    tool?: pulumi.Input<"docker" | "skopeo">;
+    /** Images to push. Default: [{ source: "nginx", platform: "linux/amd64" }]. */
+    images?: ImageToPush[];
+}
+
+/** The workstation's side: hosts entry, Docker trust and push. */
+export interface WorkstationArgs {
+    /** The hosts-file line. Default: enabled, "/etc/hosts". */
+    hostsEntry?: HostsEntryArgs;
+    /** Docker's trust of the registry. Default: mode "insecure". */
+    dockerTrust?: DockerTrustArgs;
+    /** The image push. Default: docker, nginx for linux/amd64. */
+    push?: ImagePushArgs;
+    /** Tells the marked lines and files of this stack apart from another's. Default: "<project>/<stack>/<component name>". */
+    owner?: pulumi.Input<string>;
+}
+
+/** The checks, through the registry's HTTP API, that the pushed images are served. */
+export interface VerificationArgs {
+    /** Run the checks after the push. Default: true (when images are pushed). */
+    enabled?: boolean;
+    /** How long a check keeps retrying while the registry and its ingress come up, in seconds. Default: 300. */
+    deadlineSeconds?: pulumi.Input<number>;
+    /** Delete, by digest, the manifest of an image removed from the push list. Default: true. */
+    deleteRemovedImages?: pulumi.Input<boolean>;
+}
+
+/** Inputs of the DistributionRegistry component. */
+export interface DistributionRegistryArgs {
+    /** IP address (v4 or v6) that the hostname resolves to: the machine serving the ingress. Required. */
+    address: pulumi.Input<string>;
+    /** The registry user. Required. */
+    username: pulumi.Input<string>;
+    /** That user's password (made a secret). Required. */
+    password: pulumi.Input<string>;
+    /** More users for the htpasswd file. Default: none. */
+    extraUsers?: RegistryUser[];
+    /** DNS name of the registry: Ingress host, hosts entry, image prefix. Default: "registry.test". */
+    hostname?: pulumi.Input<string>;
+    /** HTTPS port the ingress serves on, as clients reach it. Default: 443. */
+    port?: pulumi.Input<number>;
+    /** Namespace of every object. Default: "examples". */
+    namespace?: pulumi.Input<string>;
+    /** Create the namespace (true) or use an existing one (false). Default: false. */
+    createNamespace?: boolean;
+    /** Registry image; registry:2.8.x and registry:3.x both work. Default: "registry:2.8.3". */
+    image?: pulumi.Input<string>;
+    /** Number of registry pods; above 1 needs ReadWriteMany storage. Default: 1. */
+    replicas?: pulumi.Input<number>;
+    /** Image storage. Default: emptyDir. */
+    storage?: StorageArgs;
+    /** Ingress settings. Default: the default class, TLS with the controller's default certificate. */
+    ingress?: IngressArgs;
+    /** bcrypt cost of the htpasswd hashes, 4..31; each request pays it. Default: 5 (as `htpasswd -B`). */
+    bcryptCost?: pulumi.Input<number>;
+    /** Container resources. Default: requests cpu "50m", memory "64Mi"; limits memory "512Mi". */
+    resources?: ResourceArgs;
+    /** Extra labels on every object. Default: none. */
+    labels?: pulumi.Input<Record<string, string>>;
+    /** Do not wait for the Deployment's rollout and the Ingress's address (pulumi.com/skipAwait). Default: false. */
+    skipAwait?: pulumi.Input<boolean>;
+    /** The workstation steps. Default: all on (hosts entry, insecure trust, docker push of nginx). */
+    workstation?: WorkstationArgs;
+    /** The API checks. Default: on. */
+    verification?: VerificationArgs;
+}

@@ -1,0 +1,129 @@
+import * as pulumi from "@pulumi/pulumi";
+import { DistributionRegistryArgs } from "./args";
+import { HtpasswdUser } from "./htpasswd";
+import {
+    InputError, validateAddress, validateBcryptCost, validateHostname, validateImage, validateNamespace,
+    validatePassword, validatePort, validateReplicas, validateUsername,
+} from "./validation";
+
+/** The registry's settings with every default applied and every value checked: what the templates render. */
+export interface RegistrySettings {
+    /** Name shared by the Kubernetes objects. */
+    name: string;
+    hostname: string;
+    port: number;
+    namespace: string;
+    createNamespace: boolean;
+    image: string;
+    replicas: number;
+    storage: {
+        type: "emptyDir" | "persistentVolumeClaim";
+        size: string;
+        storageClassName?: string;
+        accessMode: "ReadWriteOnce" | "ReadWriteMany" | "ReadWriteOncePod";
+        existingClaim?: string;
+    };
+    ingress: {
+        className?: string;
+        annotations: Record<string, string>;
+        tlsSecretName?: string;
+    };
+    bcryptCost: number;
+    resources: { requests: Record<string, string>; limits: Record<string, string> };
+    labels: Record<string, string>;
+    skipAwait: boolean;
+}
+
+export const defaults = {
+    hostname: "registry.test",
+    port: 443,
+    namespace: "examples",
+    image: "registry:2.8.3",
+    replicas: 1,
+    storageSize: "10Gi",
+    accessMode: "ReadWriteOnce" as const,
+    bcryptCost: 5,
+    requests: { cpu: "50m", memory: "64Mi" },
+    limits: { memory: "512Mi" },
+};
+
+/** The plain (already resolved) form of the arguments that settle the Kubernetes objects. */
+export type PlainSettingsArgs = pulumi.Unwrap<Omit<DistributionRegistryArgs, "address" | "username" | "password" | "extraUsers" | "workstation" | "verification">>;
+
+/** Applies defaults and checks every value; throws InputError naming the first bad input. */
+export function settingsFromArgs(name: string, args: PlainSettingsArgs): RegistrySettings {
+    const storageArgs = args.storage ?? {};
+    const storageType = storageArgs.existingClaim ? "persistentVolumeClaim" : (storageArgs.type ?? "emptyDir");
+    if (storageType !== "emptyDir" && storageType !== "persistentVolumeClaim") {
+        throw new InputError("storage.type", `"${storageType}" is not a storage type`, "Use \"emptyDir\" or \"persistentVolumeClaim\".");
+    }
+    const accessMode = storageArgs.accessMode ?? defaults.accessMode;
+    // An existing claim's access mode is not known here: trust the user's accessMode for it.
+    const storageShared = storageType === "persistentVolumeClaim" && accessMode === "ReadWriteMany";
+    return {
+        name,
+        hostname: validateHostname(args.hostname ?? defaults.hostname),
+        port: validatePort(args.port ?? defaults.port),
+        namespace: validateNamespace(args.namespace ?? defaults.namespace),
+        createNamespace: args.createNamespace ?? false,
+        image: validateImage(args.image ?? defaults.image),
+        replicas: validateReplicas(args.replicas ?? defaults.replicas, storageShared),
+        storage: {
+            type: storageType,
+            size: storageArgs.size ?? defaults.storageSize,
+            storageClassName: storageArgs.storageClassName,
+            accessMode,
+            existingClaim: storageArgs.existingClaim,
+        },
+        ingress: {
+            className: args.ingress?.className,
+            annotations: args.ingress?.annotations ?? {},
+            tlsSecretName: args.ingress?.tlsSecretName,
+        },
+        bcryptCost: validateBcryptCost(args.bcryptCost ?? defaults.bcryptCost),
+        resources: {
+            requests: args.resources?.requests ?? defaults.requests,
+            limits: args.resources?.limits ?? defaults.limits,
+        },
+        labels: args.labels ?? {},
+        skipAwait: args.skipAwait ?? false,
+    };
+}
+
+/** Checks the accounts: the main user first, then the extra ones; usernames must be unique. */
+export function usersFromArgs(users: HtpasswdUser[]): HtpasswdUser[] {
+    const seen = new Set<string>();
+    users.forEach((u, i) => {
+        const input = i === 0 ? "" : `extraUsers[${i - 1}].`;
+        validateUsername(u.username, `${input}username`);
+        validatePassword(u.password, `${input}password`);
+        if (seen.has(u.username)) {
+            throw new InputError(`${input}username`, `"${u.username}" is listed twice`, "Give each registry user once.");
+        }
+        seen.add(u.username);
+    });
+    return users;
+}
+
+/** The validated inputs, as Outputs. Every child resource depends on `settings`, so a bad input stops them all. */
+export interface ResolvedInputs {
+    settings: pulumi.Output<RegistrySettings>;
+    /** Secret: the accounts with their passwords. */
+    users: pulumi.Output<HtpasswdUser[]>;
+    address: pulumi.Output<string>;
+}
+
+export function resolveInputs(name: string, args: DistributionRegistryArgs): ResolvedInputs {
+    const users = pulumi.secret(pulumi.all([
+        { username: args.username, password: args.password },
+        ...(args.extraUsers ?? []).map(u => ({ username: u.username, password: u.password })),
+    ]).apply(all => usersFromArgs(all as HtpasswdUser[])));
+    // An IP address is not a secret even when Terraform marks it sensitive; keeping it secret would hide the Ingress and the hosts line.
+    const address = pulumi.unsecret(pulumi.output(args.address).apply(a => validateAddress(a)));
+    const { address: _a, username: _u, password: _p, extraUsers: _e, workstation: _w, verification: _v, ...settingsArgs } = args;
+    const checked = pulumi.output(settingsArgs).apply(plain => settingsFromArgs(name, plain as PlainSettingsArgs));
+    // The settings wait for the credential and address checks too, without taking on their secrecy.
+    const usersChecked = pulumi.unsecret(users.apply(() => true));
+    const settings = pulumi.all([checked, usersChecked, address]).apply(([s]) => s);
+    return { settings, users, address };
+}

@@ -1,0 +1,18 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { commonLabels, objectName, selectorLabels } from "../naming";
+import { containerPort } from "../registryConfig";
+import { RegistrySettings } from "../settings";
+
+export function renderService(s: RegistrySettings): pulumi.Unwrap<k8s.types.input.core.v1.Service> {
+    return {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: objectName(s.name), namespace: s.namespace, labels: commonLabels(s.name, s.labels) },
+        spec: {
+            type: "ClusterIP",
+            selector: selectorLabels(s.name),
+            ports: [{ name: "http", port: containerPort, targetPort: "http", protocol: "TCP" }],
+        },
+    };
+}

@@ -1,0 +1,85 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { HtpasswdUser, renderHtpasswd } from "./htpasswd";
+import { podChecksum, renderRegistryConfig } from "./registryConfig";
+import { RegistrySettings } from "./settings";
+import { renderConfigMap } from "./templates/configMap";
+import { renderDeployment } from "./templates/deployment";
+import { renderIngress } from "./templates/ingress";
+import { renderNamespace } from "./templates/namespace";
+import { renderPersistentVolumeClaim } from "./templates/persistentVolumeClaim";
+import { renderSecret } from "./templates/secret";
+import { renderService } from "./templates/service";
+
+/** The Kubernetes side of the registry, and what other parts wait for. */
+export interface Workload {
+    /** Secret: the rendered htpasswd file. */
+    htpasswd: pulumi.Output<string>;
+    namespace?: k8s.core.v1.Namespace;
+    secret: k8s.core.v1.Secret;
+    configMap: k8s.core.v1.ConfigMap;
+    claim?: k8s.core.v1.PersistentVolumeClaim;
+    deployment: k8s.apps.v1.Deployment;
+    service: k8s.core.v1.Service;
+    ingress: k8s.networking.v1.Ingress;
+}
+
+/** Which optional objects exist: decided from plain inputs, because a resource cannot be created inside an apply. */
+export interface WorkloadShape {
+    createNamespace: boolean;
+    createClaim: boolean;
+}
+
+export function createWorkload(
+    name: string,
+    shape: WorkloadShape,
+    settings: pulumi.Output<RegistrySettings>,
+    users: pulumi.Output<HtpasswdUser[]>,
+    opts: pulumi.CustomResourceOptions,
+): Workload {
+    // Both kept in state: the salt key makes the bcrypt hashes repeatable, and every replica needs the same HTTP secret.
+    const saltKey = new random.RandomPassword(`${name}-bcrypt-salt-key`, { length: 32, special: false }, opts);
+    const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 48, special: false }, opts);
+
+    const htpasswd = pulumi.secret(pulumi.all([users, saltKey.result, settings])
+        .apply(([u, key, s]) => renderHtpasswd(u, key, s.bcryptCost)));
+    // A hash of a bcrypt file and a random string reveals neither; unsecret it so the Deployment stays readable in state and diffs.
+    const checksum = pulumi.unsecret(pulumi.all([settings, htpasswd, httpSecret.result])
+        .apply(([s, h, x]) => podChecksum(renderRegistryConfig(s), h, x)));
+
+    const namespaceObject = settings.apply(renderNamespace);
+    const namespace = shape.createNamespace
+        ? new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: namespaceObject.metadata }, opts)
+        : undefined;
+    const inNamespace: pulumi.CustomResourceOptions = { ...opts, dependsOn: namespace ? [namespace] : [] };
+
+    const secretObject = pulumi.all([settings, htpasswd, httpSecret.result]).apply(([s, h, x]) => renderSecret(s, h, x));
+    const secret = new k8s.core.v1.Secret(`${name}-secret`,
+        { metadata: secretObject.metadata, type: secretObject.type, stringData: secretObject.stringData }, inNamespace);
+
+    const configMapObject = settings.apply(renderConfigMap);
+    const configMap = new k8s.core.v1.ConfigMap(`${name}-config`,
+        { metadata: configMapObject.metadata, data: configMapObject.data }, inNamespace);
+
+    const claimObject = settings.apply(renderPersistentVolumeClaim);
+    const claim = shape.createClaim
+        ? new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, { metadata: claimObject.metadata, spec: claimObject.spec }, inNamespace)
+        : undefined;
+
+    const deploymentObject = pulumi.all([settings, checksum]).apply(([s, c]) => renderDeployment(s, c));
+    const deployment = new k8s.apps.v1.Deployment(`${name}-deployment`,
+        { metadata: deploymentObject.metadata, spec: deploymentObject.spec },
+        { ...opts, dependsOn: [...(namespace ? [namespace] : []), secret, configMap, ...(claim ? [claim] : [])] });
+
+    const serviceObject = settings.apply(renderService);
+    const service = new k8s.core.v1.Service(`${name}-service`,
+        { metadata: serviceObject.metadata, spec: serviceObject.spec }, inNamespace);
+
+    const ingressObject = settings.apply(renderIngress);
+    const ingress = new k8s.networking.v1.Ingress(`${name}-ingress`,
+        { metadata: ingressObject.metadata, spec: ingressObject.spec },
+        { ...opts, dependsOn: [...(namespace ? [namespace] : []), service] });
+
+    return { htpasswd, namespace, secret, configMap, claim, deployment, service, ingress };
+}
