@@ -53,7 +53,7 @@ export interface HostsEntryArgs {
 /** How Docker comes to trust the registry's certificate. */
 export interface DockerTrustArgs {
     /** "insecure" (daemon.json insecure-registries, as in the seed), "ca" (certs.d/<host>/ca.crt) or "none". Default: "insecure". */
-    mode?: pulumi.Input<"insecure" | "ca" | "none">;
+    mode?: "insecure" | "ca" | "none";
     /** Docker's daemon.json. Default: "/etc/docker/daemon.json" (macOS: "~/.docker/daemon.json"). */
     daemonConfig?: pulumi.Input<string>;
     /** Docker's certificate directory. Default: "/etc/docker/certs.d" (macOS: "~/.docker/certs.d"). */

@@ -1,0 +1,85 @@
+import * as pulumi from "@pulumi/pulumi";
+import { DistributionRegistryArgs } from "./args";
+import { resolveInputs } from "./settings";
+import { createVerification } from "./verification";
+import { createWorkload } from "./workload";
+import { createWorkstation, registryAuthority, resolveImages } from "./workstation";
+
+/**
+ * A private CNCF Distribution registry on Kubernetes with htpasswd auth, the workstation wired to it,
+ * images pushed, and the registry's API checked for them. The work is done by the functions it composes.
+ */
+export class DistributionRegistry extends pulumi.ComponentResource {
+    /** https://<hostname>[:port] */
+    public readonly url: pulumi.Output<string>;
+    public readonly hostname: pulumi.Output<string>;
+    public readonly namespace: pulumi.Output<string>;
+    /** The Service in front of the registry pods (port 5000 in the cluster). */
+    public readonly serviceName: pulumi.Output<string>;
+    /** Secret: the htpasswd file the registry reads. */
+    public readonly htpasswd: pulumi.Output<string>;
+    /** The references pushed, `<registry>/<repository>:<tag>`. */
+    public readonly pushedImages: pulumi.Output<string[]>;
+    /** Manifest digest of each pushed `<repository>:<tag>`, as the verification read it ({} when it is off). */
+    public readonly digests: pulumi.Output<Record<string, string>>;
+
+    constructor(name: string, args: DistributionRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("distribution-registry:index:DistributionRegistry", name, {}, opts);
+        const child = { parent: this };
+        // Checked here, before any child exists: images are plain inputs, the rest is checked inside resolveInputs.
+        const images = resolveImages(args.workstation?.push?.images);
+        const { settings, users, address } = resolveInputs(name, args);
+        const password = users.apply(u => u[0].password);
+        const username = pulumi.unsecret(users.apply(u => u[0].username));
+        const registry = settings.apply(s => registryAuthority(s.hostname, s.port));
+
+        const workload = createWorkload(name, {
+            createNamespace: args.createNamespace ?? false,
+            createClaim: args.storage?.type === "persistentVolumeClaim" && !args.storage.existingClaim,
+        }, settings, users, child);
+
+        const workstation = createWorkstation(name, {
+            hostname: settings.hostname,
+            address,
+            registry,
+            username,
+            password,
+            owner: args.workstation?.owner ?? `${pulumi.getProject()}/${pulumi.getStack()}/${name}`,
+        }, args.workstation ?? {}, images, [workload.deployment, workload.ingress], child);
+
+        const trust = args.workstation?.dockerTrust ?? {};
+        const verification = args.verification?.enabled === false || !workstation.imagePush ? undefined
+            : createVerification(name, {
+                hostname: settings.hostname,
+                address,
+                port: settings.port,
+                username,
+                password,
+                tls: pulumi.output(trust.caCertificate).apply(ca => trust.mode === "ca"
+                    ? { mode: "ca" as const, caCertificate: ca }
+                    : { mode: trust.mode === "none" ? "system" as const : "insecure" as const }),
+            }, images.map(i => ({ repository: i.repository, tag: i.tag })), {
+                deadlineSeconds: args.verification?.deadlineSeconds,
+                deleteRemovedImages: args.verification?.deleteRemovedImages,
+            }, { ...child, dependsOn: [workstation.imagePush] });
+
+        this.url = settings.apply(s => `https://${registryAuthority(s.hostname, s.port)}`);
+        this.hostname = settings.hostname;
+        this.namespace = settings.namespace;
+        this.serviceName = workload.service.metadata.name;
+        this.htpasswd = pulumi.secret(workload.htpasswd);
+        this.pushedImages = workstation.imagePush
+            ? registry.apply(r => images.map(i => `${r}/${i.repository}:${i.tag}`))
+            : pulumi.output([]);
+        this.digests = verification ? verification.digests : pulumi.output({});
+        this.registerOutputs({
+            url: this.url,
+            hostname: this.hostname,
+            namespace: this.namespace,
+            serviceName: this.serviceName,
+            htpasswd: this.htpasswd,
+            pushedImages: this.pushedImages,
+            digests: this.digests,
+        });
+    }
+}

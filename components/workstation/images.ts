@@ -1,0 +1,57 @@
+import { ImageToPush } from "../args";
+import { InputError, isImageReference } from "../validation";
+
+/** An image to push with every default applied. */
+export interface ResolvedImage {
+    source: string;
+    repository: string;
+    tag: string;
+    platform: string;
+}
+
+export const defaultImages: ImageToPush[] = [{ source: "nginx", platform: "linux/amd64" }];
+
+const nonRegistryTransports = ["oci:", "oci-archive:", "docker-archive:", "dir:", "containers-storage:", "docker-daemon:"];
+const repositoryPattern = /^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*$/;
+const tagPattern = /^[\w][\w.-]{0,127}$/;
+const platformPattern = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
+
+/** Fills in repository, tag and platform from the source, as `docker tag <source> <host>/<name>` would, and checks them. */
+export function resolveImages(images: ImageToPush[] = defaultImages): ResolvedImage[] {
+    const seen = new Set<string>();
+    return images.map((image, i) => {
+        const input = `pushImages[${i}]`;
+        const fromRegistry = !nonRegistryTransports.some(t => image.source.startsWith(t));
+        const reference = image.source.replace(/^docker:\/\//, "");
+        if (fromRegistry && !isImageReference(reference)) {
+            throw new InputError(`${input}.source`, `"${image.source}" is not an image reference`, "Use e.g. \"nginx\", \"nginx:1.27\" or \"docker.io/library/nginx:1.27\".");
+        }
+        if (!fromRegistry && !image.repository) {
+            throw new InputError(`${input}.repository`, `is needed for the source "${image.source}"`, "Name the repository to push it to, e.g. \"hello\".");
+        }
+        const withoutDigest = reference.split("@")[0];
+        const lastPart = withoutDigest.split("/").pop() ?? "";
+        const [sourceName, sourceTag] = lastPart.split(":");
+        const resolved: ResolvedImage = {
+            source: image.source,
+            repository: image.repository ?? sourceName,
+            tag: image.tag ?? (fromRegistry ? sourceTag : undefined) ?? "latest",
+            platform: image.platform ?? "linux/amd64",
+        };
+        if (!repositoryPattern.test(resolved.repository)) {
+            throw new InputError(`${input}.repository`, `"${resolved.repository}" is not a repository name`, "Use lower-case path components, e.g. \"nginx\" or \"team/app\".");
+        }
+        if (!tagPattern.test(resolved.tag)) {
+            throw new InputError(`${input}.tag`, `"${resolved.tag}" is not a tag`, "Use letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'.");
+        }
+        if (!platformPattern.test(resolved.platform)) {
+            throw new InputError(`${input}.platform`, `"${resolved.platform}" is not a platform`, "Use os/arch[/variant], e.g. \"linux/amd64\".");
+        }
+        const key = `${resolved.repository}:${resolved.tag}`;
+        if (seen.has(key)) {
+            throw new InputError(`${input}`, `${key} is pushed twice`, "Give each repository and tag once.");
+        }
+        seen.add(key);
+        return resolved;
+    });
+}

@@ -1,0 +1,132 @@
+"use strict";
+// Logs in to the registry and pushes the images, with docker (pull, tag, login, push, as in the seed)
+// or skopeo (a daemonless copy). The password arrives on stdin and leaves only through a child's stdin:
+// it is never in an argument, an environment variable or the output.
+// Inputs from the environment: DR_PUSH_TOOL, DR_REGISTRY (host or host:port), DR_USERNAME,
+// DR_IMAGES (JSON [{source, repository, tag, platform}]), DR_TLS_MODE (insecure|ca|none), DR_CERT_DIR.
+// Usage: node pushImages.js push|remove  (remove: docker logout and the local tags; skopeo keeps nothing)
+const childProcess = require("child_process");
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+
+const transports = ["docker://", "oci:", "oci-archive:", "docker-archive:", "dir:", "containers-storage:", "docker-daemon:"];
+
+/** Runs a tool without a shell; its output goes to our stderr so that stdout stays the JSON result. */
+function tool(command, args, input) {
+    const result = childProcess.spawnSync(command, args, { input: input === undefined ? "" : input, stdio: ["pipe", 2, 2] });
+    if (result.error && result.error.code === "ENOENT") {
+        throw new Error(`${command} is not installed or not on PATH; install it, choose the other pushTool, or turn the push off (pushEnabled false)`);
+    }
+    if (result.status !== 0) {
+        throw new Error(`\`${command} ${args.filter(a => !a.startsWith("--")).slice(0, 2).join(" ")}\` failed (exit ${result.status}); see its output above`);
+    }
+}
+
+function destination(o, image) {
+    return `${o.registry}/${image.repository}:${image.tag}`;
+}
+
+function pushWithDocker(o, password) {
+    const tagged = [];
+    let loggedIn = false;
+    try {
+        for (const image of o.images) {
+            if (transports.some(t => image.source.startsWith(t))) {
+                throw new Error(`docker cannot read "${image.source}": use pushTool "skopeo" for non-registry sources`);
+            }
+            tool("docker", ["pull", "--platform", image.platform, image.source]);
+            tool("docker", ["tag", image.source, destination(o, image)]);
+            tagged.push(destination(o, image));
+        }
+        tool("docker", ["login", "--username", o.username, "--password-stdin", o.registry], password);
+        loggedIn = true;
+        for (const image of o.images) {
+            tool("docker", ["push", destination(o, image)]);
+        }
+    } catch (e) {
+        // Nothing of a failed push stays behind: Pulumi keeps no state for a failed create, so no delete would undo it.
+        undoDocker(o.registry, tagged, loggedIn);
+        throw e;
+    }
+    return tagged;
+}
+
+function undoDocker(registry, tagged, loggedIn) {
+    for (const reference of tagged) {
+        childProcess.spawnSync("docker", ["rmi", reference], { stdio: ["ignore", 2, 2] });
+    }
+    if (loggedIn) {
+        childProcess.spawnSync("docker", ["logout", registry], { stdio: ["ignore", 2, 2] });
+    }
+}
+
+function pushWithSkopeo(o, password) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "distribution-registry-auth-"));
+    const authFile = path.join(dir, "auth.json");
+    const tls = o.tlsMode === "insecure" ? ["--tls-verify=false"] : o.tlsMode === "ca" ? ["--cert-dir", o.certDir] : [];
+    const destinationTls = tls.map(a => a.replace(/^--/, "--dest-"));
+    try {
+        tool("skopeo", ["login", "--authfile", authFile, "--username", o.username, "--password-stdin", ...tls, o.registry], password);
+        const pushed = [];
+        for (const image of o.images) {
+            const source = transports.some(t => image.source.startsWith(t)) ? image.source : `docker://${image.source}`;
+            const [os, arch, variant] = image.platform.split("/");
+            tool("skopeo", ["copy", "--retry-times", "2", "--override-os", os, "--override-arch", arch,
+                ...(variant ? ["--override-variant", variant] : []),
+                "--dest-authfile", authFile, ...destinationTls, source, `docker://${destination(o, image)}`]);
+            pushed.push(destination(o, image));
+        }
+        return pushed;
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+function inputs() {
+    const env = process.env;
+    const images = JSON.parse(env.DR_IMAGES || "[]");
+    if (!Array.isArray(images) || !images.every(i => i && i.source && i.repository && i.tag && i.platform)) {
+        throw new Error("DR_IMAGES must be a list of {source, repository, tag, platform}");
+    }
+    if (env.DR_PUSH_TOOL !== "docker" && env.DR_PUSH_TOOL !== "skopeo") {
+        throw new Error(`push tool "${env.DR_PUSH_TOOL}" is not "docker" or "skopeo"`);
+    }
+    return {
+        tool: env.DR_PUSH_TOOL, registry: env.DR_REGISTRY, username: env.DR_USERNAME || "",
+        images, tlsMode: env.DR_TLS_MODE || "none", certDir: env.DR_CERT_DIR || "",
+    };
+}
+
+function main(action, password) {
+    const o = inputs();
+    if (action === "push") {
+        if (!password) {
+            throw new Error("no password on standard input");
+        }
+        const pushed = o.tool === "docker" ? pushWithDocker(o, password) : pushWithSkopeo(o, password);
+        return { tool: o.tool, registry: o.registry, pushed };
+    }
+    if (action === "remove") {
+        if (o.tool === "docker") {
+            undoDocker(o.registry, o.images.map(i => destination(o, i)), true);
+        }
+        return { tool: o.tool, registry: o.registry, removed: true };
+    }
+    throw new Error(`unknown action "${action}": use push or remove`);
+}
+
+function run(action) {
+    try {
+        const password = action === "push" ? fs.readFileSync(0, "utf8") : "";
+        process.stdout.write(`${JSON.stringify(main(action, password))}\n`);
+    } catch (e) {
+        process.stderr.write(`image push: ${e.message}\n`);
+        process.exitCode = 1;
+    }
+}
+
+module.exports = { main, run };
+if (require.main === module) {
+    run(process.argv[2]);
+}

@@ -1,0 +1,56 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** A resource the program registered, with the inputs the engine would have received. */
+export interface Registered {
+    type: string;
+    name: string;
+    inputs: any;
+}
+
+/** The fixed results the random provider would keep in state. */
+export const randomResults: Record<string, string> = {
+    "registry-bcrypt-salt-key": "saltkeysaltkeysaltkeysaltkey1234",
+    "registry-http-secret": "httpsecrethttpsecrethttpsecrethttpsecret12345678",
+};
+
+/**
+ * Pulumi mocks standing in for the engine: every registration is recorded, random results are the fixed
+ * values a second `pulumi up` would read from state, and other resources echo their inputs.
+ */
+export function installMocks(): Registered[] {
+    const registered: Registered[] = [];
+    pulumi.runtime.setMocks({
+        newResource(args: pulumi.runtime.MockResourceArgs) {
+            registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+            const state: Record<string, unknown> = { ...args.inputs };
+            if (args.type === "random:index/randomPassword:RandomPassword") {
+                state.result = randomResults[args.name] ?? `random-${args.name}`;
+            }
+            if (args.type === "command:local:Command") {
+                state.stdout = "";
+                state.stderr = "";
+            }
+            return { id: `${args.name}-id`, state };
+        },
+        call(args: pulumi.runtime.MockCallArgs) {
+            return args.inputs;
+        },
+    }, "distribution-registry", "test", false);
+    return registered;
+}
+
+/** The value of an Output, once known. */
+export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise(resolve => output.apply(v => { resolve(v); return v; }));
+}
+
+/** Waits until no registration has come in for a while: the program's resources are all registered. */
+export async function settled(registered: Registered[]): Promise<void> {
+    let last = -1;
+    let quiet = 0;
+    while (quiet < 5) {
+        await new Promise(r => setTimeout(r, 20));
+        quiet = registered.length === last ? quiet + 1 : 0;
+        last = registered.length;
+    }
+}

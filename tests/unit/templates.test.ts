@@ -1,0 +1,133 @@
+import { renderHtpasswd } from "../../components/htpasswd";
+import { podChecksum, renderRegistryConfig } from "../../components/registryConfig";
+import { PlainSettingsArgs, settingsFromArgs } from "../../components/settings";
+import { renderConfigMap } from "../../components/templates/configMap";
+import { renderDeployment } from "../../components/templates/deployment";
+import { renderIngress } from "../../components/templates/ingress";
+import { renderPersistentVolumeClaim } from "../../components/templates/persistentVolumeClaim";
+import { renderSecret } from "../../components/templates/secret";
+import { renderService } from "../../components/templates/service";
+
+/** What the Kubernetes objects would be for these inputs, password and kept random values included. */
+function render(args: PlainSettingsArgs = {}, password = "s3cret!", saltKey = "key", httpSecret = "kept-http-secret-value") {
+    const s = settingsFromArgs("registry", args);
+    const htpasswd = renderHtpasswd([{ username: "admin", password }], saltKey, s.bcryptCost);
+    const checksum = podChecksum(renderRegistryConfig(s), htpasswd, httpSecret);
+    return {
+        settings: s,
+        secret: renderSecret(s, htpasswd, httpSecret) as any,
+        deployment: renderDeployment(s, checksum) as any,
+        ingress: renderIngress(s) as any,
+        service: renderService(s) as any,
+        configMap: renderConfigMap(s) as any,
+    };
+}
+
+describe("rendered Kubernetes objects", () => {
+    test("two renders with the same inputs give byte-identical Secret and pod template", () => {
+        const a = render();
+        const b = render();
+        expect(JSON.stringify(b.secret)).toBe(JSON.stringify(a.secret));
+        expect(JSON.stringify(b.deployment.spec.template)).toBe(JSON.stringify(a.deployment.spec.template));
+    });
+
+    test("a password change changes the Secret and the pod template (so the pods roll)", () => {
+        const a = render({}, "old-password");
+        const b = render({}, "new-password");
+        expect(b.secret.stringData.htpasswd).not.toBe(a.secret.stringData.htpasswd);
+        expect(b.deployment.spec.template.metadata.annotations["checksum/secret-and-config"])
+            .not.toBe(a.deployment.spec.template.metadata.annotations["checksum/secret-and-config"]);
+    });
+
+    test("the Secret holds a bcrypt htpasswd line and the HTTP secret", () => {
+        const { secret } = render();
+        expect(secret.metadata).toMatchObject({ name: "registry", namespace: "examples" });
+        expect(secret.stringData.htpasswd).toMatch(/^admin:\$2y\$05\$[./A-Za-z0-9]{53}\n$/);
+        expect(secret.stringData["http-secret"]).toBe("kept-http-secret-value");
+    });
+
+    test("the Deployment runs the registry safely: probes on /, non-root, read-only root, resources", () => {
+        const { deployment } = render();
+        const pod = deployment.spec.template.spec;
+        const container = pod.containers[0];
+        expect(container.image).toBe("registry:2.8.3");
+        expect(container.readinessProbe.httpGet).toEqual({ path: "/", port: "http" });
+        expect(container.livenessProbe.httpGet).toEqual({ path: "/", port: "http" });
+        expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000 });
+        expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+        expect(container.resources.requests).toEqual({ cpu: "50m", memory: "64Mi" });
+        expect(deployment.spec.replicas).toBe(1);
+        expect(deployment.spec.selector.matchLabels).toEqual(pod && deployment.spec.template.metadata.labels && {
+            "app.kubernetes.io/name": "registry", "app.kubernetes.io/instance": "registry",
+        });
+    });
+
+    test("the HTTP secret reaches the pods from the Secret, never as a literal, and v3's tracing is off", () => {
+        const { deployment } = render();
+        const env = deployment.spec.template.spec.containers[0].env;
+        expect(env).toContainEqual({ name: "REGISTRY_HTTP_SECRET", valueFrom: { secretKeyRef: { name: "registry", key: "http-secret" } } });
+        expect(env).toContainEqual({ name: "OTEL_TRACES_EXPORTER", value: "none" });
+        expect(JSON.stringify(deployment)).not.toContain("kept-http-secret-value");
+    });
+
+    test("the config is mounted where registry:2 and registry:3 each read it", () => {
+        for (const image of ["registry:2.8.3", "registry:3.0.0"]) {
+            const { deployment } = render({ image });
+            const mounts = deployment.spec.template.spec.containers[0].volumeMounts
+                .filter((m: any) => m.name === "config").map((m: any) => m.mountPath);
+            expect(mounts).toEqual(expect.arrayContaining(["/etc/docker/registry", "/etc/distribution"]));
+        }
+    });
+
+    test("the config enables storage delete and htpasswd auth with the hostname as realm", () => {
+        const config = JSON.parse(render({ hostname: "reg.example.com" }).configMap.data["config.yml"]);
+        expect(config.storage.delete.enabled).toBe(true);
+        expect(config.auth.htpasswd).toEqual({ realm: "reg.example.com", path: "/auth/htpasswd" });
+        expect(config.http.addr).toBe(":5000");
+    });
+
+    test("the Ingress lifts ingress-nginx's body limit and timeouts, keeps the host and TLS, and takes overrides", () => {
+        const { ingress } = render({ ingress: { className: "nginx", tlsSecretName: "tls", annotations: { "nginx.ingress.kubernetes.io/proxy-read-timeout": "900" } } });
+        expect(ingress.metadata.annotations["nginx.ingress.kubernetes.io/proxy-body-size"]).toBe("0");
+        expect(ingress.metadata.annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]).toBe("900");
+        expect(ingress.spec.ingressClassName).toBe("nginx");
+        expect(ingress.spec.tls).toEqual([{ hosts: ["registry.test"], secretName: "tls" }]);
+        expect(ingress.spec.rules[0].host).toBe("registry.test");
+        expect(ingress.spec.rules[0].http.paths[0].backend.service).toEqual({ name: "registry", port: { number: 5000 } });
+    });
+
+    test("by default the Ingress names no class and no secret: k3s's Traefik serves it with its default certificate", () => {
+        const { ingress } = render();
+        expect(ingress.spec.ingressClassName).toBeUndefined();
+        expect(ingress.spec.tls).toEqual([{ hosts: ["registry.test"] }]);
+        expect(Object.keys(ingress.metadata.annotations).every((k: string) => k.startsWith("nginx.ingress.kubernetes.io/"))).toBe(true);
+    });
+
+    test("skipAwait marks the Deployment and the Ingress", () => {
+        const { deployment, ingress } = render({ skipAwait: true });
+        expect(deployment.metadata.annotations["pulumi.com/skipAwait"]).toBe("true");
+        expect(ingress.metadata.annotations["pulumi.com/skipAwait"]).toBe("true");
+    });
+
+    test("the Service selects the pods on port 5000", () => {
+        const { service, deployment } = render();
+        expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
+        expect(service.spec.ports[0]).toMatchObject({ port: 5000, targetPort: "http" });
+    });
+
+    test("a PVC is mounted, with Recreate for ReadWriteOnce; an existing claim is used by name", () => {
+        const created = render({ storage: { type: "persistentVolumeClaim", size: "20Gi", storageClassName: "fast" } });
+        const claim = renderPersistentVolumeClaim(created.settings) as any;
+        expect(claim.spec).toEqual({ accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "20Gi" } }, storageClassName: "fast" });
+        expect(created.deployment.spec.strategy).toEqual({ type: "Recreate" });
+        expect(created.deployment.spec.template.spec.volumes[0]).toEqual({ name: "data", persistentVolumeClaim: { claimName: "registry-data" } });
+        const existing = render({ storage: { existingClaim: "shared", accessMode: "ReadWriteMany" }, replicas: 3 });
+        expect(existing.deployment.spec.template.spec.volumes[0]).toEqual({ name: "data", persistentVolumeClaim: { claimName: "shared" } });
+        expect(existing.deployment.spec.strategy).toEqual({ type: "RollingUpdate" });
+        expect(existing.deployment.spec.replicas).toBe(3);
+    });
+
+    test("emptyDir is the default storage", () => {
+        expect(render().deployment.spec.template.spec.volumes[0]).toEqual({ name: "data", emptyDir: {} });
+    });
+});
