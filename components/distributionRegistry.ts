@@ -71,7 +71,7 @@ export class DistributionRegistry extends pulumi.ComponentResource {
         this.pushedImages = workstation.imagePush
             ? registry.apply(r => images.map(i => `${r}/${i.repository}:${i.tag}`))
             : pulumi.output([]);
-        this.digests = verification ? verification.digests : pulumi.output({});
+        this.digests = verification ? verification.digests : pulumi.output<Record<string, string>>({});
         this.registerOutputs({
             url: this.url,
             hostname: this.hostname,

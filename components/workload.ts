@@ -39,8 +39,9 @@ export function createWorkload(
     opts: pulumi.CustomResourceOptions,
 ): Workload {
     // Both kept in state: the salt key makes the bcrypt hashes repeatable, and every replica needs the same HTTP secret.
-    const saltKey = new random.RandomPassword(`${name}-bcrypt-salt-key`, { length: 32, special: false }, opts);
-    const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 48, special: false }, opts);
+    // Their lengths wait for the settings so that, like everything else, they are not created when an input is bad.
+    const saltKey = new random.RandomPassword(`${name}-bcrypt-salt-key`, { length: settings.apply(() => 32), special: false }, opts);
+    const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: settings.apply(() => 48), special: false }, opts);
 
     const htpasswd = pulumi.secret(pulumi.all([users, saltKey.result, settings])
         .apply(([u, key, s]) => renderHtpasswd(u, key, s.bcryptCost)));

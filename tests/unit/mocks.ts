@@ -22,6 +22,7 @@ export function installMocks(): Registered[] {
     pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
             registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+            // Keep secrets wrapped only in what the test reads; the program gets plain state back, as from the engine.
             const state: Record<string, unknown> = { ...args.inputs };
             if (args.type === "random:index/randomPassword:RandomPassword") {
                 state.result = randomResults[args.name] ?? `random-${args.name}`;
@@ -42,6 +43,25 @@ export function installMocks(): Registered[] {
 /** The value of an Output, once known. */
 export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
     return new Promise(resolve => output.apply(v => { resolve(v); return v; }));
+}
+
+/** Inputs as plain values: mocks receive secrets wrapped as {<secret signature>: ..., value}. */
+export function plain(value: any): any {
+    if (Array.isArray(value)) {
+        return value.map(plain);
+    }
+    if (value && typeof value === "object") {
+        if ("4dabf18193072939515e22adb298388d" in value && "value" in value) {
+            return plain(value.value);
+        }
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+    }
+    return value;
+}
+
+/** Whether a mock input was a secret. */
+export function wasSecret(value: any): boolean {
+    return !!value && typeof value === "object" && value["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270";
 }
 
 /** Waits until no registration has come in for a while: the program's resources are all registered. */

@@ -1,0 +1,177 @@
+import * as childProcess from "child_process";
+import * as fs from "fs";
+import * as https from "https";
+import * as os from "os";
+import * as path from "path";
+import { renderHtpasswd } from "../../components/htpasswd";
+import { renderRegistryConfig } from "../../components/registryConfig";
+import { settingsFromArgs } from "../../components/settings";
+import { bundleScript, scriptsDirectory } from "../../components/workstation/scriptBundle";
+import { runCommandScript } from "../support/commandRunner";
+import { makeOciImage } from "../support/ociImage";
+import { RunningRegistry, startRegistry } from "../support/registryProcess";
+import { hasCommand, itWhen } from "../support/requirements";
+import { SelfSignedCertificate, makeSelfSignedCertificate } from "../support/tls";
+
+const username = "ci user";
+const password = `p@ss w"o'rd $(touch /tmp/dr-pwned) \`x\` ;|&`;
+const haveTools = hasCommand("skopeo") && hasCommand("docker-registry") && hasCommand("openssl");
+
+function tagsOf(registry: RunningRegistry, repository: string, ca: string): Promise<{ status: number; body: any }> {
+    return new Promise((resolve, reject) => {
+        https.get(`${registry.url}/v2/${repository}/tags/list`, {
+            ca, auth: `${username}:${password}`,
+        }, res => {
+            let body = "";
+            res.on("data", d => { body += d; });
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: body ? JSON.parse(body) : null }));
+        }).on("error", reject);
+    });
+}
+
+/** Command lines of every process now: where a password must never appear. */
+function processCommandLines(): string[] {
+    return fs.readdirSync("/proc").filter(p => /^\d+$/.test(p)).map(p => {
+        try {
+            return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " ");
+        } catch (_) {
+            return "";
+        }
+    });
+}
+
+describe("image push script with skopeo against a real TLS registry with htpasswd", () => {
+    let dir: string;
+    let tls: SelfSignedCertificate;
+    let registry: RunningRegistry;
+    let image: ReturnType<typeof makeOciImage>;
+    const env = (extra: Record<string, string> = {}) => ({
+        DR_PUSH_TOOL: "skopeo", DR_REGISTRY: `127.0.0.1:${registry.port}`, DR_USERNAME: username,
+        DR_IMAGES: JSON.stringify([{ source: image.source, repository: "team/hello", tag: "v1", platform: "linux/amd64" }]),
+        DR_TLS_MODE: "ca", DR_CERT_DIR: tls.certDir, ...extra,
+    });
+
+    beforeAll(async () => {
+        if (!haveTools) {
+            return;
+        }
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-push-"));
+        tls = makeSelfSignedCertificate(path.join(dir, "tls"), "registry.test");
+        const settings = settingsFromArgs("registry", {});
+        registry = await startRegistry({
+            config: renderRegistryConfig(settings),
+            htpasswd: renderHtpasswd([{ username, password }], "salt-key", settings.bcryptCost),
+            tls,
+        });
+        image = makeOciImage(path.join(dir, "image"), "v1");
+    });
+    afterAll(async () => {
+        await registry?.stop();
+        if (dir) {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    itWhen(haveTools, "needs skopeo, docker-registry and openssl")("pushes through the Command's script, the tag is then listed, and the password is in no process list", async () => {
+        const seen: string[] = [];
+        let running = true;
+        const sampler = (async () => {
+            while (running) {
+                seen.push(...processCommandLines().filter(l => l.includes("p@ss w")));
+                await new Promise(r => setTimeout(r, 5));
+            }
+        })();
+        // Started asynchronously so that the process list can be sampled while skopeo runs.
+        const bundle = bundleScript(path.join(scriptsDirectory, "pushImages.js"), "push");
+        const child = childProcess.spawn("node", ["-e", bundle], { env: { PATH: process.env.PATH!, ...env() } });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", d => { stdout += d; });
+        child.stderr.on("data", d => { stderr += d; });
+        child.stdin.end(password);
+        const status = await new Promise(r => child.on("close", r));
+        running = false;
+        await sampler;
+        expect(stderr).not.toContain("p@ss");
+        expect(status).toBe(0);
+        expect(JSON.parse(stdout)).toEqual({ tool: "skopeo", registry: `127.0.0.1:${registry.port}`, pushed: [`127.0.0.1:${registry.port}/team/hello:v1`] });
+        expect(stdout).not.toContain("p@ss");
+        expect(seen).toEqual([]);
+        expect(await tagsOf(registry, "team/hello", tls.certPem)).toEqual({ status: 200, body: { name: "team/hello", tags: ["v1"] } });
+        expect(fs.existsSync("/tmp/dr-pwned")).toBe(false);
+        expect(fs.readdirSync(os.tmpdir()).filter(f => f.startsWith("distribution-registry-auth-"))).toEqual([]);
+    });
+
+    itWhen(haveTools, "needs skopeo, docker-registry and openssl")("insecure mode pushes without trusting the certificate", () => {
+        const run = runCommandScript("pushImages.js", "push", env({
+            DR_TLS_MODE: "insecure", DR_CERT_DIR: "",
+            DR_IMAGES: JSON.stringify([{ source: image.source, repository: "insecure", tag: "v1", platform: "linux/amd64" }]),
+        }), password);
+        expect(run.stderr).not.toContain("p@ss");
+        expect(run.status).toBe(0);
+    });
+
+    itWhen(haveTools, "needs skopeo, docker-registry and openssl")("an untrusted certificate, or a wrong password, fails clearly and leaves no auth file", async () => {
+        const untrusted = runCommandScript("pushImages.js", "push", env({ DR_TLS_MODE: "none", DR_CERT_DIR: "" }), password);
+        expect(untrusted.status).toBe(1);
+        expect(untrusted.stderr).toMatch(/x509|certificate/);
+        expect(untrusted.stderr).toMatch(/image push: `skopeo login/);
+        const refused = runCommandScript("pushImages.js", "push", env(), "wrong password");
+        expect(refused.status).toBe(1);
+        expect(refused.stderr).toMatch(/unauthorized|401|invalid username\/password/i);
+        expect(fs.readdirSync(os.tmpdir()).filter(f => f.startsWith("distribution-registry-auth-"))).toEqual([]);
+    });
+});
+
+describe("image push script with docker (a recording stand-in: this machine has the client but no engine)", () => {
+    let dir: string;
+    let log: string;
+    const env = (failOn = "") => {
+        const bin = path.join(dir, "bin");
+        fs.mkdirSync(bin, { recursive: true });
+        // Records each call's argv and stdin; fails the call whose first argument is failOn.
+        fs.writeFileSync(path.join(bin, "docker"), `#!/bin/sh
+printf 'ARGS:%s\\n' "$*" >> "${log}"
+printf 'STDIN:%s\\n' "$(cat)" >> "${log}"
+[ "$1" = "${failOn}" ] && exit 3
+exit 0
+`, { mode: 0o755 });
+        return {
+            PATH: `${bin}:${process.env.PATH}`, DR_PUSH_TOOL: "docker", DR_REGISTRY: "registry.test", DR_USERNAME: "admin",
+            DR_IMAGES: JSON.stringify([{ source: "nginx", repository: "nginx", tag: "latest", platform: "linux/amd64" }]),
+            DR_TLS_MODE: "insecure",
+        };
+    };
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-docker-push-"));
+        log = path.join(dir, "calls");
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    test("pull, tag, login with the password on stdin only, push; delete logs out and removes the tag", () => {
+        const run = runCommandScript("pushImages.js", "push", env(), password);
+        expect(run.status).toBe(0);
+        const calls = fs.readFileSync(log, "utf8");
+        expect(calls.split("\n").filter(l => l.startsWith("ARGS:"))).toEqual([
+            "ARGS:pull --platform linux/amd64 nginx",
+            "ARGS:tag nginx registry.test/nginx:latest",
+            "ARGS:login --username admin --password-stdin registry.test",
+            "ARGS:push registry.test/nginx:latest",
+        ]);
+        expect(calls).toContain(`STDIN:${password}`);
+        expect(calls.split("\n").filter(l => l.includes("p@ss"))).toEqual([`STDIN:${password}`]);
+        fs.writeFileSync(log, "");
+        expect(runCommandScript("pushImages.js", "remove", env()).status).toBe(0);
+        expect(fs.readFileSync(log, "utf8").split("\n").filter(l => l.startsWith("ARGS:"))).toEqual([
+            "ARGS:rmi registry.test/nginx:latest", "ARGS:logout registry.test",
+        ]);
+    });
+
+    test("a failed push undoes the tag and the login: nothing half done", () => {
+        const run = runCommandScript("pushImages.js", "push", env("push"), password);
+        expect(run.status).toBe(1);
+        expect(run.stderr).toMatch(/image push: `docker push .*` failed \(exit 3\)/);
+        const calls = fs.readFileSync(log, "utf8").split("\n").filter(l => l.startsWith("ARGS:"));
+        expect(calls.slice(-2)).toEqual(["ARGS:rmi registry.test/nginx:latest", "ARGS:logout registry.test"]);
+    });
+});

@@ -1,0 +1,123 @@
+import * as childProcess from "child_process";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { installMocks, plain, Registered, settled, valueOf, wasSecret } from "./mocks";
+
+const registered: Registered[] = installMocks();
+// Imported after the mocks, as the engine would load it.
+import { DistributionRegistry, DistributionRegistryArgs } from "../../components";
+
+const password = "Tf-p@ss w\"ord'$(x)";
+
+/** Builds the component, records each child's parent, and waits until every registration is in. */
+async function build(name: string, args: Partial<DistributionRegistryArgs> = {}) {
+    const parents = new Map<string, pulumi.Resource | undefined>();
+    const component = new DistributionRegistry(name, {
+        address: "192.0.2.10", username: "admin", password: pulumi.secret(password), ...args,
+    }, {
+        transformations: [a => { parents.set(a.name, a.opts.parent); return undefined; }],
+    });
+    const start = registered.length;
+    // promise() rejects where apply would wait forever: a bad input fails every registration that depends on it.
+    await (component.url as any).promise().catch(() => undefined);
+    await settled(registered);
+    const mine = registered.slice(start).filter(r => r.name.startsWith(name)).map(r => ({ ...r, inputs: plain(r.inputs), raw: r.inputs }));
+    return { component, parents, resources: mine, byType: (t: string) => mine.filter(r => r.type === t) };
+}
+
+describe("DistributionRegistry under mocks", () => {
+    test("creates every child, each parented to the component", async () => {
+        const { component, parents, resources } = await build("registry");
+        const kinds = resources.map(r => `${r.type} ${r.name}`).sort();
+        expect(kinds).toEqual(expect.arrayContaining([
+            "command:local:Command registry-docker-trust",
+            "command:local:Command registry-hosts-entry",
+            "command:local:Command registry-image-push",
+            "kubernetes:apps/v1:Deployment registry-deployment",
+            "kubernetes:core/v1:ConfigMap registry-config",
+            "kubernetes:core/v1:Secret registry-secret",
+            "kubernetes:core/v1:Service registry-service",
+            "kubernetes:networking.k8s.io/v1:Ingress registry-ingress",
+            "random:index/randomPassword:RandomPassword registry-bcrypt-salt-key",
+            "random:index/randomPassword:RandomPassword registry-http-secret",
+        ]));
+        expect(kinds).toEqual(expect.arrayContaining([
+            "pulumi-nodejs:dynamic/registry:CatalogCheck registry-catalog",
+            "pulumi-nodejs:dynamic/registry:TagsCheck registry-tags-nginx",
+        ]));
+        expect(kinds.some(k => k.includes("Namespace") || k.includes("PersistentVolumeClaim"))).toBe(false);
+        for (const r of resources.filter(r => r.name !== "registry")) {
+            expect(`${r.name}: ${parents.get(r.name) === component ? "child" : "not a child"}`).toBe(`${r.name}: child`);
+        }
+    });
+
+    test("outputs: url, hostname, namespace, service name, and the htpasswd as a secret", async () => {
+        const { component } = await build("outputs", { hostname: "reg.example.com", port: 8443, namespace: "tools" });
+        expect(await valueOf(component.url)).toBe("https://reg.example.com:8443");
+        expect(await valueOf(component.hostname)).toBe("reg.example.com");
+        expect(await valueOf(component.namespace)).toBe("tools");
+        expect(await valueOf(component.serviceName)).toBe("outputs");
+        expect(await valueOf(component.htpasswd)).toMatch(/^admin:\$2y\$05\$/);
+        expect(await pulumi.isSecret(component.htpasswd)).toBe(true);
+        expect(await valueOf(component.pushedImages)).toEqual(["reg.example.com:8443/nginx:latest"]);
+    });
+
+    test("no Command text or environment holds the password; it reaches the push on stdin only", async () => {
+        const { byType } = await build("secrets");
+        const commands = byType("command:local:Command");
+        expect(commands).toHaveLength(3);
+        for (const c of commands) {
+            for (const field of ["create", "update", "delete", "environment", "triggers", "interpreter"]) {
+                expect(JSON.stringify(c.inputs[field] ?? "")).not.toContain("p@ss");
+            }
+        }
+        const push = commands.find(c => c.name === "secrets-image-push")!;
+        expect(push.inputs.stdin).toBe(password);
+        expect(wasSecret(push.raw.stdin)).toBe(true);
+        expect(commands.filter(c => c.inputs.stdin !== undefined).map(c => c.name)).toEqual(["secrets-image-push"]);
+    });
+
+    test("every Command that changes the machine has a delete, and runs our script through node", async () => {
+        const { byType } = await build("deletes");
+        for (const c of byType("command:local:Command")) {
+            expect(c.inputs.delete).toMatch(/\.run\("remove"\);\n$/);
+            expect(c.inputs.interpreter).toEqual(["node", "-e"]);
+        }
+    });
+
+    test("the Deployment's pod template carries the checksum, and the Secret the htpasswd", async () => {
+        const { byType } = await build("checksum");
+        const deployment = byType("kubernetes:apps/v1:Deployment")[0].inputs;
+        expect(deployment.spec.template.metadata.annotations["checksum/secret-and-config"]).toMatch(/^[0-9a-f]{64}$/);
+        const secret = byType("kubernetes:core/v1:Secret")[0].inputs;
+        expect(secret.stringData.htpasswd).toMatch(/^admin:\$2y\$05\$.{53}\n$/);
+        expect(secret.stringData["http-secret"]).toBe("random-checksum-http-secret");
+    });
+
+    test("namespace and PVC when asked; steps turned off are not created", async () => {
+        const { byType, resources } = await build("options", {
+            createNamespace: true,
+            storage: { type: "persistentVolumeClaim", size: "5Gi" },
+            workstation: { hostsEntry: { enabled: false }, dockerTrust: { mode: "none" }, push: { enabled: false } },
+        });
+        expect(byType("kubernetes:core/v1:Namespace")).toHaveLength(1);
+        expect(byType("kubernetes:core/v1:PersistentVolumeClaim")[0].inputs.spec.resources.requests.storage).toBe("5Gi");
+        expect(byType("command:local:Command")).toHaveLength(0);
+        expect(resources.filter(r => r.type.startsWith("pulumi-nodejs:dynamic"))).toHaveLength(0);
+    });
+
+    test.each([
+        ["username", { username: "ad:min" }, /^username: "ad:min" contains ':'/],
+        ["address", { address: "registry.test" }, /^address: "registry.test" is not an IPv4 or IPv6 address/],
+        ["replicas", { replicas: 3 }, /^replicas: 3 replicas need storage/],
+    ])("a bad %s creates nothing at all and says what to fix", (_name, bad, message) => {
+        const run = childProcess.spawnSync("npx", ["ts-node", "--transpile-only", path.join(__dirname, "fixtures", "constructWithBadInput.ts"),
+            JSON.stringify({ address: "192.0.2.10", username: "admin", password: "p", ...bad })], { encoding: "utf8" });
+        const { types, errors } = JSON.parse(run.stdout);
+        expect(types).toEqual(["distribution-registry:index:DistributionRegistry"]);
+        expect(errors.length).toBeGreaterThan(0);
+        for (const error of errors) {
+            expect(error).toMatch(message);
+        }
+    }, 30000);
+});
