@@ -1,0 +1,14 @@
+// npm run bench: every benchmark of the project, figures printed; none asserts a time.
+import { main as programConstruction } from "./programConstruction";
+import { main as registryThroughput } from "./registryThroughput";
+
+async function all(): Promise<void> {
+    await registryThroughput();
+    console.log();
+    await programConstruction();
+    console.log();
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    await require("./verification").main();
+}
+
+all().catch(e => { console.error(e); process.exit(1); });
