@@ -19,7 +19,9 @@ export interface RegistryProcessOptions {
     env?: Record<string, string>;
     /** Serve TLS with this certificate. */
     tls?: SelfSignedCertificate;
-    /** Port on 127.0.0.1. Default: a free one. */
+    /** Loopback address to listen on. Default: 127.0.0.1. */
+    host?: string;
+    /** Port. Default: a free one. */
     port?: number;
     /** Data directory to reuse (default: a new temporary one). */
     dataDir?: string;
@@ -36,7 +38,7 @@ export interface RunningRegistry {
     stop(): Promise<void>;
 }
 
-/** Starts a real registry process on 127.0.0.1 and resolves once `GET /` answers 200. */
+/** Starts a real registry process on loopback and resolves once `GET /` answers 200. */
 export async function startRegistry(options: RegistryProcessOptions): Promise<RunningRegistry> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-registry-"));
     const port = options.port ?? await freePort();
@@ -51,7 +53,7 @@ export async function startRegistry(options: RegistryProcessOptions): Promise<Ru
     const env: Record<string, string> = {
         PATH: process.env.PATH ?? "/usr/bin:/bin",
         ...options.env,
-        REGISTRY_HTTP_ADDR: `127.0.0.1:${port}`,
+        REGISTRY_HTTP_ADDR: `${options.host ?? "127.0.0.1"}:${port}`,
         REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: options.dataDir ?? path.join(dir, "data"),
         REGISTRY_LOG_LEVEL: "warn",
     };
@@ -68,7 +70,7 @@ export async function startRegistry(options: RegistryProcessOptions): Promise<Ru
     let output = "";
     child.stdout!.on("data", d => { output += d; });
     child.stderr!.on("data", d => { output += d; });
-    const url = `${options.tls ? "https" : "http"}://127.0.0.1:${port}`;
+    const url = `${options.tls ? "https" : "http"}://${options.host ?? "127.0.0.1"}:${port}`;
     const stop = () => new Promise<void>(resolve => {
         if (child.exitCode !== null || child.signalCode !== null) {
             resolve();

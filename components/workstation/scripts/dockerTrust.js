@@ -10,6 +10,7 @@ const childProcess = require("child_process");
 const crypto = require("crypto");
 const fs = require("fs");
 const path = require("path");
+const { report } = require("./report");
 const { editFile, privileged, readOrNull, realFile, withLock } = require("./lockedFile");
 
 const insecureKey = "insecure-registries";
@@ -311,12 +312,7 @@ function main(action) {
 }
 
 function run(action) {
-    try {
-        process.stdout.write(`${JSON.stringify(main(action))}\n`);
-    } catch (e) {
-        process.stderr.write(`docker trust: ${e.message}\n`);
-        process.exitCode = 1;
-    }
+    report("docker trust", () => main(action));
 }
 
 module.exports = { main, run, addInsecureRegistry, removeInsecureRegistry };

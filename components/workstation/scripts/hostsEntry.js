@@ -3,6 +3,7 @@
 // Inputs come from the environment (never from the command text): DR_HOSTS_FILE, DR_ADDRESS,
 // DR_HOSTNAME, DR_OWNER, DR_SUDO. Usage: node hostsEntry.js add|remove
 const net = require("net");
+const { report } = require("./report");
 const { editFile } = require("./lockedFile");
 
 /** The comment that marks a line as ours; the owner names the stack, so two stacks never touch each other's line. */
@@ -103,14 +104,8 @@ function main(action) {
     throw new Error(`unknown action "${action}": use add or remove`);
 }
 
-/** Runs main and reports like a command: JSON on stdout, a one-line error on stderr and exit code 1. */
 function run(action) {
-    try {
-        process.stdout.write(`${JSON.stringify(main(action))}\n`);
-    } catch (e) {
-        process.stderr.write(`hosts entry: ${e.message}\n`);
-        process.exitCode = 1;
-    }
+    report("hosts entry", () => main(action));
 }
 
 module.exports = { main, run, addEntry, removeEntry, entryLine, otherMappings };

@@ -9,6 +9,7 @@ const childProcess = require("child_process");
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
+const { report } = require("./report");
 
 const transports = ["docker://", "oci:", "oci-archive:", "docker-archive:", "dir:", "containers-storage:", "docker-daemon:"];
 
@@ -117,13 +118,7 @@ function main(action, password) {
 }
 
 function run(action) {
-    try {
-        const password = action === "push" ? fs.readFileSync(0, "utf8") : "";
-        process.stdout.write(`${JSON.stringify(main(action, password))}\n`);
-    } catch (e) {
-        process.stderr.write(`image push: ${e.message}\n`);
-        process.exitCode = 1;
-    }
+    report("image push", () => main(action, action === "push" ? fs.readFileSync(0, "utf8") : ""));
 }
 
 module.exports = { main, run };
