@@ -13,8 +13,16 @@ import { parseStateFile, outputString } from "../../components/terraformOutputs"
 import { RunningRegistry, startRegistry } from "../support/registryProcess";
 import { hasCommand, itWhen } from "../support/requirements";
 
-const haveRegistry = hasCommand("docker-registry");
 const haveHtpasswd = hasCommand("htpasswd");
+const registryV3 = path.join(process.env.DR_REGISTRY_V3_DIR ?? path.join(os.homedir(), ".cache", "distribution-registry-v3"), "registry");
+
+/** Both major versions, each where it can run: Debian packages 2.8; 3.x is built by tests/support/build-registry-v3.sh. */
+const registries = [
+    { label: "registry 2.8 (Debian's docker-registry)", image: "registry:2.8.3", binary: "docker-registry",
+        available: hasCommand("docker-registry"), why: "needs docker-registry (Debian's Distribution 2.8)" },
+    { label: "registry 3.1 (built from Go modules)", image: "registry:3.1.2", binary: registryV3,
+        available: fs.existsSync(registryV3), why: "registry 3.x not built: run tests/support/build-registry-v3.sh" },
+];
 
 /** Terraform's view of the machine, as a state file would hold it. */
 const terraformState = JSON.stringify({
@@ -35,11 +43,11 @@ function get(url: string, auth?: string): Promise<{ status: number; headers: htt
     });
 }
 
-describe("the rendered Secret, config and Deployment environment run a real registry", () => {
+describe.each(registries)("the rendered Secret, config and Deployment environment run a real $label", ({ image, binary, available: haveRegistry, why }) => {
     const outputs = parseStateFile(terraformState, "state");
     const username = outputString(outputs, "container_registry_username", "state", "k");
     const password = outputString(outputs, "container_registry_password", "state", "k");
-    const settings = settingsFromArgs("registry", {});
+    const settings = settingsFromArgs("registry", { image });
     const secret = renderSecret(settings, renderHtpasswd([{ username, password }, { username: "ci", password: "ci-pass" }], "kept-salt-key", settings.bcryptCost), "kept-http-secret") as any;
     const config = (renderConfigMap(settings) as any).data["config.yml"];
     const deployment = renderDeployment(settings, podChecksum(config, secret.stringData.htpasswd, "kept-http-secret")) as any;
@@ -54,7 +62,7 @@ describe("the rendered Secret, config and Deployment environment run a real regi
         for (const e of deployment.spec.template.spec.containers[0].env) {
             env[e.name] = e.value ?? secret.stringData[e.valueFrom.secretKeyRef.key];
         }
-        registry = await startRegistry({ config, htpasswd: secret.stringData.htpasswd, env });
+        registry = await startRegistry({ config, htpasswd: secret.stringData.htpasswd, env, binary });
     });
     afterAll(async () => registry?.stop());
 
@@ -70,16 +78,16 @@ describe("the rendered Secret, config and Deployment environment run a real regi
         fs.rmSync(dir, { recursive: true });
     });
 
-    itWhen(haveRegistry, "needs docker-registry (Debian's Distribution 2.8)")("GET / answers 200 without credentials: the probes' path", async () => {
+    itWhen(haveRegistry, why)("GET / answers 200 without credentials: the probes' path", async () => {
         expect((await get(`${registry.url}/`)).status).toBe(200);
     });
 
-    itWhen(haveRegistry, "needs docker-registry (Debian's Distribution 2.8)")("the Terraform password logs in: 200 on /v2/", async () => {
+    itWhen(haveRegistry, why)("the Terraform password logs in: 200 on /v2/", async () => {
         expect((await get(`${registry.url}/v2/`, `${username}:${password}`)).status).toBe(200);
         expect((await get(`${registry.url}/v2/`, "ci:ci-pass")).status).toBe(200);
     });
 
-    itWhen(haveRegistry, "needs docker-registry (Debian's Distribution 2.8)")("a wrong password, or none, gets 401 with the Basic challenge for the hostname", async () => {
+    itWhen(haveRegistry, why)("a wrong password, or none, gets 401 with the Basic challenge for the hostname", async () => {
         const wrong = await get(`${registry.url}/v2/`, `${username}:not-the-password`);
         expect(wrong.status).toBe(401);
         const none = await get(`${registry.url}/v2/`);
@@ -87,7 +95,7 @@ describe("the rendered Secret, config and Deployment environment run a real regi
         expect(none.headers["www-authenticate"]).toBe('Basic realm="registry.test"');
     });
 
-    itWhen(haveRegistry, "needs docker-registry (Debian's Distribution 2.8)")("the registry took the config: deletes are enabled (DELETE of a missing digest is 404, not 405)", async () => {
+    itWhen(haveRegistry, why)("the registry took the config: deletes are enabled (DELETE of a missing digest is 404, not 405)", async () => {
         const status = await new Promise<number>((resolve, reject) => {
             const req = http.request(`${registry.url}/v2/nothing/manifests/sha256:${"0".repeat(64)}`,
                 { method: "DELETE", auth: `${username}:${password}` }, res => { res.resume(); resolve(res.statusCode ?? 0); });

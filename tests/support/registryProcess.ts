@@ -23,6 +23,8 @@ export interface RegistryProcessOptions {
     host?: string;
     /** Port. Default: a free one. */
     port?: number;
+    /** The registry program. Default: Debian's docker-registry (2.8); a registry 3.x built from Go modules also serves. */
+    binary?: string;
     /** Data directory to reuse (default: a new temporary one). */
     dataDir?: string;
 }
@@ -66,7 +68,7 @@ export async function startRegistry(options: RegistryProcessOptions): Promise<Ru
         env.REGISTRY_HTTP_TLS_CERTIFICATE = options.tls.certFile;
         env.REGISTRY_HTTP_TLS_KEY = options.tls.keyFile;
     }
-    const child = childProcess.spawn(registryBinary, ["serve", configFile], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = childProcess.spawn(options.binary ?? registryBinary, ["serve", configFile], { env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout!.on("data", d => { output += d; });
     child.stderr!.on("data", d => { output += d; });
