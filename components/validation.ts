@@ -97,6 +97,18 @@ const tag = "[\\w][\\w.-]{0,127}";
 const digest = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
 const imageReference = new RegExp(`^(?:${domain}/)?${pathComponent}(?:/${pathComponent})*(?::${tag})?(?:@${digest})?$`);
 
+const repositoryName = new RegExp(`^${pathComponent}(?:/${pathComponent})*$`);
+const tagName = new RegExp(`^${tag}$`);
+
+/** A repository name as the registry accepts it, e.g. "nginx" or "team/app". */
+export function isRepositoryName(name: string): boolean {
+    return name.length <= 255 && repositoryName.test(name);
+}
+
+export function isTagName(name: string): boolean {
+    return tagName.test(name);
+}
+
 export function isImageReference(reference: string): boolean {
     return imageReference.test(reference);
 }

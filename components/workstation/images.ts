@@ -1,5 +1,5 @@
 import { ImageToPush } from "../args";
-import { InputError, isImageReference } from "../validation";
+import { InputError, isImageReference, isRepositoryName, isTagName } from "../validation";
 
 /** An image to push with every default applied. */
 export interface ResolvedImage {
@@ -12,8 +12,6 @@ export interface ResolvedImage {
 export const defaultImages: ImageToPush[] = [{ source: "nginx", platform: "linux/amd64" }];
 
 const nonRegistryTransports = ["oci:", "oci-archive:", "docker-archive:", "dir:", "containers-storage:", "docker-daemon:"];
-const repositoryPattern = /^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*$/;
-const tagPattern = /^[\w][\w.-]{0,127}$/;
 const platformPattern = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
 
 /** Fills in repository, tag and platform from the source, as `docker tag <source> <host>/<name>` would, and checks them. */
@@ -38,10 +36,10 @@ export function resolveImages(images: ImageToPush[] = defaultImages): ResolvedIm
             tag: image.tag ?? (fromRegistry ? sourceTag : undefined) ?? "latest",
             platform: image.platform ?? "linux/amd64",
         };
-        if (!repositoryPattern.test(resolved.repository)) {
+        if (!isRepositoryName(resolved.repository)) {
             throw new InputError(`${input}.repository`, `"${resolved.repository}" is not a repository name`, "Use lower-case path components, e.g. \"nginx\" or \"team/app\".");
         }
-        if (!tagPattern.test(resolved.tag)) {
+        if (!isTagName(resolved.tag)) {
             throw new InputError(`${input}.tag`, `"${resolved.tag}" is not a tag`, "Use letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'.");
         }
         if (!platformPattern.test(resolved.platform)) {

@@ -73,12 +73,17 @@ export async function startRegistry(options: RegistryProcessOptions): Promise<Ru
     child.stdout!.on("data", d => { output += d; });
     child.stderr!.on("data", d => { output += d; });
     const url = `${options.tls ? "https" : "http"}://${options.host ?? "127.0.0.1"}:${port}`;
+    // Stops the process and removes its temporary directory (a data directory given by the caller stays).
     const stop = () => new Promise<void>(resolve => {
-        if (child.exitCode !== null || child.signalCode !== null) {
+        const cleanUp = () => {
+            fs.rmSync(dir, { recursive: true, force: true });
             resolve();
+        };
+        if (child.exitCode !== null || child.signalCode !== null) {
+            cleanUp();
             return;
         }
-        child.once("exit", () => resolve());
+        child.once("exit", cleanUp);
         child.kill("SIGTERM");
     });
     const deadline = Date.now() + 15000;

@@ -1,0 +1,106 @@
+import * as pulumi from "@pulumi/pulumi";
+import { InputError, isRepositoryName, isTagName } from "../validation";
+import { CatalogCheck, TagsCheck } from "./registryChecks";
+import { TlsSettings } from "./registryClient";
+
+export { CatalogCheck, TagsCheck } from "./registryChecks";
+export { RegistryError, TlsSettings } from "./registryClient";
+
+/** The registry as the checks reach it from this machine. */
+export interface VerificationTarget {
+    /** DNS name, sent as SNI and Host header: no hosts entry is needed. */
+    hostname: pulumi.Input<string>;
+    /** IP address to connect to. */
+    address: pulumi.Input<string>;
+    /** HTTPS port, usually 443. */
+    port: pulumi.Input<number>;
+    username: pulumi.Input<string>;
+    /** Made a secret; stays secret in the checks' state. */
+    password: pulumi.Input<string>;
+    /** "insecure" for a self-signed default certificate, "ca" with the CA PEM, or "system". */
+    tls: pulumi.Input<TlsSettings>;
+}
+
+export interface ExpectedImage {
+    repository: string;
+    tag: string;
+}
+
+export interface VerificationOptions {
+    /** How long each check keeps retrying while the registry and its ingress come up, in seconds. Default: 300. */
+    deadlineSeconds?: pulumi.Input<number>;
+    /** Delete, by digest, the manifest of an image removed from the list. Default: true. */
+    deleteRemovedImages?: pulumi.Input<boolean>;
+}
+
+export interface Verification {
+    catalog: CatalogCheck;
+    /** One check per repository, in repository order. */
+    tags: TagsCheck[];
+    /** "repository:tag" -> manifest digest. */
+    digests: pulumi.Output<Record<string, string>>;
+}
+
+/** Repository -> its expected tags, both sorted and without repeats, so that the list order makes no diff. */
+export function tagsByRepository(images: ExpectedImage[]): Map<string, string[]> {
+    images.forEach((image, i) => {
+        if (!isRepositoryName(image.repository)) {
+            throw new InputError(`images[${i}].repository`, `"${image.repository}" is not a repository name`,
+                "Use lower-case letters, digits and single '.', '_', '__' or '-' separators, path parts joined by '/', e.g. \"library/nginx\".");
+        }
+        if (!isTagName(image.tag)) {
+            throw new InputError(`images[${i}].tag`, `"${image.tag}" is not a tag`, "Use at most 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'.");
+        }
+    });
+    const byRepository = new Map<string, string[]>();
+    for (const repository of [...new Set(images.map(i => i.repository))].sort()) {
+        byRepository.set(repository, [...new Set(images.filter(i => i.repository === repository).map(i => i.tag))].sort());
+    }
+    return byRepository;
+}
+
+/**
+ * The TagsCheck's resource name. "/" becomes "..", which no repository name contains, so two repositories
+ * never share a name and a name never depends on the other repositories: a renamed check would be a delete,
+ * and a delete removes the images.
+ */
+export function tagsCheckName(name: string, repository: string): string {
+    return `${name}-tags-${repository.split("/").join("..")}`;
+}
+
+/**
+ * The checks, through the registry's HTTP API, that the pushed images are served: one catalog check for
+ * all repositories and one tags check per repository. Every check gets `opts` (parent, dependsOn the push).
+ */
+export function createVerification(name: string, target: VerificationTarget, images: ExpectedImage[],
+    options: VerificationOptions, opts: pulumi.CustomResourceOptions): Verification {
+    const byRepository = tagsByRepository(images);
+    const password = pulumi.secret(target.password);
+    const common = {
+        hostname: target.hostname,
+        address: target.address,
+        port: target.port,
+        username: target.username,
+        password,
+        tls: target.tls,
+        deadlineSeconds: options.deadlineSeconds,
+    };
+    const catalog = new CatalogCheck(`${name}-catalog`, { ...common, repositories: [...byRepository.keys()] }, opts);
+    const tags = [...byRepository].map(([repository, repositoryTags]) => new TagsCheck(tagsCheckName(name, repository), {
+        ...common,
+        repository,
+        tags: repositoryTags,
+        deleteRemovedImages: options.deleteRemovedImages,
+    }, opts));
+    const repositories = [...byRepository.keys()];
+    const digests = pulumi.all(tags.map(t => t.digests)).apply(perRepository => {
+        const all: Record<string, string> = {};
+        perRepository.forEach((byTag, i) => {
+            for (const [tag, digest] of Object.entries(byTag ?? {})) {
+                all[`${repositories[i]}:${tag}`] = digest;
+            }
+        });
+        return all;
+    });
+    return { catalog, tags, digests };
+}

@@ -1,0 +1,285 @@
+import * as childProcess from "child_process";
+import * as fs from "fs";
+import * as https from "https";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { renderHtpasswd } from "../../components/htpasswd";
+import { renderRegistryConfig } from "../../components/registryConfig";
+import { settingsFromArgs } from "../../components/settings";
+import {
+    CatalogCheckState, TagsCheckState, catalogCheckProvider, digestsToDelete, maxDelayMs, tagsCheckProvider,
+    verifyCatalog, verifyTags,
+} from "../../components/verification/registryChecks";
+import { RegistryEndpoint, RegistryError, manifestDigest } from "../../components/verification/registryClient";
+import { LocalImage, makeOciImage } from "../support/ociImage";
+import { freePort } from "../support/ports";
+import { RunningRegistry, startRegistry } from "../support/registryProcess";
+import { hasCommand, itWhen } from "../support/requirements";
+import { SelfSignedCertificate, makeSelfSignedCertificate } from "../support/tls";
+
+const canRun = ["docker-registry", "skopeo", "openssl"].every(hasCommand);
+const needs = "needs docker-registry, skopeo and openssl";
+const hostname = "registry.test";
+const user = { username: "checker", password: "check: p@ss \"word\"" };
+
+let dir: string;
+let tls: SelfSignedCertificate;
+let registry: RunningRegistry;
+let htpasswd: string;
+let imageA: LocalImage;
+let imageB: LocalImage;
+const stopLater: (() => Promise<void>)[] = [];
+
+function target(port = registry.port): Omit<CatalogCheckState, "repositories" | "deadlineSeconds"> {
+    return {
+        hostname, address: "127.0.0.1", port, username: user.username, password: user.password,
+        tls: { mode: "ca", caCertificate: tls.certPem },
+    };
+}
+
+function tagsState(repository: string, tags: string[], more: Partial<TagsCheckState> = {}): TagsCheckState {
+    return { ...target(), repository, tags, deadlineSeconds: 10, deleteRemovedImages: true, ...more };
+}
+
+function endpoint(port = registry.port): RegistryEndpoint {
+    return { ...target(port), timeoutMs: 5000 };
+}
+
+/** skopeo push with the credentials in an auth file, never on the command line. */
+function push(source: string, reference: string) {
+    const authFile = path.join(dir, "auth.json");
+    const auth = Buffer.from(`${user.username}:${user.password}`).toString("base64");
+    fs.writeFileSync(authFile, JSON.stringify({ auths: { [`127.0.0.1:${registry.port}`]: { auth } } }), { mode: 0o600 });
+    const r = childProcess.spawnSync("skopeo", ["--insecure-policy", "copy", "--dest-authfile", authFile, "--dest-cert-dir", tls.certDir,
+        source, `docker://127.0.0.1:${registry.port}/${reference}`], { encoding: "utf8" });
+    if (r.status !== 0) {
+        throw new Error(`skopeo copy to ${reference} failed: ${r.stderr}`);
+    }
+}
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+    try {
+        await p;
+    } catch (err) {
+        return err as Error;
+    }
+    throw new Error("expected a rejection");
+}
+
+/** Whether the registry still serves the tag. */
+async function served(repository: string, tag: string): Promise<boolean> {
+    try {
+        await manifestDigest(endpoint(), repository, tag);
+        return true;
+    } catch (err) {
+        if (err instanceof RegistryError && err.kind === "notFound") {
+            return false;
+        }
+        throw err;
+    }
+}
+
+/** Stops a registry and removes its directory (startRegistry's stop leaves it). */
+async function stopAndRemove(r: RunningRegistry | undefined): Promise<void> {
+    if (r) {
+        await r.stop();
+        fs.rmSync(r.dir, { recursive: true, force: true });
+    }
+}
+
+beforeAll(async () => {
+    if (!canRun) {
+        return;
+    }
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-checks-"));
+    tls = makeSelfSignedCertificate(path.join(dir, "tls"), hostname);
+    htpasswd = renderHtpasswd([user], "test-salt-key", 4);
+    registry = await startRegistry({ config: renderRegistryConfig(settingsFromArgs("registry", {})), htpasswd, tls });
+    imageA = makeOciImage(path.join(dir, "a"), "a", "image a\n");
+    imageB = makeOciImage(path.join(dir, "b"), "b", "image b\n");
+    push(imageA.source, "web:1.0");
+});
+
+afterAll(async () => {
+    await Promise.all(stopLater.map(stop => stop()));
+    await stopAndRemove(registry);
+    if (dir) {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+});
+
+describe("the checks against a real registry", () => {
+    itWhen(canRun, needs)("pass, and the tags check records the pushed manifest's digest", async () => {
+        expect(await verifyCatalog({ ...target(), repositories: ["web"], deadlineSeconds: 5 })).toEqual(["web"]);
+        expect(await verifyTags(tagsState("web", ["1.0"]))).toEqual({ "1.0": imageA.manifestDigest });
+    });
+
+    itWhen(canRun, needs)("with no repositories expected, the catalog check confirms the catalog answers to the login", async () => {
+        expect(await verifyCatalog({ ...target(), repositories: [], deadlineSeconds: 5 })).toEqual([]);
+        const err = await rejection(verifyCatalog({ ...target(), password: "wrong", repositories: [], deadlineSeconds: 1 }));
+        expect(err.message).toContain('last seen: registry registry.test (127.0.0.1:');
+        expect(err.message).toContain('refused the password of user "checker"');
+    });
+
+    itWhen(canRun, needs)("deadline passed: the error says which tag was missing and which were there", async () => {
+        const started = Date.now();
+        const err = await rejection(verifyTags(tagsState("web", ["1.0", "9.9"], { deadlineSeconds: 1.5 })));
+        expect(err.message).toMatch(new RegExp(`^tags check of "web" on registry\\.test \\(127\\.0\\.0\\.1:${registry.port}\\) did not pass within 1\\.5 s \\(\\d attempts\\); `));
+        expect(err.message).toContain('last seen: repository "web" has tags "1.0" but not "9.9"');
+        expect(Date.now() - started).toBeLessThan(5000);
+    });
+
+    itWhen(canRun, needs)("deadline passed: the catalog check names the repository it did not find", async () => {
+        const err = await rejection(verifyCatalog({ ...target(), repositories: ["web", "ghost"], deadlineSeconds: 1 }));
+        expect(err.message).toContain("did not pass within 1 s");
+        expect(err.message).toContain('last seen: the catalog of registry.test (127.0.0.1:');
+        expect(err.message).toContain('does not list "ghost" (it lists "web")');
+    });
+
+    itWhen(canRun, needs)("an error waiting cannot fix (413 from a proxy) ends the check at once", async () => {
+        const server = https.createServer({ cert: fs.readFileSync(tls.certFile), key: fs.readFileSync(tls.keyFile) }, (_req, res) => {
+            res.writeHead(413);
+            res.end();
+        });
+        await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
+        stopLater.push(() => new Promise(resolve => { server.close(() => resolve()); server.closeAllConnections(); }));
+        const started = Date.now();
+        const err = await rejection(verifyCatalog({ ...target((server.address() as net.AddressInfo).port), repositories: ["web"], deadlineSeconds: 60 }));
+        expect(err.message).toContain('nginx.ingress.kubernetes.io/proxy-body-size: "0"');
+        expect(Date.now() - started).toBeLessThan(2000);
+    });
+
+    itWhen(canRun, needs)("a registry that starts 3 s after the check begins passes within one backoff step of being up", async () => {
+        const port = await freePort();
+        const started = Date.now();
+        const check = verifyTags({ ...tagsState("web", ["1.0"]), port, deadlineSeconds: 30 }).then(digests => ({ digests, passedAt: Date.now() }));
+        await new Promise(r => setTimeout(r, 3000));
+        // Same storage as the first registry: the image is there when this one comes up.
+        const late = await startRegistry({
+            config: renderRegistryConfig(settingsFromArgs("registry", {})), htpasswd, tls, port, dataDir: path.join(registry.dir, "data"),
+        });
+        const upAt = Date.now();
+        stopLater.push(() => stopAndRemove(late));
+        const { digests, passedAt } = await check;
+        expect(digests).toEqual({ "1.0": imageA.manifestDigest });
+        expect(upAt - started).toBeGreaterThanOrEqual(3000);
+        expect(passedAt - upAt).toBeLessThan(maxDelayMs);
+    });
+});
+
+describe("the tags check provider: update and delete remove images by digest", () => {
+    itWhen(canRun, needs)("an update that drops a tag deletes its manifest, but never one a kept tag shares", async () => {
+        push(imageA.source, "app:1.0");
+        push(imageA.source, "app:latest");
+        push(imageB.source, "app:2.0");
+        const created = await tagsCheckProvider.create!(tagsState("app", ["1.0", "2.0", "latest"]));
+        expect(created.outs!.digests).toEqual({ "1.0": imageA.manifestDigest, "2.0": imageB.manifestDigest, "latest": imageA.manifestDigest });
+        expect(created.outs!.password).toBe(user.password);
+
+        const dropped2 = await tagsCheckProvider.update!(created.id, created.outs!, tagsState("app", ["1.0", "latest"]));
+        expect(dropped2.outs!.digests).toEqual({ "1.0": imageA.manifestDigest, "latest": imageA.manifestDigest });
+        expect(await served("app", "2.0")).toBe(false);
+
+        // "latest" points at the digest "1.0" keeps: deleting it would take "1.0" with it.
+        const droppedLatest = await tagsCheckProvider.update!(created.id, dropped2.outs!, tagsState("app", ["1.0"]));
+        expect(droppedLatest.outs!.digests).toEqual({ "1.0": imageA.manifestDigest });
+        expect(await served("app", "latest")).toBe(true);
+        expect(await served("app", "1.0")).toBe(true);
+    });
+
+    itWhen(canRun, needs)("with deleteRemovedImages false, neither an update nor a delete removes anything", async () => {
+        push(imageA.source, "keep:1.0");
+        push(imageB.source, "keep:2.0");
+        const state = tagsState("keep", ["1.0", "2.0"], { deleteRemovedImages: false });
+        const created = await tagsCheckProvider.create!(state);
+        const updated = await tagsCheckProvider.update!(created.id, created.outs!, { ...state, tags: ["1.0"] });
+        expect(await served("keep", "2.0")).toBe(true);
+        await tagsCheckProvider.delete!(created.id, updated.outs!);
+        expect(await served("keep", "1.0")).toBe(true);
+    });
+
+    itWhen(canRun, needs)("a delete removes every recorded manifest; a second delete finds them gone and succeeds", async () => {
+        push(imageA.source, "gone:1.0");
+        push(imageB.source, "gone:2.0");
+        const created = await tagsCheckProvider.create!(tagsState("gone", ["1.0", "2.0"]));
+        await tagsCheckProvider.delete!(created.id, created.outs!);
+        expect(await served("gone", "1.0")).toBe(false);
+        expect(await served("gone", "2.0")).toBe(false);
+        await expect(tagsCheckProvider.delete!(created.id, created.outs!)).resolves.toBeUndefined();
+    });
+
+    itWhen(canRun, needs)("a delete while the registry is unreachable (a destroy after the cluster went) warns and succeeds", async () => {
+        const closedPort = await freePort();
+        const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
+        try {
+            const outs = { ...tagsState("web", ["1.0"]), port: closedPort, digests: { "1.0": imageA.manifestDigest, "x": "sha256:" + "0".repeat(64) } };
+            await expect(tagsCheckProvider.delete!("id", outs)).resolves.toBeUndefined();
+            expect(warn).toHaveBeenCalledTimes(2);
+            expect(String(warn.mock.calls[0][0])).toContain(`connection refused at 127.0.0.1:${closedPort}`);
+        } finally {
+            warn.mockRestore();
+        }
+    });
+
+    itWhen(canRun, needs)("an update on a registry with deletion disabled fails with the setting to change", async () => {
+        const noDelete = await startRegistry({
+            config: renderRegistryConfig(settingsFromArgs("registry", {})), htpasswd, tls, dataDir: path.join(registry.dir, "data"),
+            env: { REGISTRY_STORAGE_DELETE_ENABLED: "false" },
+        });
+        stopLater.push(() => stopAndRemove(noDelete));
+        push(imageA.source, "nodelete:1.0");
+        push(imageB.source, "nodelete:2.0");
+        const state = { ...tagsState("nodelete", ["1.0", "2.0"]), port: noDelete.port };
+        const created = await tagsCheckProvider.create!(state);
+        const err = await rejection(tagsCheckProvider.update!(created.id, created.outs!, { ...state, tags: ["1.0"] }));
+        expect(err.message).toContain("405 Method Not Allowed");
+        expect(err.message).toContain("REGISTRY_STORAGE_DELETE_ENABLED=true");
+    });
+});
+
+describe("diff: an update exactly when an input changed", () => {
+    const state = () => tagsState("web", ["1.0"]);
+    it("unchanged inputs (and outputs in the old state) make no diff", async () => {
+        expect(await tagsCheckProvider.diff!("id", { ...state(), digests: { "1.0": "sha256:x" } }, { ...state(), __provider: "new code" } as any))
+            .toEqual({ changes: false, diffs: [], replaces: [] });
+    });
+
+    it("a changed password, tag list, trust or deletion setting is an update; another repository is a replacement", async () => {
+        const diff = (news: Partial<TagsCheckState>) => tagsCheckProvider.diff!("id", state(), { ...state(), ...news });
+        expect(await diff({ password: "rotated" })).toMatchObject({ changes: true, diffs: ["password"], replaces: [] });
+        expect(await diff({ tags: ["1.0", "2.0"] })).toMatchObject({ changes: true, diffs: ["tags"] });
+        expect(await diff({ tls: { mode: "insecure" } })).toMatchObject({ changes: true, diffs: ["tls"] });
+        expect(await diff({ deleteRemovedImages: false })).toMatchObject({ changes: true, diffs: ["deleteRemovedImages"] });
+        expect(await diff({ repository: "other" })).toMatchObject({ changes: true, replaces: ["repository"] });
+        const catalog = { ...state(), repositories: ["web"] } as unknown as CatalogCheckState;
+        expect(await catalogCheckProvider.diff!("id", catalog, { ...catalog, tls: { caCertificate: undefined, mode: "insecure" } }))
+            .toMatchObject({ changes: true, diffs: ["tls"] });
+        // Key order and absent-versus-undefined keys are no change.
+        expect(await catalogCheckProvider.diff!("id", catalog, { ...catalog, tls: { caCertificate: catalog.tls.caCertificate, mode: "ca" } }))
+            .toMatchObject({ changes: false });
+        const insecure = { ...catalog, tls: { mode: "insecure" as const } };
+        expect(await catalogCheckProvider.diff!("id", insecure, { ...insecure, tls: { mode: "insecure", caCertificate: undefined } }))
+            .toMatchObject({ changes: false });
+    });
+
+    it("digests to delete: only removed tags, never a digest a kept tag points at", () => {
+        expect(digestsToDelete({ a: "d1", b: "d2", c: "d1", d: "d3" }, ["a"], { a: "d1" })).toEqual(["d2", "d3"]);
+        expect(digestsToDelete({ a: "d1" }, ["a"], { a: "d9" })).toEqual([]);
+    });
+});
+
+describe("check: inputs are judged before any attempt", () => {
+    it("reports bad ports, trust settings, repository names and tags; leaves unknown preview values alone", async () => {
+        const result = await tagsCheckProvider.check!({} as TagsCheckState, {
+            ...({ hostname, address: "127.0.0.1", username: "u", password: "p" }),
+            port: 70000, tls: { mode: "ca" }, repository: "Upper/Case", tags: ["ok", "-bad"], deadlineSeconds: 5, deleteRemovedImages: true,
+        } as TagsCheckState);
+        expect(result.failures!.map(f => f.property).sort()).toEqual(["port", "repository", "tags", "tls"]);
+        const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+        const preview = await catalogCheckProvider.check!({} as CatalogCheckState, {
+            hostname: unknown, address: unknown, port: unknown, username: "u", password: unknown, tls: unknown, repositories: ["web"], deadlineSeconds: 300,
+        } as unknown as CatalogCheckState);
+        expect(preview.failures).toEqual([]);
+    });
+});
