@@ -1,4 +1,3 @@
-import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as https from "https";
 import * as net from "net";
@@ -11,6 +10,7 @@ import { TagsCheckState, verifyTags } from "../components/verification/registryC
 import { RegistryEndpoint, catalogPage, compareRepositoryNames, defaultPageSize, findRepositories } from "../components/verification/registryClient";
 import { makeOciImage } from "../tests/support/ociImage";
 import { freePort } from "../tests/support/ports";
+import { pushImage } from "../tests/support/skopeoPush";
 import { startRegistry } from "../tests/support/registryProcess";
 import { hasCommand } from "../tests/support/requirements";
 import { makeSelfSignedCertificate } from "../tests/support/tls";
@@ -34,16 +34,6 @@ export interface VerificationFigures {
     catalogRequests: { strategy: string; repository: string; requests: number; ms: number }[];
 }
 
-function push(source: string, port: number, certDir: string, dir: string, reference: string) {
-    const authFile = path.join(dir, "auth.json");
-    const auth = Buffer.from(`${user.username}:${user.password}`).toString("base64");
-    fs.writeFileSync(authFile, JSON.stringify({ auths: { [`127.0.0.1:${port}`]: { auth } } }), { mode: 0o600 });
-    const r = childProcess.spawnSync("skopeo", ["--insecure-policy", "copy", "--dest-authfile", authFile, "--dest-cert-dir", certDir,
-        source, `docker://127.0.0.1:${port}/${reference}`], { encoding: "utf8" });
-    if (r.status !== 0) {
-        throw new Error(`skopeo copy failed: ${r.stderr}`);
-    }
-}
 
 /** When GET / on the port first answers 200, polled every 10 ms: the moment the registry is ready. */
 async function firstAnswer(port: number): Promise<number> {
@@ -72,7 +62,7 @@ async function readyToPassed(dir: string): Promise<VerificationFigures["readyToP
     const seed = await startRegistry({ config, htpasswd, tls, dataDir });
     const image = makeOciImage(path.join(dir, "image"), "1.0");
     try {
-        push(image.source, seed.port, tls.certDir, dir, "web:1.0");
+        pushImage({ port: seed.port, certDir: tls.certDir, ...user }, image.source, "web:1.0");
     } finally {
         await seed.stop();
         fs.rmSync(seed.dir, { recursive: true, force: true });

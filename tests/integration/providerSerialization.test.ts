@@ -9,6 +9,7 @@ import { settingsFromArgs } from "../../components/settings";
 import { RegistryError, manifestDigest } from "../../components/verification/registryClient";
 import { LocalImage, makeOciImage } from "../support/ociImage";
 import { RunningRegistry, startRegistry } from "../support/registryProcess";
+import { pushImage } from "../support/skopeoPush";
 import { hasCommand, itWhen } from "../support/requirements";
 import { SelfSignedCertificate, makeSelfSignedCertificate } from "../support/tls";
 
@@ -147,14 +148,7 @@ class ProviderHost {
 }
 
 function push(source: string, reference: string) {
-    const authFile = path.join(dir, "auth.json");
-    const auth = Buffer.from(`${user.username}:${user.password}`).toString("base64");
-    fs.writeFileSync(authFile, JSON.stringify({ auths: { [`127.0.0.1:${registry.port}`]: { auth } } }), { mode: 0o600 });
-    const r = childProcess.spawnSync("skopeo", ["--insecure-policy", "copy", "--dest-authfile", authFile, "--dest-cert-dir", tls.certDir,
-        source, `docker://127.0.0.1:${registry.port}/${reference}`], { encoding: "utf8" });
-    if (r.status !== 0) {
-        throw new Error(`skopeo copy to ${reference} failed: ${r.stderr}`);
-    }
+    pushImage({ port: registry.port, certDir: tls.certDir, ...user }, source, reference);
 }
 
 function providerFile(key: keyof typeof texts): string {
@@ -178,14 +172,6 @@ async function served(repository: string, tag: string): Promise<boolean> {
             return false;
         }
         throw err;
-    }
-}
-
-/** Stops a registry and removes its directory (startRegistry's stop leaves it). */
-async function stopAndRemove(r: RunningRegistry | undefined): Promise<void> {
-    if (r) {
-        await r.stop();
-        fs.rmSync(r.dir, { recursive: true, force: true });
     }
 }
 
@@ -223,7 +209,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
     await host?.stop();
-    await stopAndRemove(registry);
+    await registry?.stop();
     if (dir) {
         fs.rmSync(dir, { recursive: true, force: true });
     }

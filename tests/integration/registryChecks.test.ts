@@ -1,4 +1,3 @@
-import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as https from "https";
 import * as net from "net";
@@ -15,6 +14,7 @@ import { RegistryEndpoint, RegistryError, manifestDigest } from "../../component
 import { LocalImage, makeOciImage } from "../support/ociImage";
 import { freePort } from "../support/ports";
 import { RunningRegistry, startRegistry } from "../support/registryProcess";
+import { pushImage } from "../support/skopeoPush";
 import { hasCommand, itWhen } from "../support/requirements";
 import { SelfSignedCertificate, makeSelfSignedCertificate } from "../support/tls";
 
@@ -48,14 +48,7 @@ function endpoint(port = registry.port): RegistryEndpoint {
 
 /** skopeo push with the credentials in an auth file, never on the command line. */
 function push(source: string, reference: string) {
-    const authFile = path.join(dir, "auth.json");
-    const auth = Buffer.from(`${user.username}:${user.password}`).toString("base64");
-    fs.writeFileSync(authFile, JSON.stringify({ auths: { [`127.0.0.1:${registry.port}`]: { auth } } }), { mode: 0o600 });
-    const r = childProcess.spawnSync("skopeo", ["--insecure-policy", "copy", "--dest-authfile", authFile, "--dest-cert-dir", tls.certDir,
-        source, `docker://127.0.0.1:${registry.port}/${reference}`], { encoding: "utf8" });
-    if (r.status !== 0) {
-        throw new Error(`skopeo copy to ${reference} failed: ${r.stderr}`);
-    }
+    pushImage({ port: registry.port, certDir: tls.certDir, ...user }, source, reference);
 }
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
@@ -80,14 +73,6 @@ async function served(repository: string, tag: string): Promise<boolean> {
     }
 }
 
-/** Stops a registry and removes its directory (startRegistry's stop leaves it). */
-async function stopAndRemove(r: RunningRegistry | undefined): Promise<void> {
-    if (r) {
-        await r.stop();
-        fs.rmSync(r.dir, { recursive: true, force: true });
-    }
-}
-
 beforeAll(async () => {
     if (!canRun) {
         return;
@@ -103,7 +88,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
     await Promise.all(stopLater.map(stop => stop()));
-    await stopAndRemove(registry);
+    await registry?.stop();
     if (dir) {
         fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -160,7 +145,7 @@ describe("the checks against a real registry", () => {
             config: renderRegistryConfig(settingsFromArgs("registry", {})), htpasswd, tls, port, dataDir: path.join(registry.dir, "data"),
         });
         const upAt = Date.now();
-        stopLater.push(() => stopAndRemove(late));
+        stopLater.push(() => late.stop());
         const { digests, passedAt } = await check;
         expect(digests).toEqual({ "1.0": imageA.manifestDigest });
         expect(upAt - started).toBeGreaterThanOrEqual(3000);
@@ -227,7 +212,7 @@ describe("the tags check provider: update and delete remove images by digest", (
             config: renderRegistryConfig(settingsFromArgs("registry", {})), htpasswd, tls, dataDir: path.join(registry.dir, "data"),
             env: { REGISTRY_STORAGE_DELETE_ENABLED: "false" },
         });
-        stopLater.push(() => stopAndRemove(noDelete));
+        stopLater.push(() => noDelete.stop());
         push(imageA.source, "nodelete:1.0");
         push(imageB.source, "nodelete:2.0");
         const state = { ...tagsState("nodelete", ["1.0", "2.0"]), port: noDelete.port };

@@ -1,4 +1,3 @@
-import * as childProcess from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as https from "https";
@@ -15,6 +14,7 @@ import {
 import { makeOciImage } from "../support/ociImage";
 import { freePort } from "../support/ports";
 import { RunningRegistry, startRegistry } from "../support/registryProcess";
+import { pushImage } from "../support/skopeoPush";
 import { hasCommand, itWhen } from "../support/requirements";
 import { SelfSignedCertificate, makeSelfSignedCertificate } from "../support/tls";
 
@@ -41,14 +41,7 @@ function endpoint(overrides: Partial<RegistryEndpoint> = {}): RegistryEndpoint {
 
 /** skopeo push with the credentials in an auth file, never on the command line. */
 function push(source: string, reference: string) {
-    const authFile = path.join(dir, "auth.json");
-    const auth = Buffer.from(`${user.username}:${user.password}`).toString("base64");
-    fs.writeFileSync(authFile, JSON.stringify({ auths: { [`127.0.0.1:${registry.port}`]: { auth } } }), { mode: 0o600 });
-    const r = childProcess.spawnSync("skopeo", ["--insecure-policy", "copy", "--dest-authfile", authFile, "--dest-cert-dir", tls.certDir,
-        source, `docker://127.0.0.1:${registry.port}/${reference}`], { encoding: "utf8" });
-    if (r.status !== 0) {
-        throw new Error(`skopeo copy to ${reference} failed: ${r.stderr}`);
-    }
+    pushImage({ port: registry.port, certDir: tls.certDir, ...user }, source, reference);
 }
 
 /** A raw request for setting up content; the client under test only reads and deletes. */
@@ -135,14 +128,6 @@ async function errorOf(p: Promise<unknown>): Promise<RegistryError> {
     throw new Error("expected a RegistryError");
 }
 
-/** Stops a registry and removes its directory (startRegistry's stop leaves it). */
-async function stopAndRemove(r: RunningRegistry | undefined): Promise<void> {
-    if (r) {
-        await r.stop();
-        fs.rmSync(r.dir, { recursive: true, force: true });
-    }
-}
-
 beforeAll(async () => {
     if (!canRun) {
         return;
@@ -165,7 +150,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
     await Promise.all(servers.map(closeServer));
-    await stopAndRemove(registry);
+    await registry?.stop();
     if (dir) {
         fs.rmSync(dir, { recursive: true, force: true });
     }
