@@ -1,25 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { InputError, isRepositoryName, isTagName } from "../validation";
-import { CatalogCheck, TagsCheck } from "./registryChecks";
-import { TlsSettings } from "./registryClient";
+import { CatalogCheck, CheckTargetArgs, TagsCheck } from "./registryChecks";
 
 export { CatalogCheck, TagsCheck } from "./registryChecks";
 export { RegistryError, TlsSettings } from "./registryClient";
 
-/** The registry as the checks reach it from this machine. */
-export interface VerificationTarget {
-    /** DNS name, sent as SNI and Host header: no hosts entry is needed. */
-    hostname: pulumi.Input<string>;
-    /** IP address to connect to. */
-    address: pulumi.Input<string>;
-    /** HTTPS port, usually 443. */
-    port: pulumi.Input<number>;
-    username: pulumi.Input<string>;
-    /** Made a secret; stays secret in the checks' state. */
-    password: pulumi.Input<string>;
-    /** "insecure" for a self-signed default certificate, "ca" with the CA PEM, or "system". */
-    tls: pulumi.Input<TlsSettings>;
-}
+/** The registry as the checks reach it from this machine: hostname as SNI and Host, connecting to address:port. */
+export type VerificationTarget = CheckTargetArgs;
 
 export interface ExpectedImage {
     repository: string;

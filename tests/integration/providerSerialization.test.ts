@@ -6,9 +6,9 @@ import * as readline from "readline";
 import { renderHtpasswd } from "../../components/htpasswd";
 import { renderRegistryConfig } from "../../components/registryConfig";
 import { settingsFromArgs } from "../../components/settings";
-import { RegistryError, manifestDigest } from "../../components/verification/registryClient";
 import { LocalImage, makeOciImage } from "../support/ociImage";
 import { RunningRegistry, startRegistry } from "../support/registryProcess";
+import { isServed } from "../support/isServed";
 import { pushImage } from "../support/skopeoPush";
 import { hasCommand, itWhen } from "../support/requirements";
 import { SelfSignedCertificate, makeSelfSignedCertificate } from "../support/tls";
@@ -163,16 +163,8 @@ function inputs(key: "catalog" | "tags", values: Record<string, unknown>) {
     };
 }
 
-async function served(repository: string, tag: string): Promise<boolean> {
-    try {
-        await manifestDigest({ hostname, address: "127.0.0.1", port: registry.port, username: user.username, password: user.password, tls: { mode: "insecure" } }, repository, tag);
-        return true;
-    } catch (err) {
-        if (err instanceof RegistryError && err.kind === "notFound") {
-            return false;
-        }
-        throw err;
-    }
+function served(repository: string, tag: string): Promise<boolean> {
+    return isServed({ hostname, address: "127.0.0.1", port: registry.port, username: user.username, password: user.password, tls: { mode: "insecure" } }, repository, tag);
 }
 
 beforeAll(async () => {

@@ -10,10 +10,11 @@ import {
     CatalogCheckState, TagsCheckState, catalogCheckProvider, digestsToDelete, maxDelayMs, tagsCheckProvider,
     verifyCatalog, verifyTags,
 } from "../../components/verification/registryChecks";
-import { RegistryEndpoint, RegistryError, manifestDigest } from "../../components/verification/registryClient";
+import { RegistryEndpoint } from "../../components/verification/registryClient";
 import { LocalImage, makeOciImage } from "../support/ociImage";
 import { freePort } from "../support/ports";
 import { RunningRegistry, startRegistry } from "../support/registryProcess";
+import { isServed } from "../support/isServed";
 import { pushImage } from "../support/skopeoPush";
 import { hasCommand, itWhen } from "../support/requirements";
 import { SelfSignedCertificate, makeSelfSignedCertificate } from "../support/tls";
@@ -60,17 +61,8 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
     throw new Error("expected a rejection");
 }
 
-/** Whether the registry still serves the tag. */
-async function served(repository: string, tag: string): Promise<boolean> {
-    try {
-        await manifestDigest(endpoint(), repository, tag);
-        return true;
-    } catch (err) {
-        if (err instanceof RegistryError && err.kind === "notFound") {
-            return false;
-        }
-        throw err;
-    }
+function served(repository: string, tag: string): Promise<boolean> {
+    return isServed(endpoint(), repository, tag);
 }
 
 beforeAll(async () => {
