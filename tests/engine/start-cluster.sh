@@ -68,6 +68,14 @@ pid_of() {
 	echo "$pid"
 }
 
+# Whether the process launched for a component still exists. Unlike pid_of, it does not ask for our binary:
+# right after launch the child may still be the shell that is about to exec it, and under load that moment
+# is long enough to be mistaken for an exit.
+alive() {
+	local pid
+	pid="$(cat "$PIDS/$1.pid" 2>/dev/null)" && [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null
+}
+
 # kapi METHOD PATH [JSON]: authenticated call to the API server.
 kapi() {
 	local method="$1" path="$2"
@@ -82,7 +90,7 @@ wait_for() {
 	shift 2
 	deadline=$(($(date +%s) + TIMEOUT))
 	until "$@" >/dev/null 2>&1; do
-		if [[ -n "$comp" ]] && ! pid_of "$comp" >/dev/null; then
+		if [[ -n "$comp" ]] && ! alive "$comp"; then
 			tail -n 30 "$LOGS/$comp.log" >&2 || true
 			die "$comp exited while waiting for $what; log: $LOGS/$comp.log"
 		fi
