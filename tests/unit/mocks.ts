@@ -51,7 +51,7 @@ export function plain(value: any): any {
         return value.map(plain);
     }
     if (value && typeof value === "object") {
-        if ("4dabf18193072939515e22adb298388d" in value && "value" in value) {
+        if (pulumi.runtime.specialSigKey in value && "value" in value) {
             return plain(value.value);
         }
         return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
@@ -61,11 +61,11 @@ export function plain(value: any): any {
 
 /** Whether a mock input was a secret. */
 export function wasSecret(value: any): boolean {
-    return !!value && typeof value === "object" && value["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270";
+    return !!value && typeof value === "object" && value[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
 }
 
 /** Waits until no registration has come in for a while: the program's resources are all registered. */
-export async function settled(registered: Registered[]): Promise<void> {
+export async function settled(registered: { length: number }): Promise<void> {
     let last = -1;
     let quiet = 0;
     while (quiet < 5) {

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
+import { settled, valueOf, wasSecret } from "./mocks";
 
 /** One registration as the engine receives it, including the options the mocks' newResource does not see. */
 interface Registration {
@@ -44,21 +45,6 @@ monitor.registerResource = (req: any, callback: any) => {
 
 import { createVerification, tagsByRepository, tagsCheckName } from "../../components/verification";
 
-function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-    return new Promise(resolve => output.apply(v => { resolve(v); return v; }));
-}
-
-async function settled(): Promise<void> {
-    let last = -1;
-    let quiet = 0;
-    while (quiet < 5) {
-        await new Promise(r => setTimeout(r, 20));
-        quiet = registrations.length === last ? quiet + 1 : 0;
-        last = registrations.length;
-    }
-}
-
-const isSecretValue = (v: any) => v && v[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
 
 describe("createVerification", () => {
     const parent = new pulumi.ComponentResource("distribution-registry:index:DistributionRegistry", "reg");
@@ -79,7 +65,7 @@ describe("createVerification", () => {
     ], { deadlineSeconds: 120 }, { parent, dependsOn: [push] });
 
     const checks = async () => {
-        await settled();
+        await settled(registrations);
         return registrations.filter(r => r.type.startsWith("pulumi-nodejs:dynamic/registry:"));
     };
 
@@ -103,7 +89,7 @@ describe("createVerification", () => {
 
     it("sends the password as a secret input and asks for the password output to be kept secret", async () => {
         for (const r of await checks()) {
-            expect(isSecretValue(r.inputs.password)).toBe(true);
+            expect(wasSecret(r.inputs.password)).toBe(true);
             expect(r.inputs.password.value).toBe("Tf p@ss:w\"ord");
             expect(r.additionalSecretOutputs).toContain("password");
         }
