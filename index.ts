@@ -13,3 +13,4 @@ export const serviceName = registry.serviceName;
 export const htpasswd = registry.htpasswd;
 export const pushedImages = registry.pushedImages;
 export const digests = registry.digests;
+export const imagePullSecretName = registry.imagePullSecretName;

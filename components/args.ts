@@ -10,7 +10,7 @@ export interface RegistryUser {
 
 /** Where the registry keeps image data. */
 export interface StorageArgs {
-    /** "emptyDir" (lost with the pod) or "persistentVolumeClaim". Default: "emptyDir". */
+    /** "persistentVolumeClaim" (survives pod restarts and rollouts) or "emptyDir" (lost with the pod). Default: "persistentVolumeClaim". */
     type?: "emptyDir" | "persistentVolumeClaim";
     /** Size of the claim created for "persistentVolumeClaim". Default: "10Gi". */
     size?: pulumi.Input<string>;
@@ -132,7 +132,7 @@ export interface DistributionRegistryArgs {
     image?: pulumi.Input<string>;
     /** Number of registry pods; above 1 needs ReadWriteMany storage. Default: 1. */
     replicas?: pulumi.Input<number>;
-    /** Image storage. Default: emptyDir. */
+    /** Image storage. Default: a 10Gi ReadWriteOnce claim of the cluster's default StorageClass. */
     storage?: StorageArgs;
     /** Ingress settings. Default: the default class, TLS with the controller's default certificate. */
     ingress?: IngressArgs;
@@ -144,6 +144,8 @@ export interface DistributionRegistryArgs {
     labels?: pulumi.Input<Record<string, string>>;
     /** Do not wait for the Deployment's rollout and the Ingress's address (pulumi.com/skipAwait). Default: false. */
     skipAwait?: pulumi.Input<boolean>;
+    /** Namespaces that get an image-pull Secret (kubernetes.io/dockerconfigjson) for this registry; they must exist. Default: none. */
+    imagePullSecretNamespaces?: string[];
     /** The workstation steps. Default: all on (hosts entry, insecure trust, docker push of nginx). */
     workstation?: WorkstationArgs;
     /** The API checks. Default: on. */

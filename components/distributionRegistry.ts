@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DistributionRegistryArgs } from "./args";
-import { resolveInputs } from "./settings";
+import { defaults, imagePullSecretNamespacesFromArgs, resolveInputs } from "./settings";
+import { imagePullSecretName } from "./templates/imagePullSecret";
 import { createVerification } from "./verification";
 import { createWorkload } from "./workload";
 import { createWorkstation, registryAuthority, resolveImages } from "./workstation";
@@ -22,12 +23,15 @@ export class DistributionRegistry extends pulumi.ComponentResource {
     public readonly pushedImages: pulumi.Output<string[]>;
     /** Manifest digest of each pushed `<repository>:<tag>`, as the verification read it ({} when it is off). */
     public readonly digests: pulumi.Output<Record<string, string>>;
+    /** Name of the image-pull Secret in each of `imagePullSecretNamespaces` ("" when none is listed). */
+    public readonly imagePullSecretName: pulumi.Output<string>;
 
     constructor(name: string, args: DistributionRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("distribution-registry:index:DistributionRegistry", name, {}, opts);
         const child = { parent: this };
         // Checked here, before any child exists: images are plain inputs, the rest is checked inside resolveInputs.
         const images = resolveImages(args.workstation?.push?.images);
+        const pullSecretNamespaces = imagePullSecretNamespacesFromArgs(args.imagePullSecretNamespaces);
         const { settings, users, address } = resolveInputs(name, args);
         const password = users.apply(u => u[0].password);
         const username = pulumi.unsecret(users.apply(u => u[0].username));
@@ -35,7 +39,9 @@ export class DistributionRegistry extends pulumi.ComponentResource {
 
         const workload = createWorkload(name, {
             createNamespace: args.createNamespace ?? false,
-            createClaim: args.storage?.type === "persistentVolumeClaim" && !args.storage.existingClaim,
+            createClaim: (args.storage?.type ?? defaults.storageType) === "persistentVolumeClaim" && !args.storage?.existingClaim,
+            imagePullSecretNamespaces: pullSecretNamespaces,
+            registry,
         }, settings, users, child);
 
         const workstation = createWorkstation(name, {
@@ -72,6 +78,7 @@ export class DistributionRegistry extends pulumi.ComponentResource {
             ? registry.apply(r => images.map(i => `${r}/${i.repository}:${i.tag}`))
             : pulumi.output([]);
         this.digests = verification ? verification.digests : pulumi.output<Record<string, string>>({});
+        this.imagePullSecretName = pullSecretNamespaces.length ? settings.apply(imagePullSecretName) : pulumi.output("");
         this.registerOutputs({
             url: this.url,
             hostname: this.hostname,
@@ -80,6 +87,7 @@ export class DistributionRegistry extends pulumi.ComponentResource {
             htpasswd: this.htpasswd,
             pushedImages: this.pushedImages,
             digests: this.digests,
+            imagePullSecretName: this.imagePullSecretName,
         });
     }
 }

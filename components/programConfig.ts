@@ -103,6 +103,7 @@ export function argsFromConfig(config: ConfigReader, credentials: RegistryCreden
             limits: { memory: optional("memoryLimit") ?? "512Mi" },
         },
         skipAwait: config.getBoolean("skipAwait"),
+        imagePullSecretNamespaces: list("imagePullSecretNamespaces"),
         workstation: {
             hostsEntry: {
                 enabled: config.getBoolean("hostsEntry"),

@@ -40,6 +40,8 @@ export const defaults = {
     namespace: "examples",
     image: "registry:2.8.3",
     replicas: 1,
+    // A registry on emptyDir forgets every image when its pod restarts; k3s (and most clusters) have a default class.
+    storageType: "persistentVolumeClaim" as const,
     storageSize: "10Gi",
     accessMode: "ReadWriteOnce" as const,
     bcryptCost: 5,
@@ -48,12 +50,13 @@ export const defaults = {
 };
 
 /** The plain (already resolved) form of the arguments that settle the Kubernetes objects. */
-export type PlainSettingsArgs = pulumi.Unwrap<Omit<DistributionRegistryArgs, "address" | "username" | "password" | "extraUsers" | "workstation" | "verification">>;
+export type PlainSettingsArgs = pulumi.Unwrap<Omit<DistributionRegistryArgs,
+    "address" | "username" | "password" | "extraUsers" | "workstation" | "verification" | "imagePullSecretNamespaces">>;
 
 /** Applies defaults and checks every value; throws InputError naming the first bad input. */
 export function settingsFromArgs(name: string, args: PlainSettingsArgs): RegistrySettings {
     const storageArgs = args.storage ?? {};
-    const storageType = storageArgs.existingClaim ? "persistentVolumeClaim" : (storageArgs.type ?? "emptyDir");
+    const storageType = storageArgs.existingClaim ? "persistentVolumeClaim" : (storageArgs.type ?? defaults.storageType);
     if (storageType !== "emptyDir" && storageType !== "persistentVolumeClaim") {
         throw new InputError("storage.type", `"${storageType}" is not a storage type`, "Use \"emptyDir\" or \"persistentVolumeClaim\".");
     }
@@ -90,6 +93,20 @@ export function settingsFromArgs(name: string, args: PlainSettingsArgs): Registr
     };
 }
 
+/** Checks the namespaces that get an image-pull Secret: plain, so the Secrets can be created one per namespace. */
+export function imagePullSecretNamespacesFromArgs(namespaces: string[] = []): string[] {
+    const seen = new Set<string>();
+    namespaces.forEach((namespace, i) => {
+        const input = `imagePullSecretNamespaces[${i}]`;
+        validateNamespace(namespace, input);
+        if (seen.has(namespace)) {
+            throw new InputError(input, `"${namespace}" is listed twice`, "Give each namespace once.");
+        }
+        seen.add(namespace);
+    });
+    return namespaces;
+}
+
 /** Checks the accounts: the main user first, then the extra ones; usernames must be unique. */
 export function usersFromArgs(users: HtpasswdUser[]): HtpasswdUser[] {
     const seen = new Set<string>();
@@ -120,7 +137,8 @@ export function resolveInputs(name: string, args: DistributionRegistryArgs): Res
     ]).apply(all => usersFromArgs(all as HtpasswdUser[])));
     // An IP address is not a secret even when Terraform marks it sensitive; keeping it secret would hide the Ingress and the hosts line.
     const address = pulumi.unsecret(pulumi.output(args.address).apply(a => validateAddress(a)));
-    const { address: _a, username: _u, password: _p, extraUsers: _e, workstation: _w, verification: _v, ...settingsArgs } = args;
+    const { address: _a, username: _u, password: _p, extraUsers: _e, workstation: _w, verification: _v, imagePullSecretNamespaces: _n,
+        ...settingsArgs } = args;
     const checked = pulumi.output(settingsArgs).apply(plain => settingsFromArgs(name, plain as PlainSettingsArgs));
     // The settings wait for the credential and address checks too, without taking on their secrecy.
     const usersChecked = pulumi.unsecret(users.apply(() => true));

@@ -6,6 +6,7 @@ import { podChecksum, renderRegistryConfig } from "./registryConfig";
 import { RegistrySettings } from "./settings";
 import { renderConfigMap } from "./templates/configMap";
 import { renderDeployment } from "./templates/deployment";
+import { renderImagePullSecret } from "./templates/imagePullSecret";
 import { renderIngress } from "./templates/ingress";
 import { renderNamespace } from "./templates/namespace";
 import { renderPersistentVolumeClaim } from "./templates/persistentVolumeClaim";
@@ -23,12 +24,18 @@ export interface Workload {
     deployment: k8s.apps.v1.Deployment;
     service: k8s.core.v1.Service;
     ingress: k8s.networking.v1.Ingress;
+    /** One image-pull Secret per listed namespace. */
+    imagePullSecrets: k8s.core.v1.Secret[];
 }
 
 /** Which optional objects exist: decided from plain inputs, because a resource cannot be created inside an apply. */
 export interface WorkloadShape {
     createNamespace: boolean;
     createClaim: boolean;
+    /** Namespaces that get an image-pull Secret (checked). */
+    imagePullSecretNamespaces: string[];
+    /** The registry as image references name it: host, or host:port. */
+    registry: pulumi.Output<string>;
 }
 
 export function createWorkload(
@@ -82,5 +89,17 @@ export function createWorkload(
         { metadata: ingressObject.metadata, spec: ingressObject.spec },
         { ...opts, dependsOn: [...(namespace ? [namespace] : []), service] });
 
-    return { htpasswd, namespace, secret, configMap, claim, deployment, service, ingress };
+    // The password is inside stringData, which stays secret; the name and type are not, so diffs stay readable.
+    // The registry's own namespace may be one of them: each waits for the namespace this stack creates.
+    const imagePullSecrets = shape.imagePullSecretNamespaces.map(target => {
+        const object = pulumi.all([settings, shape.registry, users])
+            .apply(([s, r, u]) => renderImagePullSecret(s, target, r, u[0].username, u[0].password));
+        return new k8s.core.v1.Secret(`${name}-pull-secret-${target}`, {
+            metadata: pulumi.unsecret(object.apply(o => o.metadata)),
+            type: pulumi.unsecret(object.apply(o => o.type)),
+            stringData: pulumi.secret(object.apply(o => o.stringData)),
+        }, inNamespace);
+    });
+
+    return { htpasswd, namespace, secret, configMap, claim, deployment, service, ingress, imagePullSecrets };
 }

@@ -45,7 +45,8 @@ describe("DistributionRegistry under mocks", () => {
             "pulumi-nodejs:dynamic/registry:CatalogCheck registry-catalog",
             "pulumi-nodejs:dynamic/registry:TagsCheck registry-tags-nginx",
         ]));
-        expect(kinds.some(k => k.includes("Namespace") || k.includes("PersistentVolumeClaim"))).toBe(false);
+        expect(kinds).toContain("kubernetes:core/v1:PersistentVolumeClaim registry-data");
+        expect(kinds.some(k => k.includes("Namespace") || k.includes("pull-secret"))).toBe(false);
         for (const r of resources.filter(r => r.name !== "registry")) {
             expect(`${r.name}: ${parents.get(r.name) === component ? "child" : "not a child"}`).toBe(`${r.name}: child`);
         }
@@ -94,14 +95,29 @@ describe("DistributionRegistry under mocks", () => {
         expect(secret.stringData["http-secret"]).toBe("random-checksum-http-secret");
     });
 
-    test("namespace and PVC when asked; steps turned off are not created", async () => {
+    test("an image-pull Secret in each listed namespace, its data secret, its name an output", async () => {
+        const { byType, component } = await build("pulls", { hostname: "reg.example.com", imagePullSecretNamespaces: ["apps", "examples"] });
+        const secrets = byType("kubernetes:core/v1:Secret").filter(r => r.name.startsWith("pulls-pull-secret-"));
+        expect(secrets.map(r => `${r.name} ${r.inputs.metadata.namespace}/${r.inputs.metadata.name} ${r.inputs.type}`)).toEqual([
+            "pulls-pull-secret-apps apps/pulls-pull kubernetes.io/dockerconfigjson",
+            "pulls-pull-secret-examples examples/pulls-pull kubernetes.io/dockerconfigjson",
+        ]);
+        expect(JSON.parse(secrets[0].inputs.stringData[".dockerconfigjson"]).auths["reg.example.com"].password).toBe(password);
+        expect(wasSecret(secrets[0].raw.stringData)).toBe(true);
+        expect(wasSecret(secrets[0].raw.metadata)).toBe(false);
+        expect(await valueOf(component.imagePullSecretName)).toBe("pulls-pull");
+        const none = await build("nopulls");
+        expect(await valueOf(none.component.imagePullSecretName)).toBe("");
+    });
+
+    test("namespace and emptyDir when asked; steps turned off are not created", async () => {
         const { byType, resources } = await build("options", {
             createNamespace: true,
-            storage: { type: "persistentVolumeClaim", size: "5Gi" },
+            storage: { type: "emptyDir" },
             workstation: { hostsEntry: { enabled: false }, dockerTrust: { mode: "none" }, push: { enabled: false } },
         });
         expect(byType("kubernetes:core/v1:Namespace")).toHaveLength(1);
-        expect(byType("kubernetes:core/v1:PersistentVolumeClaim")[0].inputs.spec.resources.requests.storage).toBe("5Gi");
+        expect(byType("kubernetes:core/v1:PersistentVolumeClaim")).toHaveLength(0);
         expect(byType("command:local:Command")).toHaveLength(0);
         expect(resources.filter(r => r.type.startsWith("pulumi-nodejs:dynamic"))).toHaveLength(0);
     });

@@ -3,6 +3,7 @@ import { podChecksum, renderRegistryConfig } from "../../components/registryConf
 import { PlainSettingsArgs, settingsFromArgs } from "../../components/settings";
 import { renderConfigMap } from "../../components/templates/configMap";
 import { renderDeployment } from "../../components/templates/deployment";
+import { renderImagePullSecret } from "../../components/templates/imagePullSecret";
 import { renderIngress } from "../../components/templates/ingress";
 import { renderPersistentVolumeClaim } from "../../components/templates/persistentVolumeClaim";
 import { renderSecret } from "../../components/templates/secret";
@@ -127,7 +128,21 @@ describe("rendered Kubernetes objects", () => {
         expect(existing.deployment.spec.replicas).toBe(3);
     });
 
-    test("emptyDir is the default storage", () => {
-        expect(render().deployment.spec.template.spec.volumes[0]).toEqual({ name: "data", emptyDir: {} });
+    test("a claim of the default class is the default storage; emptyDir only when asked", () => {
+        const byDefault = render();
+        expect(byDefault.settings.storage).toMatchObject({ type: "persistentVolumeClaim", size: "10Gi", accessMode: "ReadWriteOnce" });
+        expect(byDefault.deployment.spec.template.spec.volumes[0]).toEqual({ name: "data", persistentVolumeClaim: { claimName: "registry-data" } });
+        expect(byDefault.deployment.spec.strategy).toEqual({ type: "Recreate" });
+        expect((renderPersistentVolumeClaim(byDefault.settings) as any).spec.storageClassName).toBeUndefined();
+        expect(render({ storage: { type: "emptyDir" } }).deployment.spec.template.spec.volumes[0]).toEqual({ name: "data", emptyDir: {} });
+    });
+
+    test("the image-pull Secret holds a dockerconfigjson for the registry as image references name it", () => {
+        const { settings } = render();
+        const secret = renderImagePullSecret(settings, "apps", "registry.test:8443", "admin", "p:w\"d") as any;
+        expect(secret.type).toBe("kubernetes.io/dockerconfigjson");
+        expect(secret.metadata).toMatchObject({ name: "registry-pull", namespace: "apps" });
+        const config = JSON.parse(secret.stringData[".dockerconfigjson"]);
+        expect(config).toEqual({ auths: { "registry.test:8443": { username: "admin", password: "p:w\"d", auth: Buffer.from("admin:p:w\"d").toString("base64") } } });
     });
 });

@@ -1,4 +1,4 @@
-import { settingsFromArgs, usersFromArgs } from "../../components/settings";
+import { imagePullSecretNamespacesFromArgs, settingsFromArgs, usersFromArgs } from "../../components/settings";
 import { validateAddress, InputError } from "../../components/validation";
 import { resolveImages } from "../../components/workstation/images";
 
@@ -15,7 +15,10 @@ describe("input validation names the input and the fix", () => {
         ["namespace", () => settingsFromArgs("r", { namespace: "My_NS" }), /^namespace: "My_NS" is not a DNS-1123 label/],
         ["zero replicas", () => settingsFromArgs("r", { replicas: 0 }), /^replicas: 0 is not a whole number of at least 1/],
         ["replicas on ReadWriteOnce", () => settingsFromArgs("r", { replicas: 2, storage: { type: "persistentVolumeClaim" } }), /^replicas: 2 replicas need storage .*ReadWriteMany/],
-        ["replicas on emptyDir", () => settingsFromArgs("r", { replicas: 2 }), /^replicas: 2 replicas need storage/],
+        ["replicas on emptyDir", () => settingsFromArgs("r", { replicas: 2, storage: { type: "emptyDir" } }), /^replicas: 2 replicas need storage/],
+        ["replicas on the default claim", () => settingsFromArgs("r", { replicas: 2 }), /^replicas: 2 replicas need storage .*ReadWriteMany/],
+        ["pull-secret namespace", () => imagePullSecretNamespacesFromArgs(["apps", "Apps"]), /^imagePullSecretNamespaces\[1\]: "Apps" is not a DNS-1123 label/],
+        ["pull-secret namespace twice", () => imagePullSecretNamespacesFromArgs(["apps", "apps"]), /^imagePullSecretNamespaces\[1\]: "apps" is listed twice/],
         ["bcrypt cost 3", () => settingsFromArgs("r", { bcryptCost: 3 }), /^bcryptCost: 3 is outside 4\.\.31/],
         ["bcrypt cost 32", () => settingsFromArgs("r", { bcryptCost: 32 }), /^bcryptCost: 32 is outside 4\.\.31/],
         ["image", () => settingsFromArgs("r", { image: "Registry:latest" }), /^image: "Registry:latest" is not a valid image reference/],
