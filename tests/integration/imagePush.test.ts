@@ -29,6 +29,19 @@ function tagsOf(registry: RunningRegistry, repository: string, ca: string): Prom
     });
 }
 
+/** The digest the registry serves for a tag, as a client asking for a Docker v2 or OCI manifest reads it. */
+function manifestDigest(registry: RunningRegistry, repository: string, tag: string, ca: string): Promise<string | undefined> {
+    return new Promise((resolve, reject) => {
+        https.request(`${registry.url}/v2/${repository}/manifests/${tag}`, {
+            method: "HEAD", ca, auth: `${username}:${password}`,
+            headers: { Accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json" },
+        }, res => {
+            res.resume();
+            resolve(res.headers["docker-content-digest"] as string | undefined);
+        }).on("error", reject).end();
+    });
+}
+
 /** Command lines of every process now: where a password must never appear. */
 function processCommandLines(): string[] {
     return fs.readdirSync("/proc").filter(p => /^\d+$/.test(p)).map(p => {
@@ -94,7 +107,11 @@ describe("image push script with skopeo against a real TLS registry with htpassw
         await sampler;
         expect(stderr).not.toContain("p@ss");
         expect(status).toBe(0);
-        expect(JSON.parse(stdout)).toEqual({ tool: "skopeo", registry: `127.0.0.1:${registry.port}`, pushed: [`127.0.0.1:${registry.port}/team/hello:v1`] });
+        const result = JSON.parse(stdout);
+        expect(result).toEqual({ tool: "skopeo", registry: `127.0.0.1:${registry.port}`, pushed: [`127.0.0.1:${registry.port}/team/hello:v1`],
+            digests: { "team/hello:v1": expect.stringMatching(/^sha256:[0-9a-f]{64}$/) } });
+        const served = await manifestDigest(registry, "team/hello", "v1", tls.certPem);
+        expect(result.digests["team/hello:v1"]).toBe(served);
         expect(stdout).not.toContain("p@ss");
         expect(seen).toEqual([]);
         expect(await tagsOf(registry, "team/hello", tls.certPem)).toEqual({ status: 200, body: { name: "team/hello", tags: ["v1"] } });
@@ -157,7 +174,9 @@ exit 0
             "ARGS:tag nginx registry.test/nginx:latest",
             "ARGS:login --username admin --password-stdin registry.test",
             "ARGS:push registry.test/nginx:latest",
+            "ARGS:inspect --format {{json .RepoDigests}} registry.test/nginx:latest",
         ]);
+        expect(JSON.parse(run.stdout).digests).toEqual({ "nginx:latest": "" });
         expect(calls).toContain(`STDIN:${password}`);
         expect(calls.split("\n").filter(l => l.includes("p@ss"))).toEqual([`STDIN:${password}`]);
         fs.writeFileSync(log, "");

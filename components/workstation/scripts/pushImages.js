@@ -24,6 +24,15 @@ function tool(command, args, input) {
     }
 }
 
+/** Runs a tool without a shell and returns its standard output. */
+function toolOutput(command, args) {
+    const result = childProcess.spawnSync(command, args, { input: "", stdio: ["pipe", "pipe", 2], encoding: "utf8" });
+    if (result.status !== 0) {
+        throw new Error(`\`${command} ${args.slice(0, 2).join(" ")}\` failed (exit ${result.status}); see its output above`);
+    }
+    return result.stdout;
+}
+
 function destination(o, image) {
     return `${o.registry}/${image.repository}:${image.tag}`;
 }
@@ -42,15 +51,21 @@ function pushWithDocker(o, password) {
         }
         tool("docker", ["login", "--username", o.username, "--password-stdin", o.registry], password);
         loggedIn = true;
+        const digests = {};
         for (const image of o.images) {
             tool("docker", ["push", destination(o, image)]);
+            // After a push, the engine records the digest the registry gave it as <registry>/<repository>@<digest>.
+            const repoDigests = JSON.parse(toolOutput("docker", ["inspect", "--format", "{{json .RepoDigests}}", destination(o, image)]) || "[]");
+            const prefix = `${o.registry}/${image.repository}@`;
+            const found = (repoDigests || []).find(d => d.startsWith(prefix));
+            digests[`${image.repository}:${image.tag}`] = found ? found.slice(prefix.length) : "";
         }
+        return { pushed: tagged, digests };
     } catch (e) {
         // Nothing of a failed push stays behind: Pulumi keeps no state for a failed create, so no delete would undo it.
         undoDocker(o.registry, tagged, loggedIn);
         throw e;
     }
-    return tagged;
 }
 
 function undoDocker(registry, tagged, loggedIn) {
@@ -70,15 +85,18 @@ function pushWithSkopeo(o, password) {
     try {
         tool("skopeo", ["login", "--authfile", authFile, "--username", o.username, "--password-stdin", ...tls, o.registry], password);
         const pushed = [];
+        const digests = {};
+        const digestFile = path.join(dir, "digest");
         for (const image of o.images) {
             const source = transports.some(t => image.source.startsWith(t)) ? image.source : `docker://${image.source}`;
             const [os, arch, variant] = image.platform.split("/");
             tool("skopeo", ["copy", "--retry-times", "2", "--override-os", os, "--override-arch", arch,
-                ...(variant ? ["--override-variant", variant] : []),
+                ...(variant ? ["--override-variant", variant] : []), "--digestfile", digestFile,
                 "--dest-authfile", authFile, ...destinationTls, source, `docker://${destination(o, image)}`]);
             pushed.push(destination(o, image));
+            digests[`${image.repository}:${image.tag}`] = fs.readFileSync(digestFile, "utf8").trim();
         }
-        return pushed;
+        return { pushed, digests };
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -105,8 +123,9 @@ function main(action, password) {
         if (!password) {
             throw new Error("no password on standard input");
         }
-        const pushed = o.tool === "docker" ? pushWithDocker(o, password) : pushWithSkopeo(o, password);
-        return { tool: o.tool, registry: o.registry, pushed };
+        // The digests are the ones the registry gave the push; the verification reads them back through the API.
+        const { pushed, digests } = o.tool === "docker" ? pushWithDocker(o, password) : pushWithSkopeo(o, password);
+        return { tool: o.tool, registry: o.registry, pushed, digests };
     }
     if (action === "remove") {
         if (o.tool === "docker") {
