@@ -16,7 +16,7 @@ export function registryAuthority(hostname: string, port: number): string {
     return port === 443 ? hostname : `${hostname}:${port}`;
 }
 
-export function createDockerTrust(name: string, registry: pulumi.Input<string>, args: DockerTrustArgs,
+export function createDockerTrust(name: string, registry: pulumi.Input<string>, owner: pulumi.Input<string>, args: DockerTrustArgs,
     opts: pulumi.CustomResourceOptions): command.local.Command | undefined {
     const mode = args.mode ?? "insecure";
     if (mode === "none") {
@@ -37,6 +37,8 @@ export function createDockerTrust(name: string, registry: pulumi.Input<string>, 
             DR_CA_CERTIFICATE: args.caCertificate ?? "",
             DR_RESTART_COMMAND: pulumi.output(args.restartCommand ?? []).apply(c => c.length ? JSON.stringify(c) : ""),
             DR_SUDO: args.sudo ?? "auto",
+            // Names this stack in the ledger beside daemon.json, so that any stack can tell what is still needed.
+            DR_OWNER: owner,
         },
         triggers: [mode, registry, daemonConfig, certsDir],
     }, { ...opts, deleteBeforeReplace: true });

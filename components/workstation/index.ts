@@ -35,7 +35,7 @@ export function createWorkstation(name: string, target: WorkstationTarget, args:
     const hostsEntry = args.hostsEntry?.enabled === false ? undefined
         : createHostsEntry(name, target, args.hostsEntry ?? {}, opts);
     const trust = args.dockerTrust ?? {};
-    const dockerTrust = createDockerTrust(name, target.registry, trust, opts);
+    const dockerTrust = createDockerTrust(name, target.registry, target.owner, trust, opts);
     const imagePush = args.push?.enabled === false || images.length === 0 ? undefined
         : createImagePush(name, {
             registry: target.registry,

@@ -13,7 +13,7 @@ describe("docker trust script (the Command's create and delete, on temporary Doc
     let certsDir: string;
     const env = (extra: Record<string, string> = {}) => ({
         DR_TRUST_MODE: "insecure", DR_REGISTRY: "registry.test", DR_DAEMON_CONFIG: daemonJson,
-        DR_CERTS_DIR: certsDir, DR_SUDO: "never", ...extra,
+        DR_CERTS_DIR: certsDir, DR_SUDO: "never", DR_OWNER: "project/dev/registry", ...extra,
     });
     /** Create, then delete with create's stdout in PULUMI_COMMAND_STDOUT, as Pulumi does. */
     const addThenRemove = (extra: Record<string, string> = {}) => {
@@ -36,8 +36,9 @@ describe("docker trust script (the Command's create and delete, on temporary Doc
         fs.writeFileSync(daemonJson, userConfig);
         const { created, between } = addThenRemove();
         expect(JSON.parse(between!)).toEqual({ ...JSON.parse(userConfig), "insecure-registries": ["registry.test"] });
-        expect(created.result).toMatchObject({ mode: "insecure", added: "key" });
+        expect(created.result).toMatchObject({ mode: "insecure", owner: "project/dev/registry", ledger: true });
         expect(fs.readFileSync(daemonJson, "utf8")).toBe(userConfig);
+        expect(fs.readdirSync(dir)).toEqual(["daemon.json"]);
     });
 
     test("insecure: joins an existing list (empty or not) and takes only itself out again", () => {
@@ -52,8 +53,7 @@ describe("docker trust script (the Command's create and delete, on temporary Doc
     test("insecure: a registry already listed by the user is left there on delete", () => {
         const start = '{"insecure-registries": ["registry.test"]}\n';
         fs.writeFileSync(daemonJson, start);
-        const { created, between } = addThenRemove();
-        expect(created.result.added).toBeNull();
+        const { between } = addThenRemove();
         expect(between).toBe(start);
         expect(fs.readFileSync(daemonJson, "utf8")).toBe(start);
     });
@@ -62,7 +62,7 @@ describe("docker trust script (the Command's create and delete, on temporary Doc
         fs.writeFileSync(daemonJson, userConfig);
         const first = runCommandScript("dockerTrust.js", "add", env());
         const rerun = runCommandScript("dockerTrust.js", "add", env({ PULUMI_COMMAND_STDOUT: first.stdout }));
-        expect(rerun.result.added).toBe("key");
+        expect(rerun.status).toBe(0);
         runCommandScript("dockerTrust.js", "remove", env({ PULUMI_COMMAND_STDOUT: rerun.stdout }));
         expect(fs.readFileSync(daemonJson, "utf8")).toBe(userConfig);
     });
@@ -74,14 +74,34 @@ describe("docker trust script (the Command's create and delete, on temporary Doc
     });
 
     test("insecure: a malformed daemon.json is a clear error and the file is left untouched", () => {
-        for (const bad of ['{"debug": true,}', '["not", "an object"]', '{"insecure-registries": "registry.test"}', ""]) {
+        for (const bad of ['{"debug": true,}', '["not", "an object"]', '{"insecure-registries": "registry.test"}', "\ufeff{", "{} {}"]) {
             fs.writeFileSync(daemonJson, bad);
             const run = runCommandScript("dockerTrust.js", "add", env());
             expect(run.status).toBe(1);
-            expect(run.stderr).toMatch(new RegExp(`docker trust: ${daemonJson}.*(not valid JSON|not a JSON object)|"insecure-registries" in .* is not a list`));
+            expect(run.stderr).toMatch(new RegExp(`docker trust: dockerDaemonConfig ${daemonJson}.*(not valid JSON|not a JSON object)|"insecure-registries" in dockerDaemonConfig .* is not a list`));
             expect(run.stderr).toMatch(/left untouched/);
             expect(fs.readFileSync(daemonJson, "utf8")).toBe(bad);
         }
+    });
+
+    test("insecure: every form dockerd reads (empty, blank, a UTF-8 BOM) is edited and restored byte for byte", () => {
+        for (const start of ["", "  \n", "\n\n", "\ufeff{\"debug\": true}\n", "\ufeff", "\ufeff \n", '\ufeff{"insecure-registries": []}']) {
+            fs.writeFileSync(daemonJson, start);
+            const { between } = addThenRemove();
+            expect(JSON.parse(between!.replace(/^\ufeff/, ""))["insecure-registries"]).toEqual(["registry.test"]);
+            expect(between!.startsWith("\ufeff")).toBe(start.startsWith("\ufeff"));
+            expect(fs.readFileSync(daemonJson, "utf8")).toBe(start);
+            expect(fs.readdirSync(dir)).toEqual(["daemon.json"]);
+        }
+    });
+
+    test("insecure: a duplicate insecure-registries key is a clear error, not a crash, and the file is untouched", () => {
+        const duplicate = '{"insecure-registries": ["a.test"], "insecure-registries": []}';
+        fs.writeFileSync(daemonJson, duplicate);
+        const run = runCommandScript("dockerTrust.js", "add", env());
+        expect(run.status).toBe(1);
+        expect(run.stderr).toMatch(/^docker trust: dockerDaemonConfig .* has "insecure-registries" 2 times, and dockerd reads only the last; it was left untouched\. Merge them/);
+        expect(fs.readFileSync(daemonJson, "utf8")).toBe(duplicate);
     });
 
     test("insecure: the restart command runs after a change (argv, no shell); a failing one puts daemon.json back", () => {

@@ -2,9 +2,13 @@
 // Makes Docker trust the registry, and undoes exactly that:
 //   insecure: adds the registry to "insecure-registries" in daemon.json (as the seed does);
 //   ca:       writes the registry's CA to <certsDir>/<registry>/ca.crt (Docker's way for self-signed certificates, no restart).
-// daemon.json is edited as text, so every byte that is not ours (keys, order, spacing) stays as it was.
-// Inputs from the environment: DR_TRUST_MODE, DR_REGISTRY (host or host:port), DR_DAEMON_CONFIG, DR_CERTS_DIR,
-// DR_CA_CERTIFICATE, DR_RESTART_COMMAND (JSON argv), DR_SUDO; PULUMI_COMMAND_STDOUT holds what create did.
+// daemon.json is edited as text (daemonConfig.js), so every byte that is not ours stays as it was.
+// Several stacks may share one daemon.json, and dockerd refuses keys it does not know, so what our stacks
+// added is recorded beside it, in ".<name>.distribution-registry.json" (the ledger): which registry each owner
+// needs, whether the list, the key or the file was there before. Whichever stack goes last puts the file back,
+// in any order of destroys. Inputs from the environment: DR_TRUST_MODE, DR_REGISTRY (host or host:port),
+// DR_DAEMON_CONFIG, DR_CERTS_DIR, DR_CA_CERTIFICATE, DR_RESTART_COMMAND (JSON argv), DR_SUDO, DR_OWNER;
+// PULUMI_COMMAND_STDOUT holds what create did.
 // Usage: node dockerTrust.js add|remove
 const childProcess = require("child_process");
 const crypto = require("crypto");
@@ -12,138 +16,7 @@ const fs = require("fs");
 const path = require("path");
 const { report } = require("./report");
 const { editFile, privileged, readOrNull, realFile, withLock } = require("./lockedFile");
-
-const insecureKey = "insecure-registries";
-
-// --- daemon.json as text -------------------------------------------------------------------------
-
-/** Positions of the JSON values in text (already known to be valid JSON): enough to insert and cut items by hand. */
-function scan(text) {
-    let i = 0;
-    const ws = () => { while (i < text.length && /\s/.test(text[i])) i++; };
-    const string = () => {
-        const start = i++;
-        while (text[i] !== "\"") i += text[i] === "\\" ? 2 : 1;
-        i++;
-        return { type: "string", start, end: i, value: JSON.parse(text.slice(start, i)) };
-    };
-    const value = () => {
-        ws();
-        const start = i;
-        if (text[i] === "{" || text[i] === "[") {
-            const isObject = text[i] === "{";
-            const items = [];
-            i++;
-            ws();
-            while (text[i] !== (isObject ? "}" : "]")) {
-                if (isObject) {
-                    const key = string();
-                    ws();
-                    i++; // ':'
-                    const v = value();
-                    items.push({ start: key.start, end: v.end, key: key.value, value: v });
-                } else {
-                    const v = value();
-                    items.push({ start: v.start, end: v.end, value: v });
-                }
-                ws();
-                if (text[i] === ",") {
-                    i++;
-                    ws();
-                }
-            }
-            i++;
-            return { type: isObject ? "object" : "array", start, end: i, items };
-        }
-        if (text[i] === "\"") {
-            return string();
-        }
-        const literal = /-?\d+(\.\d+)?([eE][+-]?\d+)?|true|false|null/y;
-        literal.lastIndex = i;
-        const m = literal.exec(text);
-        i += m[0].length;
-        return { type: "literal", start, end: i };
-    };
-    return value();
-}
-
-/** Index of the comma after position `from` (only white space between). */
-function commaAfter(text, from) {
-    let i = from;
-    while (/\s/.test(text[i])) i++;
-    return text[i] === "," ? i : -1;
-}
-
-/**
- * Cuts item `index` out of a scanned container with its separator: the one after it, or for the last item
- * the one before it. Inverse of how addInsecureRegistry inserts, so add then remove gives the same bytes.
- */
-function cutItem(text, container, index) {
-    const items = container.items;
-    const item = items[index];
-    if (items.length === 1) {
-        return text.slice(0, container.start + 1) + text.slice(item.end);
-    }
-    if (index < items.length - 1) {
-        const from = index === 0 ? container.start + 1 : commaAfter(text, items[index - 1].end) + 1;
-        return text.slice(0, from) + text.slice(commaAfter(text, item.end) + 1);
-    }
-    return text.slice(0, commaAfter(text, items[index - 1].end)) + text.slice(item.end);
-}
-
-function parseDaemonConfig(text, file) {
-    let parsed;
-    try {
-        parsed = JSON.parse(text);
-    } catch (e) {
-        throw new Error(`${file} is not valid JSON (${e.message}); it was left untouched. Fix it (Docker will not start with it either) and run again`);
-    }
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-        throw new Error(`${file} is not a JSON object; it was left untouched. Fix it and run again`);
-    }
-    if (parsed[insecureKey] !== undefined && !Array.isArray(parsed[insecureKey])) {
-        throw new Error(`"${insecureKey}" in ${file} is not a list; it was left untouched. Make it a list of registries and run again`);
-    }
-    return scan(text);
-}
-
-/** Adds registry to insecure-registries. Returns the new text and what was added ("key", "element" or nothing). */
-function addInsecureRegistry(text, registry, file) {
-    const root = parseDaemonConfig(text, file);
-    const member = root.items.find(m => m.key === insecureKey);
-    const quoted = JSON.stringify(registry);
-    if (!member) {
-        const insertion = `\n  ${JSON.stringify(insecureKey)}: [${quoted}]${root.items.length > 0 ? "," : ""}`;
-        return { text: text.slice(0, root.start + 1) + insertion + text.slice(root.start + 1), added: "key" };
-    }
-    const list = member.value;
-    if (list.items.some(e => e.value.value === registry)) {
-        return { text, added: null };
-    }
-    if (list.items.length === 0) {
-        return { text: text.slice(0, list.start + 1) + quoted + text.slice(list.start + 1), added: "element" };
-    }
-    const last = list.items[list.items.length - 1];
-    return { text: `${text.slice(0, last.end)}, ${quoted}${text.slice(last.end)}`, added: "element" };
-}
-
-/** Removes what addInsecureRegistry added: the whole key when it added the key and nothing else joined the list. */
-function removeInsecureRegistry(text, registry, added, file) {
-    const root = parseDaemonConfig(text, file);
-    const memberIndex = root.items.findIndex(m => m.key === insecureKey);
-    if (memberIndex < 0) {
-        return text;
-    }
-    const list = root.items[memberIndex].value;
-    const elementIndex = list.items.findIndex(e => e.value.value === registry);
-    if (elementIndex < 0) {
-        return text;
-    }
-    if (added === "key" && list.items.length === 1) {
-        return cutItem(text, root, memberIndex);
-    }
-    return cutItem(text, list, elementIndex);
-}
+const { addRegistry, holdsNothing, listedRegistries, parseDaemonConfig, removeRegistry } = require("./daemonConfig");
 
 // --- the two modes -------------------------------------------------------------------------------
 
@@ -160,26 +33,85 @@ function restartDocker(restartCommand) {
     return true;
 }
 
+/** The ledger beside daemon.json: what our stacks added to it, by owner. */
+function ledgerPath(file) {
+    return path.join(path.dirname(file), `.${path.basename(file)}.distribution-registry.json`);
+}
+
+function readLedger(file) {
+    const text = readOrNull(ledgerPath(file));
+    if (text === null) {
+        return null;
+    }
+    try {
+        const ledger = JSON.parse(text);
+        if (ledger && typeof ledger.registries === "object") {
+            return ledger;
+        }
+    } catch (_) { /* fall through */ }
+    throw new Error(`${ledgerPath(file)} is not the record this project writes; it was left untouched. ` +
+        "Remove it only if no stack of this project trusts a registry in dockerDaemonConfig any more");
+}
+
+/** Writes the daemon.json text and the ledger (null: remove), putting both back as they were if a write fails. */
+function writeBoth(file, before, text, ledgerBefore, ledger, sudo) {
+    const ledgerFile = ledgerPath(file);
+    const writeLedger = value => value === null
+        ? privileged("removeFile", ledgerFile, "", sudo)
+        : privileged("writeFileAtomic", ledgerFile, `${JSON.stringify(value, null, 2)}\n`, sudo);
+    const writeText = value => value === null ? privileged("removeFile", file, "", sudo) : privileged("writeFileAtomic", file, value, sudo);
+    // On add the ledger goes first (never an entry nobody owns); on remove daemon.json goes first.
+    const adding = ledger !== null;
+    const steps = adding ? [() => writeLedger(ledger), () => text !== before && writeText(text)]
+        : [() => text !== before && writeText(text), () => writeLedger(null)];
+    const undo = adding ? [() => writeLedger(ledgerBefore), () => writeText(before)] : [() => writeText(before), () => writeLedger(ledgerBefore)];
+    let done = 0;
+    try {
+        for (const step of steps) {
+            step();
+            done++;
+        }
+    } catch (e) {
+        for (let i = done - 1; i >= 0; i--) {
+            try { undo[i](); } catch (_) { /* reported below */ }
+        }
+        throw e;
+    }
+}
+
 function addInsecure(o) {
     const file = o.daemonConfig;
     if (!fs.existsSync(path.dirname(file))) {
         throw new Error(`the directory of ${file} does not exist: is Docker installed? Set dockerDaemonConfig to its daemon.json, or dockerTrust to "none"`);
     }
-    const previous = o.previous || {};
-    const done = editFile(file, current => {
-        if (current === null) {
-            return { text: `{\n  ${JSON.stringify(insecureKey)}: [${JSON.stringify(o.registry)}]\n}\n`, result: { added: "key", createdFile: true } };
+    const target = realFile(file);
+    const changed = withLock(target, () => {
+        const current = readOrNull(target);
+        const ledgerBefore = readLedger(target);
+        const ledger = ledgerBefore ? JSON.parse(JSON.stringify(ledgerBefore)) : {
+            createdFile: current === null,
+            // A blank file (no settings) comes back as it was, byte for byte.
+            blank: current !== null && parseDaemonConfig(current, file).blank ? current : null,
+            createdKey: false,
+            registries: {},
+        };
+        let text = current === null ? "" : current;
+        const listed = listedRegistries(text, file).includes(o.registry);
+        const entry = ledger.registries[o.registry] || { listedBefore: listed, owners: [] };
+        if (!entry.owners.includes(o.owner)) {
+            entry.owners.push(o.owner);
         }
-        const { text, added } = addInsecureRegistry(current, o.registry, file);
-        return { text, result: { added, createdFile: false } };
-    }, o.sudo);
-    // A rerun (update) finds the entry already there: it is still ours if the previous run added it.
-    const result = {
-        mode: "insecure", file, registry: o.registry,
-        added: done.added || (previous.mode === "insecure" && previous.registry === o.registry ? previous.added : null),
-        createdFile: done.createdFile || (previous.createdFile === true && previous.file === file),
-    };
-    if (done.added) {
+        ledger.registries[o.registry] = entry;
+        if (!listed) {
+            const result = addRegistry(text, o.registry, file);
+            text = result.text;
+            ledger.createdKey = ledger.createdKey || result.added === "key";
+        }
+        writeBoth(target, current, text, ledgerBefore, ledger, o.sudo);
+        return text !== current;
+    });
+    const result = { mode: "insecure", file, registry: o.registry, owner: o.owner, ledger: true };
+    if (changed) {
         try {
             result.restarted = restartDocker(o.restartCommand);
         } catch (e) {
@@ -190,7 +122,52 @@ function addInsecure(o) {
     return result;
 }
 
+/** Takes this owner out of the ledger; what no owner needs any more leaves daemon.json; the last one restores it. */
 function removeInsecure(o, created, restart = true) {
+    if (!created.ledger) {
+        return removeInsecureUnrecorded(o, created, restart);
+    }
+    const file = created.file || o.daemonConfig;
+    const target = realFile(file);
+    const registry = created.registry || o.registry;
+    const owner = created.owner || o.owner;
+    const changed = withLock(target, () => {
+        const current = readOrNull(target);
+        const ledgerBefore = readLedger(target);
+        if (!ledgerBefore) {
+            return false;
+        }
+        const ledger = JSON.parse(JSON.stringify(ledgerBefore));
+        let text = current;
+        const entry = ledger.registries[registry];
+        if (entry) {
+            entry.owners = entry.owners.filter(x => x !== owner);
+            if (entry.owners.length === 0) {
+                delete ledger.registries[registry];
+                if (!entry.listedBefore && text !== null) {
+                    text = removeRegistry(text, registry, ledger.createdKey && Object.keys(ledger.registries).length === 0, file);
+                }
+            }
+        }
+        const last = Object.keys(ledger.registries).length === 0;
+        if (last && text !== null && holdsNothing(text, file) && (ledger.createdFile || ledger.blank !== null)) {
+            text = ledger.createdFile ? null : ledger.blank;
+        }
+        if (last) {
+            writeBoth(target, current, text, ledgerBefore, null, o.sudo);
+        } else {
+            writeBoth(target, current, text, ledgerBefore, ledger, o.sudo);
+        }
+        return text !== current;
+    });
+    if (restart && changed) {
+        restartDocker(o.restartCommand);
+    }
+    return { removed: true };
+}
+
+/** Undoes a create recorded before the ledger existed (its stdout names what it added). */
+function removeInsecureUnrecorded(o, created, restart) {
     const file = created.file || o.daemonConfig;
     if (!created.added) {
         return { removed: false };
@@ -199,14 +176,13 @@ function removeInsecure(o, created, restart = true) {
         if (current === null) {
             return { text: null, result: null };
         }
-        const text = removeInsecureRegistry(current, created.registry || o.registry, created.added, file);
-        return { text, result: null };
+        return { text: removeRegistry(current, created.registry || o.registry, created.added === "key", file), result: null };
     }, o.sudo);
     if (created.createdFile) {
-        // Remove the file we created only if nothing but an empty object is left in it.
+        // Remove the file we created only if nothing is left in it.
         withLock(realFile(file), () => {
             const left = readOrNull(file);
-            if (left !== null && left.replace(/\s/g, "") === "{}") {
+            if (left !== null && holdsNothing(left, file)) {
                 privileged("removeFile", file, "", o.sudo);
             }
         });
@@ -292,6 +268,7 @@ function inputs() {
         caCertificate: env.DR_CA_CERTIFICATE || "",
         restartCommand,
         sudo: env.DR_SUDO || "auto",
+        owner: env.DR_OWNER || "",
         previous,
     };
 }
@@ -302,6 +279,9 @@ function main(action) {
         throw new Error(`trust mode "${o.mode}" is not "insecure" or "ca"`);
     }
     if (action === "add") {
+        if (o.mode === "insecure" && (!o.owner || /[\r\n]/.test(o.owner))) {
+            throw new Error("DR_OWNER must name this stack on one line (the component sets it)");
+        }
         return o.mode === "insecure" ? addInsecure(o) : addCa(o);
     }
     if (action === "remove") {
@@ -315,7 +295,7 @@ function run(action) {
     report("docker trust", () => main(action));
 }
 
-module.exports = { main, run, addInsecureRegistry, removeInsecureRegistry };
+module.exports = { main, run, ledgerPath };
 if (require.main === module) {
     run(process.argv[2]);
 }
