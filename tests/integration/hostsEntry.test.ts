@@ -92,7 +92,7 @@ describe("hosts entry script (the Command's create and delete, on a temporary ho
         expect(bad.status).toBe(1);
         expect(bad.stderr).toMatch(/address "not-an-ip" is not an IP address; nothing was changed/);
         const missing = runCommandScript("hostsEntry.js", "add", env({ DR_HOSTS_FILE: path.join(dir, "nope") }));
-        expect(missing.stderr).toMatch(/does not exist; set hostsFile/);
+        expect(missing.stderr).toMatch(/^hosts entry: hostsFile: .* does not exist; nothing was changed\. Set hostsFile/);
         expect(fs.readFileSync(file, "utf8")).toBe(original);
     });
 

@@ -15,7 +15,7 @@ const crypto = require("crypto");
 const fs = require("fs");
 const path = require("path");
 const { report } = require("./report");
-const { editFile, privileged, readOrNull, realFile, withLock } = require("./lockedFile");
+const { describeFileError, editFile, privileged, readOrNull, realFile, withLock } = require("./lockedFile");
 const { addRegistry, holdsNothing, listedRegistries, parseDaemonConfig, removeRegistry } = require("./daemonConfig");
 
 // --- the two modes -------------------------------------------------------------------------------
@@ -109,7 +109,7 @@ function addInsecure(o) {
         }
         writeBoth(target, current, text, ledgerBefore, ledger, o.sudo);
         return text !== current;
-    });
+    }, o.sudo);
     const result = { mode: "insecure", file, registry: o.registry, owner: o.owner, ledger: true };
     if (changed) {
         try {
@@ -159,7 +159,7 @@ function removeInsecure(o, created, restart = true) {
             writeBoth(target, current, text, ledgerBefore, ledger, o.sudo);
         }
         return text !== current;
-    });
+    }, o.sudo);
     if (restart && changed) {
         restartDocker(o.restartCommand);
     }
@@ -185,7 +185,7 @@ function removeInsecureUnrecorded(o, created, restart) {
             if (left !== null && holdsNothing(left, file)) {
                 privileged("removeFile", file, "", o.sudo);
             }
-        });
+        }, o.sudo);
     }
     if (restart) {
         restartDocker(o.restartCommand);
@@ -235,7 +235,7 @@ function removeCa(o, created) {
     if (!created.added) {
         return { removed: false };
     }
-    withLock(realFile(created.file), () => privileged("removeFile", created.file, "", o.sudo));
+    withLock(realFile(created.file), () => privileged("removeFile", created.file, "", o.sudo), o.sudo);
     for (const dir of [...(created.createdDirs || [])].reverse()) {
         privileged("removeEmptyDirectory", dir, "", o.sudo);
     }
@@ -292,7 +292,14 @@ function main(action) {
 }
 
 function run(action) {
-    report("docker trust", () => main(action));
+    report("docker trust", () => {
+        try {
+            return main(action);
+        } catch (e) {
+            const ca = process.env.DR_TRUST_MODE === "ca";
+            throw describeFileError(e, ca ? "dockerCertsDir" : "dockerDaemonConfig", ca ? process.env.DR_CERTS_DIR : process.env.DR_DAEMON_CONFIG, "dockerSudo");
+        }
+    });
 }
 
 module.exports = { main, run, ledgerPath };

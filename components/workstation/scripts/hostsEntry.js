@@ -4,7 +4,7 @@
 // DR_HOSTNAME, DR_OWNER, DR_SUDO. Usage: node hostsEntry.js add|remove
 const net = require("net");
 const { report } = require("./report");
-const { editFile } = require("./lockedFile");
+const { describeFileError, editFile } = require("./lockedFile");
 
 /** The comment that marks a line as ours; the owner names the stack, so two stacks never touch each other's line. */
 function marker(owner) {
@@ -56,12 +56,24 @@ function addEntry(text, line, owner) {
     return `${text}\n${line}`;
 }
 
+/** An address in one spelling: "2001:DB8:0::1" and "2001:db8::1" are the same address. */
+function canonicalAddress(address) {
+    if (net.isIPv6(address)) {
+        try {
+            return new URL(`http://[${address}]/`).hostname.slice(1, -1);
+        } catch (_) { /* a zone index: compare as written, in lower case */ }
+    }
+    return address.toLowerCase();
+}
+
 /** Lines of other owners that map the hostname: the first match wins in the resolver, so they could shadow ours. */
 function otherMappings(text, hostname, owner) {
+    // The resolver compares host names without regard to case.
+    const wanted = hostname.toLowerCase();
     return splitLines(text)
         .map((line, i) => ({ line: line.replace(/\r?\n$/, ""), number: i + 1 }))
         .filter(({ line }) => !isOurs(line, owner))
-        .filter(({ line }) => line.replace(/#.*/, "").trim().split(/\s+/).slice(1).includes(hostname));
+        .filter(({ line }) => line.replace(/#.*/, "").trim().split(/\s+/).slice(1).some(h => h.toLowerCase() === wanted));
 }
 
 function inputs() {
@@ -87,10 +99,10 @@ function main(action) {
         const line = entryLine(address, hostname, owner);
         return editFile(file, current => {
             if (current === null) {
-                throw new Error(`hosts file ${file} does not exist; set hostsFile to the right path, or turn the hosts entry off`);
+                throw new Error(`hostsFile: ${file} does not exist; nothing was changed. Set hostsFile to the right path, or hostsEntry false`);
             }
             const shadows = otherMappings(current, hostname, owner);
-            const conflicting = shadows.filter(s => s.line.trim().split(/\s+/)[0] !== address);
+            const conflicting = shadows.filter(s => canonicalAddress(s.line.trim().split(/\s+/)[0]) !== canonicalAddress(address));
             if (conflicting.length > 0) {
                 throw new Error(`${file} line ${conflicting[0].number} ("${conflicting[0].line}") already maps ${hostname} to another address ` +
                     "and would win over ours; remove that line (the seed's manual entry?) and run again. Nothing was changed");
@@ -105,10 +117,16 @@ function main(action) {
 }
 
 function run(action) {
-    report("hosts entry", () => main(action));
+    report("hosts entry", () => {
+        try {
+            return main(action);
+        } catch (e) {
+            throw describeFileError(e, "hostsFile", process.env.DR_HOSTS_FILE, "hostsSudo");
+        }
+    });
 }
 
-module.exports = { main, run, addEntry, removeEntry, entryLine, otherMappings };
+module.exports = { main, run, addEntry, removeEntry, entryLine, otherMappings, canonicalAddress };
 if (require.main === module) {
     run(process.argv[2]);
 }

@@ -14,42 +14,68 @@ function sleep(ms) {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** The lock of a file lives in the temp directory: /etc is not writable without sudo, and the name is the same for every stack. */
+/**
+ * The lock of a file lives beside it, so only those who may change that directory (root for /etc) can create or
+ * hold it: a lock in the shared /tmp under a name anyone can compute could be held by any local user.
+ * The name is the same for every stack.
+ */
 function lockPathFor(file) {
-    const id = crypto.createHash("sha256").update(path.resolve(file)).digest("hex").slice(0, 16);
-    return path.join(os.tmpdir(), `distribution-registry-${id}.lock`);
+    return path.join(path.dirname(file), `.${path.basename(file)}.distribution-registry.lock`);
+}
+
+/**
+ * Where this process can take the lock of file: beside it when it may create entries there (itself or with
+ * `sudo -n`); otherwise (sudo "never" and a writable file in a directory that is not) a directory of this user
+ * only, which no other user can create or enter.
+ */
+function lockPlace(file, sudoMode) {
+    const beside = lockPathFor(file);
+    if (canWrite(path.dirname(file), true)) {
+        return { lock: beside, sudo: "never" };
+    }
+    if (sudoMode !== "never") {
+        return { lock: beside, sudo: "always" };
+    }
+    const own = path.join(os.tmpdir(), `distribution-registry-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
+    try {
+        fs.mkdirSync(own, { mode: 0o700 });
+    } catch (e) {
+        if (e.code !== "EEXIST") {
+            throw e;
+        }
+    }
+    const stat = fs.lstatSync(own);
+    if (!stat.isDirectory() || (typeof process.getuid === "function" && stat.uid !== process.getuid()) || (stat.mode & 0o077) !== 0) {
+        throw new Error(`${own} is not a private directory of this user (someone else made it); remove it, or let sudo be used ("auto")`);
+    }
+    return { lock: path.join(own, path.basename(beside)), sudo: "never" };
 }
 
 /** Runs fn while holding an exclusive lock on file: mkdir is atomic on every POSIX system (flock is not on macOS). */
-function withLock(file, fn, timeoutMs = 60000) {
-    const lock = lockPathFor(file);
+function withLock(file, fn, sudoMode = "auto", timeoutMs = 60000) {
+    const { lock, sudo } = lockPlace(file, sudoMode);
     const started = Date.now();
     for (;;) {
-        try {
-            fs.mkdirSync(lock);
+        if (privileged("makeLockDirectory", lock, "", sudo) === "created") {
             break;
-        } catch (e) {
-            if (e.code !== "EEXIST") {
-                throw e;
-            }
-            // A holder that died leaves its lock behind; no edit takes anywhere near this long.
-            try {
-                if (Date.now() - fs.statSync(lock).mtimeMs > 120000) {
-                    fs.rmdirSync(lock);
-                    continue;
-                }
-            } catch (_) { /* released meanwhile */ }
-            if (Date.now() - started > timeoutMs) {
-                throw new Error(`timed out after ${timeoutMs / 1000} s waiting for the lock ${lock} on ${file}; ` +
-                    "if no other `pulumi up` is running, remove that directory and retry");
-            }
-            sleep(20 + Math.floor(Math.random() * 30));
         }
+        // A holder that died leaves its lock behind; no edit takes anywhere near this long.
+        try {
+            if (Date.now() - fs.statSync(lock).mtimeMs > 120000) {
+                privileged("removeEmptyDirectory", lock, "", sudo);
+                continue;
+            }
+        } catch (_) { /* released meanwhile */ }
+        if (Date.now() - started > timeoutMs) {
+            throw new Error(`timed out after ${timeoutMs / 1000} s waiting for the lock ${lock} on ${file}; ` +
+                "if no other `pulumi up` is running, remove that directory and retry");
+        }
+        sleep(20 + Math.floor(Math.random() * 30));
     }
     try {
         return fn();
     } finally {
-        fs.rmdirSync(lock);
+        privileged("removeEmptyDirectory", lock, "", sudo);
     }
 }
 
@@ -150,23 +176,41 @@ function removeEmptyDirectory(dir) {
     }
 }
 
-const operations = { writeFileAtomic, removeFile, makeDirectory, removeEmptyDirectory };
-
-/** Whether this process may change target (a file, or for a missing file its directory). */
-function canWrite(target) {
+/** Creates the lock directory unless it exists: "created" when this call made it, "held" when it was there. */
+function makeLockDirectory(dir) {
     try {
-        fs.accessSync(fs.existsSync(target) ? target : path.dirname(target), fs.constants.W_OK);
+        require("fs").mkdirSync(dir, { mode: 0o700 });
+        return "created";
+    } catch (e) {
+        if (e.code === "EEXIST") {
+            return "held";
+        }
+        throw e;
+    }
+}
+
+const operations = { writeFileAtomic, removeFile, makeDirectory, removeEmptyDirectory, makeLockDirectory };
+
+/** Whether this process may change target (a file, or for a missing file its directory; with isDirectory, entries in it). */
+function canWrite(target, isDirectory = false) {
+    try {
+        fs.accessSync(isDirectory || fs.existsSync(target) ? target : path.dirname(target), fs.constants.W_OK);
         return true;
     } catch (_) {
         return false;
     }
 }
 
+const sudoModes = ["auto", "always", "never"];
+
 /**
  * Runs one privileged operation on target: directly, or with `sudo -n` when sudoMode is "always", or
  * "auto" and target is not writable. The content goes through stdin, never a command line.
  */
 function privileged(operation, target, content, sudoMode) {
+    if (!sudoModes.includes(sudoMode)) {
+        throw new Error(`the sudo mode "${sudoMode}" is not "auto", "always" or "never"; nothing was changed`);
+    }
     const useSudo = sudoMode === "always" || (sudoMode !== "never" && !canWrite(target));
     if (!useSudo) {
         return operations[operation](target, content);
@@ -199,7 +243,27 @@ function editFile(file, edit, sudoMode) {
             privileged("writeFileAtomic", target, text, sudoMode);
         }
         return result;
-    });
+    }, sudoMode);
 }
 
-module.exports = { editFile, privileged, withLock, readOrNull, realFile, lockPathFor };
+/**
+ * A file error (ENOENT, EISDIR, EACCES...) as a sentence that names the config key and the fix; other errors
+ * pass through. sudoKey is the config key of the sudo mode for that file.
+ */
+function describeFileError(e, configKey, file, sudoKey) {
+    const problems = {
+        ENOENT: [`${file}, or its directory, does not exist`, `Set ${configKey} to the right path`],
+        ENOTDIR: [`a part of ${file} is not a directory`, `Set ${configKey} to the right path`],
+        EISDIR: [`${file} is a directory, not a file`, `Set ${configKey} to the file itself`],
+        EACCES: [`permission denied on ${file}`, `Run as a user who may change it, or set ${sudoKey} "auto" and run \`sudo -v\` first`],
+        EPERM: [`the operation is not permitted on ${file}`, `Run as a user who may change it, or set ${sudoKey} "auto" and run \`sudo -v\` first`],
+        EROFS: [`${file} is on a read-only file system`, `Set ${configKey} to a writable file, or turn this step off`],
+    };
+    const known = e && problems[e.code];
+    if (!known) {
+        return e;
+    }
+    return new Error(`${configKey}: ${known[0]} (${e.code}); nothing was changed. ${known[1]}`);
+}
+
+module.exports = { editFile, privileged, withLock, readOrNull, realFile, lockPathFor, describeFileError };
