@@ -1,16 +1,18 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DistributionRegistry } from "./components";
-import { argsFromConfig, credentialsFromConfig } from "./components/programConfig";
+import { registryFromConfig } from "./components/program";
 
-// The program: config and Terraform outputs in, one DistributionRegistry, its outputs out.
-const config = new pulumi.Config();
-const registry = new DistributionRegistry("registry", argsFromConfig(config, credentialsFromConfig(config)));
-
-export const url = registry.url;
-export const hostname = registry.hostname;
-export const namespace = registry.namespace;
-export const serviceName = registry.serviceName;
-export const htpasswd = registry.htpasswd;
-export const pushedImages = registry.pushedImages;
-export const digests = registry.digests;
-export const imagePullSecretName = registry.imagePullSecretName;
+// The program: config and Terraform outputs in, one DistributionRegistry, its outputs out. An async program,
+// so that the Terraform outputs are read and every value checked before anything is registered.
+export = async () => {
+    const registry = await registryFromConfig(new pulumi.Config());
+    return {
+        url: registry.url,
+        hostname: registry.hostname,
+        namespace: registry.namespace,
+        serviceName: registry.serviceName,
+        htpasswd: registry.htpasswd,
+        pushedImages: registry.pushedImages,
+        digests: registry.digests,
+        imagePullSecretName: registry.imagePullSecretName,
+    };
+};

@@ -1,10 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DistributionRegistryArgs } from "./args";
+import { checkPlainInputs } from "./inputChecks";
 import { defaults, imagePullSecretNamespacesFromArgs, resolveInputs } from "./settings";
 import { imagePullSecretName } from "./templates/imagePullSecret";
 import { createVerification } from "./verification";
 import { createWorkload } from "./workload";
-import { createWorkstation, registryAuthority, resolveImages } from "./workstation";
+import { createWorkstation, registryAuthority } from "./workstation";
 
 /**
  * A private CNCF Distribution registry on Kubernetes with htpasswd auth, the workstation wired to it,
@@ -27,11 +28,11 @@ export class DistributionRegistry extends pulumi.ComponentResource {
     public readonly imagePullSecretName: pulumi.Output<string>;
 
     constructor(name: string, args: DistributionRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Every plain input is checked before anything is registered, this component included; Outputs are checked when they resolve.
+        const images = checkPlainInputs(name, args);
+        const pullSecretNamespaces = imagePullSecretNamespacesFromArgs(args.imagePullSecretNamespaces);
         super("distribution-registry:index:DistributionRegistry", name, {}, opts);
         const child = { parent: this };
-        // Checked here, before any child exists: images are plain inputs, the rest is checked inside resolveInputs.
-        const images = resolveImages(args.workstation?.push?.images);
-        const pullSecretNamespaces = imagePullSecretNamespacesFromArgs(args.imagePullSecretNamespaces);
         const { settings, users, address } = resolveInputs(name, args);
         const password = users.apply(u => u[0].password);
         const username = pulumi.unsecret(users.apply(u => u[0].username));

@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { DistributionRegistryArgs } from "./args";
 import { HtpasswdUser } from "./htpasswd";
 import {
-    InputError, validateAddress, validateBcryptCost, validateHostname, validateImage, validateNamespace,
-    validatePassword, validatePort, validateReplicas, validateUsername,
+    InputError, accessModes, storageTypes, validateAddress, validateBcryptCost, validateChoice, validateHostname, validateImage,
+    validateNamespace, validateObjectName, validatePassword, validatePort, validateQuantity, validateReplicas, validateUsername,
 } from "./validation";
 
 /** The registry's settings with every default applied and every value checked: what the templates render. */
@@ -56,11 +56,21 @@ export type PlainSettingsArgs = pulumi.Unwrap<Omit<DistributionRegistryArgs,
 /** Applies defaults and checks every value; throws InputError naming the first bad input. */
 export function settingsFromArgs(name: string, args: PlainSettingsArgs): RegistrySettings {
     const storageArgs = args.storage ?? {};
-    const storageType = storageArgs.existingClaim ? "persistentVolumeClaim" : (storageArgs.type ?? defaults.storageType);
-    if (storageType !== "emptyDir" && storageType !== "persistentVolumeClaim") {
-        throw new InputError("storage.type", `"${storageType}" is not a storage type`, "Use \"emptyDir\" or \"persistentVolumeClaim\".");
+    if (storageArgs.type !== undefined) {
+        validateChoice(storageArgs.type, storageTypes, "storage.type");
     }
-    const accessMode = storageArgs.accessMode ?? defaults.accessMode;
+    if (storageArgs.existingClaim !== undefined) {
+        validateObjectName(storageArgs.existingClaim, "storage.existingClaim");
+        if (storageArgs.type === "emptyDir") {
+            throw new InputError("storage.existingClaim", "is set while storage.type is \"emptyDir\"", "Unset one of them: the claim is storage of type \"persistentVolumeClaim\".");
+        }
+    }
+    if (storageArgs.storageClassName !== undefined) {
+        validateObjectName(storageArgs.storageClassName, "storage.storageClassName");
+    }
+    const storageType = storageArgs.existingClaim ? "persistentVolumeClaim" : (storageArgs.type ?? defaults.storageType);
+    const accessMode = validateChoice(storageArgs.accessMode ?? defaults.accessMode, accessModes, "storage.accessMode");
+    const size = validateQuantity(storageArgs.size ?? defaults.storageSize, "storage", "storage.size");
     // An existing claim's access mode is not known here: trust the user's accessMode for it.
     const storageShared = storageType === "persistentVolumeClaim" && accessMode === "ReadWriteMany";
     return {
@@ -73,7 +83,7 @@ export function settingsFromArgs(name: string, args: PlainSettingsArgs): Registr
         replicas: validateReplicas(args.replicas ?? defaults.replicas, storageShared),
         storage: {
             type: storageType,
-            size: storageArgs.size ?? defaults.storageSize,
+            size,
             storageClassName: storageArgs.storageClassName,
             accessMode,
             existingClaim: storageArgs.existingClaim,
@@ -85,8 +95,8 @@ export function settingsFromArgs(name: string, args: PlainSettingsArgs): Registr
         },
         bcryptCost: validateBcryptCost(args.bcryptCost ?? defaults.bcryptCost),
         resources: {
-            requests: args.resources?.requests ?? defaults.requests,
-            limits: args.resources?.limits ?? defaults.limits,
+            requests: validateResources(args.resources?.requests ?? defaults.requests, "resources.requests"),
+            limits: validateResources(args.resources?.limits ?? defaults.limits, "resources.limits"),
         },
         labels: args.labels ?? {},
         skipAwait: args.skipAwait ?? false,
@@ -105,6 +115,20 @@ export function imagePullSecretNamespacesFromArgs(namespaces: string[] = []): st
         seen.add(namespace);
     });
     return namespaces;
+}
+
+const resourceKinds: Record<string, "cpu" | "memory" | "storage"> = { cpu: "cpu", memory: "memory", "ephemeral-storage": "storage" };
+
+/** Requests or limits: known resource names with quantities above zero. */
+function validateResources(resources: Record<string, string>, input: string): Record<string, string> {
+    for (const [key, value] of Object.entries(resources)) {
+        const kind = resourceKinds[key];
+        if (!kind) {
+            throw new InputError(`${input}.${key}`, "is not a container resource", "Use cpu, memory or ephemeral-storage.");
+        }
+        validateQuantity(value, kind, `${input}.${key}`);
+    }
+    return resources;
 }
 
 /** Checks the accounts: the main user first, then the extra ones; usernames must be unique. */

@@ -50,7 +50,8 @@ export interface RegistryCredentials {
     password: pulumi.Output<string>;
 }
 
-export class TerraformError extends Error {
+/** A RunError: the runtime prints the sentence alone, since it is the user's to fix, not our bug. */
+export class TerraformError extends pulumi.RunError {
     constructor(message: string) {
         super(message);
         this.name = "TerraformError";
@@ -108,7 +109,7 @@ export async function runTerraformOutput(dir: string, binary = "terraform"): Pro
                     reject(new TerraformError(`terraformBinary: "${binary}" was not found on PATH. Install Terraform, set terraformBinary ` +
                         "to \"tofu\" for OpenTofu (or a full path), or set terraformStateFile to read a state file instead."));
                 } else {
-                    reject(new TerraformError(`\`${binary} output -json\` failed in ${absolute} (exit ${error.code}): ${String(err).trim()}. ` +
+                    reject(new TerraformError(`terraformDir: \`${binary} output -json\` failed in ${absolute} (exit ${error.code}): ${String(err).trim()}. ` +
                         "Run `terraform init` and `terraform apply` there first."));
                 }
             });
@@ -127,7 +128,7 @@ export async function readTerraformOutputs(source: TerraformSource): Promise<{ o
             throw new TerraformError(`terraformStateFile: cannot read ${file} (${(e as NodeJS.ErrnoException).code}). ` +
                 "Give the path of the terraform.tfstate that holds the outputs, or unset it to run Terraform in terraformDir.");
         }
-        return { outputs: parseStateFile(text, `state file ${file}`), origin: `state file ${file}` };
+        return { outputs: parseStateFile(text, `terraformStateFile ${file}`), origin: `state file ${file}` };
     }
     if (source.dir) {
         const binary = source.binary ?? "terraform";
@@ -141,11 +142,12 @@ export function outputString(outputs: TerraformOutputs, name: string, origin: st
     const output = outputs[name];
     if (output === undefined) {
         const present = Object.keys(outputs);
-        throw new TerraformError(`Terraform output "${name}" not found in ${origin} (it has: ${present.length ? present.join(", ") : "no outputs"}). ` +
+        throw new TerraformError(`${configKey}: Terraform output "${name}" not found in ${origin} (it has: ${present.length ? present.join(", ") : "no outputs"}). ` +
             `Add the output to the Terraform configuration and apply, or set ${configKey} to the name yours has.`);
     }
     if (typeof output.value !== "string") {
-        throw new TerraformError(`Terraform output "${name}" in ${origin} is a ${typeof output.value}, not a string.`);
+        throw new TerraformError(`${configKey}: Terraform output "${name}" in ${origin} is a ${typeof output.value}, not a string. ` +
+            `Set ${configKey} to the name of the output that holds it as a string.`);
     }
     return output.value;
 }

@@ -1,20 +1,74 @@
 import * as net from "net";
+import * as pulumi from "@pulumi/pulumi";
 
 /**
  * Input checks that run before anything is created. Each error names the input and the fix,
  * because a platform engineer reads it in `pulumi up` output, far from this code.
+ * A RunError: the Pulumi runtime prints its message alone, without a stack trace (which is for our bugs).
  */
-export class InputError extends Error {
-    constructor(input: string, problem: string, fix: string) {
+export class InputError extends pulumi.RunError {
+    constructor(public readonly input: string, public readonly problem: string, public readonly fix: string) {
         super(`${input}: ${problem}. ${fix}`);
         this.name = "InputError";
     }
+
+    /** The same error for another name of the input (a config key instead of an argument path). */
+    renamed(input: string): InputError {
+        return new InputError(input, this.problem, this.fix);
+    }
+}
+
+/** One of a fixed set of strings (the choice arguments); a typo must not fall back to a default. */
+export function validateChoice<T extends string>(value: string, allowed: readonly T[], input: string): T {
+    if (!(allowed as readonly string[]).includes(value)) {
+        throw new InputError(input, `"${value}" is not one of the choices`, `Use ${allowed.map(a => `"${a}"`).join(", ").replace(/, ([^,]*)$/, " or $1")}.`);
+    }
+    return value as T;
+}
+
+export const sudoModes = ["auto", "always", "never"] as const;
+export const trustModes = ["insecure", "ca", "none"] as const;
+export const pushTools = ["docker", "skopeo"] as const;
+export const storageTypes = ["emptyDir", "persistentVolumeClaim"] as const;
+export const accessModes = ["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"] as const;
+
+// Kubernetes resource quantities: a positive decimal with a binary (Ki..Ei) or decimal (m, k..E) suffix, or an exponent.
+const quantityPattern = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/;
+
+/**
+ * A Kubernetes quantity greater than zero. Memory and storage may not use "m": it means milli, so "64m" would
+ * be 0.064 bytes (a frequent slip for "64Mi").
+ */
+export function validateQuantity(value: string, kind: "cpu" | "memory" | "storage", input: string): string {
+    const example = kind === "cpu" ? "\"50m\" or \"0.5\"" : kind === "memory" ? "\"64Mi\" or \"1Gi\"" : "\"10Gi\"";
+    if (typeof value !== "string" || !quantityPattern.test(value) || parseFloat(value) <= 0) {
+        throw new InputError(input, `${JSON.stringify(value)} is not a ${kind} quantity above zero`, `Use a Kubernetes quantity, e.g. ${example}.`);
+    }
+    if (kind !== "cpu" && value.endsWith("m")) {
+        throw new InputError(input, `"${value}" means ${value.slice(0, -1)} thousandths of a byte`, `Use "Mi" for mebibytes, e.g. "${value.slice(0, -1)}Mi".`);
+    }
+    return value;
+}
+
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A Kubernetes object name (DNS-1123 subdomain), e.g. a claim or storage class. */
+export function validateObjectName(value: string, input: string): string {
+    if (value.length > 253 || !dnsSubdomain.test(value)) {
+        throw new InputError(input, `"${value}" is not a Kubernetes object name`, "Use at most 253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.");
+    }
+    return value;
 }
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export function validateHostname(hostname: string, input = "hostname"): string {
     const labels = hostname.split(".");
+    // An Ingress host must be a DNS name, and a name whose last label is all digits is read as an IPv4 address.
+    if (net.isIP(hostname) !== 0 || /^[0-9]+$/.test(labels[labels.length - 1])) {
+        throw new InputError(input, `"${hostname}" is an IP address, and an Ingress host must be a DNS name`,
+            "Use a DNS name such as \"registry.test\" and put the IP address in address (the hosts entry maps one to the other).");
+    }
     if (hostname.length === 0 || hostname.length > 253 || !labels.every(l => l.length <= 63 && dnsLabel.test(l))) {
         throw new InputError(input, `"${hostname}" is not a DNS name`,
             "Use lower-case letters, digits, '-' and '.', e.g. \"registry.test\" (no scheme, port or path).");
@@ -54,6 +108,11 @@ export function validateUsername(username: string, input = "username"): string {
 export function validatePassword(password: string, input = "password"): string {
     if (password.length === 0) {
         throw new InputError(input, "is empty", "Set a registry password (Terraform output container_registry_password).");
+    }
+    // `docker login --password-stdin` and `skopeo login --password-stdin` read one line: the rest would be lost (401).
+    if (/[\r\n]/.test(password)) {
+        throw new InputError(input, "contains a line break, which `docker login --password-stdin` cannot carry",
+            "Choose a password on one line (change it where it is made, e.g. the Terraform output container_registry_password).");
     }
     // bcrypt reads at most 72 bytes: a longer password would let any password sharing its first 72 bytes in.
     if (Buffer.byteLength(password, "utf8") > 72) {

@@ -14,11 +14,25 @@ export const defaultImages: ImageToPush[] = [{ source: "nginx", platform: "linux
 const nonRegistryTransports = ["oci:", "oci-archive:", "docker-archive:", "dir:", "containers-storage:", "docker-daemon:"];
 const platformPattern = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
 
-/** Fills in repository, tag and platform from the source, as `docker tag <source> <host>/<name>` would, and checks them. */
-export function resolveImages(images: ImageToPush[] = defaultImages): ResolvedImage[] {
+/**
+ * Fills in repository, tag and platform from the source, as `docker tag <source> <host>/<name>` would, and checks them.
+ * `tool` is the push tool when known: docker reads only registry references, without a transport prefix.
+ */
+export function resolveImages(images: ImageToPush[] = defaultImages, tool?: string): ResolvedImage[] {
+    if (!Array.isArray(images) || images.length === 0) {
+        throw new InputError("pushImages", "is an empty list", "List at least one image, e.g. [\"nginx\"], or set pushEnabled false to push nothing.");
+    }
     const seen = new Set<string>();
     return images.map((image, i) => {
         const input = `pushImages[${i}]`;
+        if (typeof image?.source !== "string" || image.source.length === 0) {
+            throw new InputError(`${input}.source`, "is empty", "Name the image to push, e.g. \"nginx\" or \"nginx:1.27\".");
+        }
+        const transport = [...nonRegistryTransports, "docker://"].find(t => image.source.startsWith(t));
+        if (transport && tool === "docker") {
+            throw new InputError(`${input}.source`, `"${image.source}" has the transport "${transport}", which the docker push tool cannot read`,
+                transport === "docker://" ? "Drop the \"docker://\" prefix, or set pushTool \"skopeo\"." : "Set pushTool \"skopeo\" for non-registry sources.");
+        }
         const fromRegistry = !nonRegistryTransports.some(t => image.source.startsWith(t));
         const reference = image.source.replace(/^docker:\/\//, "");
         if (fromRegistry && !isImageReference(reference)) {

@@ -78,7 +78,7 @@ describe("docker trust script (the Command's create and delete, on temporary Doc
             fs.writeFileSync(daemonJson, bad);
             const run = runCommandScript("dockerTrust.js", "add", env());
             expect(run.status).toBe(1);
-            expect(run.stderr).toMatch(new RegExp(`docker trust: dockerDaemonConfig ${daemonJson}.*(not valid JSON|not a JSON object)|"insecure-registries" in dockerDaemonConfig .* is not a list`));
+            expect(run.stderr).toMatch(new RegExp(`docker trust: dockerDaemonConfig ${daemonJson}.*(not valid JSON|not a JSON object|has "insecure-registries" that is not a list)`));
             expect(run.stderr).toMatch(/left untouched/);
             expect(fs.readFileSync(daemonJson, "utf8")).toBe(bad);
         }

@@ -81,7 +81,7 @@ describe("program configuration", () => {
         const yaml = fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8");
         const declared = [...yaml.slice(yaml.indexOf("\nconfig:")).matchAll(/^ {2}([A-Za-z]+):$/gm)].map(m => m[1]).sort();
         const source = fs.readFileSync(path.join(__dirname, "..", "..", "components", "programConfig.ts"), "utf8");
-        const read = [...new Set([...source.matchAll(/(?:get|getNumber|getBoolean|getObject<[^>]+>|getSecret|optional|list)\("([A-Za-z]+)"/g)].map(m => m[1]))].sort();
+        const read = [...new Set([...source.matchAll(/(?:get|getNumber|getBoolean|getObject<[^>]+>|getSecret|optional|list|number|boolean)\("([A-Za-z]+)"/g)].map(m => m[1]))].sort();
         expect(read).toEqual(declared);
     });
 });

@@ -42,9 +42,13 @@ describe("input validation names the input and the fix", () => {
         expect(settingsFromArgs("r", { replicas: 2, storage: { type: "persistentVolumeClaim", accessMode: "ReadWriteMany" } }).replicas).toBe(2);
     });
 
-    test("a password may contain anything", () => {
-        const password = "p@ss: w\"o'r$d`\n;|&<>";
+    test("a password may contain anything on one line; a line break cannot travel on --password-stdin", () => {
+        const password = "p@ss: w\"o'r$d`\t;|&<>\u00e9";
         expect(usersFromArgs([{ username: "admin", password }])[0].password).toBe(password);
+        for (const broken of ["pass\nword", "password\n", "pass\r\nword", "pass\rword"]) {
+            expect(() => usersFromArgs([{ username: "admin", password: broken }]))
+                .toThrow(/^password: contains a line break, which `docker login --password-stdin` cannot carry\. Choose a password on one line/);
+        }
     });
 
     test("images default to nginx for linux/amd64 and take repository and tag from the source", () => {

@@ -81,6 +81,14 @@ function cutItem(text, container, index) {
     return text.slice(0, commaAfter(text, items[index - 1].end)) + text.slice(item.end);
 }
 
+/** An error about daemon.json's content; problem and fix are kept apart for the preview's check. */
+function daemonConfigError(file, problem, fix) {
+    const error = new Error(`dockerDaemonConfig ${file} ${problem}; it was left untouched. ${fix}`);
+    error.problem = problem;
+    error.fix = fix;
+    return error;
+}
+
 /**
  * Reads daemon.json text as dockerd does. Returns { prefix, body, blank, root, member } where prefix is a
  * BOM (or ""), body the rest, blank true for a file with no settings, root the scanned object and member
@@ -92,24 +100,22 @@ function parseDaemonConfig(text, file) {
     if (body.trim() === "") {
         return { prefix, body, blank: true, root: null, member: undefined };
     }
-    const where = `dockerDaemonConfig ${file}`;
     let parsed;
     try {
         parsed = JSON.parse(body);
     } catch (e) {
-        throw new Error(`${where} is not valid JSON (${e.message}); it was left untouched. Fix it (Docker will not start with it either) and run again`);
+        throw daemonConfigError(file, `is not valid JSON (${e.message})`, "Fix it (dockerd will not start with it either) and run again");
     }
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-        throw new Error(`${where} is not a JSON object; it was left untouched. Fix it and run again`);
+        throw daemonConfigError(file, "is not a JSON object", "Make it an object, e.g. {}, and run again");
     }
     if (parsed[insecureKey] !== undefined && (!Array.isArray(parsed[insecureKey]) || !parsed[insecureKey].every(r => typeof r === "string"))) {
-        throw new Error(`"${insecureKey}" in ${where} is not a list of strings; it was left untouched. Make it a list of registries and run again`);
+        throw daemonConfigError(file, `has "${insecureKey}" that is not a list of strings`, "Make it a list of registries, e.g. [\"registry.test\"], and run again");
     }
     const root = scan(body);
     const members = root.items.filter(m => m.key === insecureKey);
     if (members.length > 1) {
-        throw new Error(`${where} has "${insecureKey}" ${members.length} times, and dockerd reads only the last; it was left untouched. ` +
-            "Merge them into one list and run again");
+        throw daemonConfigError(file, `has "${insecureKey}" ${members.length} times, and dockerd reads only the last`, "Merge them into one list and run again");
     }
     return { prefix, body, blank: false, root, member: members[0] };
 }

@@ -1,0 +1,133 @@
+import * as childProcess from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { WorkstationArgs } from "../args";
+import { InputError } from "../validation";
+import { defaultDockerPaths } from "./dockerTrust";
+import { defaultHostsFile } from "./hostsEntry";
+
+/*
+ * The program runs on the workstation it edits, so at preview it can already read the files the Commands will
+ * change: a missing hosts file, a malformed daemon.json or a file that cannot be written is reported before
+ * any Kubernetes object exists, not after. Only plain paths are checked (an Output is not known yet).
+ */
+
+// The scripts' own reader of daemon.json, so that preview accepts and refuses exactly what `up` will.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { parseDaemonConfig } = require("./scripts/daemonConfig") as { parseDaemonConfig(text: string, file: string): unknown };
+
+/** Whether `sudo -n` runs without asking for a password: what the scripts use for files this user cannot write. */
+function sudoWorks(): boolean {
+    return childProcess.spawnSync("sudo", ["-n", "true"], { stdio: "ignore", timeout: 10000 }).status === 0;
+}
+
+function isWritable(target: string): boolean {
+    try {
+        fs.accessSync(target, fs.constants.W_OK);
+        return true;
+    } catch (_) {
+        return false;
+    }
+}
+
+/** The file (or, when it may be missing, its directory) can be changed: directly, or with `sudo -n` when allowed. */
+function checkWritable(target: string, input: string, sudo: string, sudoKey: string, canSudo: () => boolean): void {
+    if (isWritable(target) || sudo === "always" && canSudo()) {
+        return;
+    }
+    if (sudo === "never") {
+        throw new InputError(input, `${target} is not writable by this user and ${sudoKey} is "never"`,
+            `Make it writable, or set ${sudoKey} "auto" so that \`sudo -n\` writes it.`);
+    }
+    if (!canSudo()) {
+        throw new InputError(input, `${target} is not writable by this user and \`sudo -n\` cannot run without a password`,
+            "Run `sudo -v` before `pulumi up`, or make the file writable.");
+    }
+}
+
+/** Reads a file that must exist: errors name the input and the fix instead of ENOENT or EISDIR. */
+function readExisting(file: string, input: string, missingFix: string): string {
+    try {
+        return fs.readFileSync(file, "utf8");
+    } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "ENOENT" || code === "ENOTDIR") {
+            throw new InputError(input, `${file} does not exist`, missingFix);
+        }
+        if (code === "EISDIR") {
+            throw new InputError(input, `${file} is a directory, not a file`, `Set ${input} to the file itself.`);
+        }
+        throw new InputError(input, `${file} cannot be read (${code})`, "Run as a user who may read it, or set the path of another file.");
+    }
+}
+
+function checkAbsolute(file: unknown, input: string, example: string): string {
+    if (typeof file !== "string" || !path.isAbsolute(file)) {
+        throw new InputError(input, `${JSON.stringify(file)} is not an absolute path`, `Give the full path, e.g. "${example}" ("~" is not expanded).`);
+    }
+    return file;
+}
+
+/** Names of the inputs in errors: the program passes its config keys, the component its argument paths. */
+export interface PreflightNames {
+    hostsFile: string;
+    hostsSudo: string;
+    daemonConfig: string;
+    certsDir: string;
+    dockerSudo: string;
+}
+
+export const argumentNames: PreflightNames = {
+    hostsFile: "workstation.hostsEntry.file",
+    hostsSudo: "workstation.hostsEntry.sudo",
+    daemonConfig: "workstation.dockerTrust.daemonConfig",
+    certsDir: "workstation.dockerTrust.certsDir",
+    dockerSudo: "workstation.dockerTrust.sudo",
+};
+
+/** Checks the workstation files the Commands will edit; throws InputError naming the input and the fix. */
+export function checkWorkstationFiles(args: WorkstationArgs, names: PreflightNames = argumentNames, canSudo: () => boolean = sudoWorks): void {
+    let sudoChecked: boolean | undefined;
+    const sudoOnce = () => sudoChecked ??= canSudo();
+    const hosts = args.hostsEntry ?? {};
+    if (hosts.enabled !== false && (typeof hosts.file === "string" || hosts.file === undefined)) {
+        const file = checkAbsolute(hosts.file ?? defaultHostsFile, names.hostsFile, "/etc/hosts");
+        readExisting(file, names.hostsFile, `Set ${names.hostsFile} to the hosts file, or turn the hosts entry off.`);
+        if (typeof hosts.sudo === "string" || hosts.sudo === undefined) {
+            checkWritable(file, names.hostsFile, hosts.sudo ?? "auto", names.hostsSudo, sudoOnce);
+        }
+    }
+    const trust = args.dockerTrust ?? {};
+    const mode = trust.mode ?? "insecure";
+    const sudo = typeof trust.sudo === "string" ? trust.sudo : trust.sudo === undefined ? "auto" : undefined;
+    if (mode === "insecure" && (typeof trust.daemonConfig === "string" || trust.daemonConfig === undefined)) {
+        const file = checkAbsolute(trust.daemonConfig ?? defaultDockerPaths().daemonConfig, names.daemonConfig, "/etc/docker/daemon.json");
+        const dir = path.dirname(file);
+        if (!fs.existsSync(dir)) {
+            throw new InputError(names.daemonConfig, `the directory ${dir} does not exist (is Docker installed?)`,
+                `Set ${names.daemonConfig} to Docker's daemon.json, or dockerTrust "none".`);
+        }
+        if (fs.existsSync(file)) {
+            const text = readExisting(file, names.daemonConfig, "");
+            try {
+                parseDaemonConfig(text, file);
+            } catch (e) {
+                const { problem, fix } = e as { problem?: string; fix?: string };
+                if (problem === undefined || fix === undefined) {
+                    throw e;
+                }
+                throw new InputError(names.daemonConfig, `${file} ${problem}`, `${fix}.`);
+            }
+        }
+        if (sudo !== undefined) {
+            checkWritable(fs.existsSync(file) ? file : dir, names.daemonConfig, sudo, names.dockerSudo, sudoOnce);
+        }
+    }
+    if (mode === "ca" && (typeof trust.certsDir === "string" || trust.certsDir === undefined)) {
+        const certsDir = checkAbsolute(trust.certsDir ?? defaultDockerPaths().certsDir, names.certsDir, "/etc/docker/certs.d");
+        if (!fs.existsSync(path.dirname(certsDir))) {
+            throw new InputError(names.certsDir, `the directory ${path.dirname(certsDir)} does not exist (is Docker installed?)`,
+                `Set ${names.certsDir} to Docker's certs.d, or dockerTrust "none".`);
+        }
+    }
+}

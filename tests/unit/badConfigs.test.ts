@@ -1,0 +1,249 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { installMocks, Registered, settled } from "./mocks";
+
+const registered: Registered[] = installMocks();
+// Imported after the mocks, as the engine would load it.
+import { registryFromConfig } from "../../components/program";
+
+/*
+ * Bad configurations through the program's own path (stack config -> readCredentials -> argsFromConfig ->
+ * DistributionRegistry), with the real pulumi.Config. Each must fail with one line that starts with the
+ * config key and says the fix, as a RunError (printed alone, no stack trace), with no wrapper prefix, before
+ * any resource is registered and without changing a file. BAD_CONFIG_TABLE=<file> writes the table.
+ */
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-bad-config-"));
+const hostsFile = path.join(dir, "hosts");
+const dockerDir = path.join(dir, "docker");
+const daemonJson = path.join(dockerDir, "daemon.json");
+const notPem = path.join(dir, "not-a-cert.pem");
+const stateFile = path.join(dir, "terraform.tfstate");
+const brokenState = path.join(dir, "broken.tfstate");
+const files: Record<string, string> = {
+    [hostsFile]: "127.0.0.1 localhost\n",
+    [notPem]: "hello\n",
+    [stateFile]: JSON.stringify({ version: 4, outputs: { vm_public_ip: { value: "192.0.2.10", type: "string" } } }),
+    [brokenState]: "{ not json",
+};
+const daemonJsons: Record<string, string> = {
+    "trailing comma": '{"debug": true,}',
+    "an array": '["not", "an object"]',
+    "a string list": '{"insecure-registries": "registry.test"}',
+    "numbers in the list": '{"insecure-registries": [5000]}',
+    "a duplicate key": '{"insecure-registries": [], "insecure-registries": ["a.test"]}',
+};
+
+/** A configuration that works: every case changes one key of it. */
+const good: Record<string, string> = {
+    address: "192.0.2.10",
+    username: "admin",
+    password: "pw",
+    hostsFile,
+    dockerDaemonConfig: daemonJson,
+    dockerCertsDir: path.join(dockerDir, "certs.d"),
+    terraformDir: path.join(dir, "no-terraform-here"),
+};
+
+type Case = [string, Record<string, string | undefined>, string];
+const cases: Case[] = [
+    ["address", { address: "registry.test" }, "address"],
+    ["address", { address: "999.1.1.1" }, "address"],
+    ["address", { address: "192.0.2.10; rm -rf /" }, "address"],
+    ["username", { username: "ad:min" }, "username"],
+    ["username", { username: "ad\nmin" }, "username"],
+    ["username", { username: undefined }, "terraformDir"],
+    ["password", { password: "pass\nword" }, "password"],
+    ["password", { password: "x".repeat(73) }, "password"],
+    ["hostname", { hostname: "192.0.2.10" }, "hostname"],
+    ["hostname", { hostname: "2001:db8::1" }, "hostname"],
+    ["hostname", { hostname: "registry.123" }, "hostname"],
+    ["hostname", { hostname: "Registry.Test" }, "hostname"],
+    ["hostname", { hostname: "https://registry.test" }, "hostname"],
+    ["hostname", { hostname: "registry.test:5000" }, "hostname"],
+    ["port", { port: "0" }, "port"],
+    ["port", { port: "70000" }, "port"],
+    ["port", { port: "https" }, "port"],
+    ["namespace", { namespace: "My_NS" }, "namespace"],
+    ["namespace", { namespace: "a".repeat(64) }, "namespace"],
+    ["image", { image: "Registry:latest" }, "image"],
+    ["image", { image: "registry:2 ; rm -rf /" }, "image"],
+    ["replicas", { replicas: "0" }, "replicas"],
+    ["replicas", { replicas: "1.5" }, "replicas"],
+    ["replicas", { replicas: "2" }, "replicas"],
+    ["replicas", { replicas: "2", storageType: "persistentVolumeClaim" }, "replicas"],
+    ["storageType", { storageType: "hostPath" }, "storageType"],
+    ["storageType", { storageType: "emptydir" }, "storageType"],
+    ["storageAccessMode", { storageType: "persistentVolumeClaim", storageAccessMode: "ReadWriteAll" }, "storageAccessMode"],
+    ["storageAccessMode", { storageAccessMode: "rwx" }, "storageAccessMode"],
+    ["storageSize", { storageType: "persistentVolumeClaim", storageSize: "10GB" }, "storageSize"],
+    ["storageSize", { storageSize: "0" }, "storageSize"],
+    ["storageSize", { storageSize: "lots" }, "storageSize"],
+    ["storageSize", { storageSize: "10gi" }, "storageSize"],
+    ["storageSize", { storageSize: "10m" }, "storageSize"],
+    ["existingClaim", { existingClaim: "My Claim" }, "existingClaim"],
+    ["existingClaim", { existingClaim: "data", storageType: "emptyDir" }, "existingClaim"],
+    ["storageClass", { storageType: "persistentVolumeClaim", storageClass: "Fast SSD" }, "storageClass"],
+    ["cpuRequest", { cpuRequest: "fast" }, "cpuRequest"],
+    ["cpuRequest", { cpuRequest: "-1" }, "cpuRequest"],
+    ["cpuRequest", { cpuRequest: "0" }, "cpuRequest"],
+    ["memoryRequest", { memoryRequest: "64m" }, "memoryRequest"],
+    ["memoryRequest", { memoryRequest: "64MB" }, "memoryRequest"],
+    ["memoryLimit", { memoryLimit: "0Mi" }, "memoryLimit"],
+    ["bcryptCost", { bcryptCost: "3" }, "bcryptCost"],
+    ["bcryptCost", { bcryptCost: "32" }, "bcryptCost"],
+    ["bcryptCost", { bcryptCost: "ten" }, "bcryptCost"],
+    ["createNamespace", { createNamespace: "yes" }, "createNamespace"],
+    ["skipAwait", { skipAwait: "maybe" }, "skipAwait"],
+    ["ingressAnnotations", { ingressAnnotations: '["nope"]' }, "ingressAnnotations"],
+    ["ingressAnnotations", { ingressAnnotations: '"a=b"' }, "ingressAnnotations"],
+    ["hostsSudo", { hostsSudo: "sometimes" }, "hostsSudo"],
+    ["hostsSudo", { hostsSudo: "Never" }, "hostsSudo"],
+    ["dockerSudo", { dockerSudo: "yes" }, "dockerSudo"],
+    ["dockerTrust", { dockerTrust: "secure" }, "dockerTrust"],
+    ["dockerTrust", { dockerTrust: "ca" }, "dockerCaFile"],
+    ["dockerCaFile", { dockerTrust: "ca", dockerCaFile: path.join(dir, "missing.pem") }, "dockerCaFile"],
+    ["dockerCaFile", { dockerTrust: "ca", dockerCaFile: notPem }, "dockerCaFile"],
+    ["dockerRestartCommand", { dockerRestartCommand: '"sudo systemctl restart docker"' }, "dockerRestartCommand"],
+    ["dockerRestartCommand", { dockerRestartCommand: '["", "restart"]' }, "dockerRestartCommand"],
+    ["pushTool", { pushTool: "podman" }, "pushTool"],
+    ["pushTool", { pushTool: "Docker" }, "pushTool"],
+    ["pushImages", { pushImages: "[]" }, "pushImages"],
+    ["pushImages", { pushImages: '"nginx"' }, "pushImages"],
+    ["pushImages", { pushImages: '["nginx=repo:a:b"]' }, "pushImages[0]"],
+    ["pushImages", { pushImages: '["=web:1"]' }, "pushImages[0]"],
+    ["pushImages", { pushImages: '["nginx=web:"]' }, "pushImages[0]"],
+    ["pushImages", { pushImages: '["docker://nginx"]' }, "pushImages[0].source"],
+    ["pushImages", { pushImages: '["docker://"]', pushTool: "skopeo" }, "pushImages[0].source"],
+    ["pushImages", { pushImages: '["nginx;rm -rf /"]' }, "pushImages[0].source"],
+    ["pushImages", { pushImages: '["oci-archive:/tmp/app.tar"]', pushTool: "skopeo" }, "pushImages[0].repository"],
+    ["pushImages", { pushImages: '["oci-archive:/tmp/app.tar=app"]' }, "pushImages[0].source"],
+    ["pushImages", { pushImages: '["nginx=Web"]' }, "pushImages[0].repository"],
+    ["pushImages", { pushImages: '["nginx=web:-bad"]' }, "pushImages[0].tag"],
+    ["pushImages", { pushImages: '["nginx", "nginx:latest"]' }, "pushImages[1]"],
+    ["pushPlatform", { pushPlatform: "amd64" }, "pushPlatform"],
+    ["pushPlatform", { pushPlatform: "linux/AMD64" }, "pushPlatform"],
+    ["hostsFile", { hostsFile: path.join(dir, "missing", "hosts") }, "hostsFile"],
+    ["hostsFile", { hostsFile: dir }, "hostsFile"],
+    ["hostsFile", { hostsFile: "hosts" }, "hostsFile"],
+    ["hostsFile", { hostsFile: "~/hosts" }, "hostsFile"],
+    ...Object.entries(daemonJsons).map(([what]) =>
+        ["dockerDaemonConfig", { dockerDaemonConfig: path.join(dockerDir, `${what.replace(/ /g, "-")}.json`) }, "dockerDaemonConfig"] as Case),
+    ["dockerDaemonConfig", { dockerDaemonConfig: path.join(dir, "no-docker", "daemon.json") }, "dockerDaemonConfig"],
+    ["dockerDaemonConfig", { dockerDaemonConfig: dockerDir }, "dockerDaemonConfig"],
+    ["dockerDaemonConfig", { dockerDaemonConfig: "daemon.json" }, "dockerDaemonConfig"],
+    ["dockerCertsDir", { dockerTrust: "ca", dockerCaFile: "<valid>", dockerCertsDir: path.join(dir, "no", "certs.d") }, "dockerCertsDir"],
+    ["verifyDeadlineSeconds", { verifyDeadlineSeconds: "0" }, "verifyDeadlineSeconds"],
+    ["verifyDeadlineSeconds", { verifyDeadlineSeconds: "soon" }, "verifyDeadlineSeconds"],
+    ["terraformDir", { address: undefined }, "terraformDir"],
+    ["terraformStateFile", { password: undefined, terraformStateFile: path.join(dir, "missing.tfstate") }, "terraformStateFile"],
+    ["terraformStateFile", { address: undefined, terraformStateFile: brokenState }, "terraformStateFile"],
+    ["terraformUsernameOutput", { username: undefined, terraformStateFile: stateFile, terraformUsernameOutput: "registry_user" }, "terraformUsernameOutput"],
+    ["terraformBinary", { address: undefined, terraformDir: dir, terraformBinary: "no-such-terraform" }, "terraformBinary"],
+];
+
+/** Every file the cases point at, with its bytes, to prove nothing was changed. */
+function snapshot(): Record<string, string> {
+    const all: Record<string, string> = {};
+    const walk = (d: string) => {
+        for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+            const p = path.join(d, entry.name);
+            all[p] = entry.isDirectory() ? "<dir>" : fs.readFileSync(p, "utf8");
+            if (entry.isDirectory()) {
+                walk(p);
+            }
+        }
+    };
+    walk(dir);
+    return all;
+}
+
+async function run(config: Record<string, string | undefined>): Promise<{ error?: Error; registered: number }> {
+    const values = { ...good, ...config };
+    const all: Record<string, string> = {};
+    for (const [key, value] of Object.entries(values)) {
+        if (value !== undefined) {
+            all[`distribution-registry:${key}`] = value;
+        }
+    }
+    pulumi.runtime.setAllConfig(all, ["distribution-registry:password"]);
+    const before = registered.length;
+    let error: Error | undefined;
+    try {
+        await registryFromConfig(new pulumi.Config());
+    } catch (e) {
+        error = e as Error;
+    }
+    await settled(registered);
+    return { error, registered: registered.length - before };
+}
+
+describe("bad configurations through the program's config path", () => {
+    const rows: string[] = [];
+    const cert = (() => {
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        const { makeSelfSignedCertificate } = require("../support/tls");
+        return makeSelfSignedCertificate(path.join(dir, "tls"), "registry.test").certPem as string;
+    })();
+    beforeAll(() => {
+        fs.mkdirSync(dockerDir, { recursive: true });
+        for (const [file, text] of Object.entries(files)) {
+            fs.writeFileSync(file, text);
+        }
+        for (const [what, text] of Object.entries(daemonJsons)) {
+            fs.writeFileSync(path.join(dockerDir, `${what.replace(/ /g, "-")}.json`), text);
+        }
+        fs.writeFileSync(path.join(dir, "ca.pem"), cert);
+    });
+    afterAll(() => {
+        fs.rmSync(dir, { recursive: true, force: true });
+        if (process.env.BAD_CONFIG_TABLE) {
+            const header = "| # | config | first line of the error |\n|---|---|---|\n";
+            fs.writeFileSync(process.env.BAD_CONFIG_TABLE, header + rows.join("\n") + "\n");
+        }
+    });
+
+    test("the good configuration builds every resource (the cases below differ from it in one value)", async () => {
+        const { error, registered: count } = await run({});
+        expect(error).toBeUndefined();
+        expect(count).toBeGreaterThan(10);
+    });
+
+    test(`${cases.length} bad configurations: one line naming the key and the fix, nothing registered, no file changed`, async () => {
+        expect(cases.length).toBeGreaterThanOrEqual(60);
+        const failures: string[] = [];
+        let n = 0;
+        for (const [, change, input] of cases) {
+            const config = { ...change };
+            if (config.dockerCaFile === "<valid>") {
+                config.dockerCaFile = path.join(dir, "ca.pem");
+            }
+            const before = snapshot();
+            const { error, registered: count } = await run(config);
+            const shown = Object.entries(change).map(([k, v]) => v === undefined ? `${k} unset` : `${k}=${JSON.stringify(v).replace(dir, "<tmp>")}`).join(", ");
+            if (!error) {
+                failures.push(`${shown}: accepted`);
+                continue;
+            }
+            const lines = error.message.split("\n");
+            const first = lines[0];
+            rows.push(`| ${++n} | \`${shown.replace(/\|/g, "\\|")}\` | ${first.split(dir).join("<tmp>").replace(/\|/g, "\\|")} |`);
+            const problems = [
+                !first.startsWith(`${input}: `) && !first.startsWith(`${input} `) ? `does not start with "${input}"` : "",
+                lines.length > 1 ? "more than one line" : "",
+                /error serializing|Error:|unhandled|\n\s+at /.test(error.message) ? "wrapper noise" : "",
+                !pulumi.RunError.isInstance(error) ? `not a RunError (${(error as Error).name}), so printed with a stack trace` : "",
+                // The fix: a sentence after the problem that tells what to do.
+                !/\. (Use|Set|Give|Write|Make|Fix|Choose|Drop|List|Merge|Run|Name|Add|Unset|Install|Check)\b/.test(first) ? "no fix sentence" : "",
+                count !== 0 ? `${count} resources registered` : "",
+                JSON.stringify(snapshot()) !== JSON.stringify(before) ? "a file changed" : "",
+            ].filter(Boolean);
+            if (problems.length) {
+                failures.push(`${shown}: ${problems.join("; ")}: ${first}`);
+            }
+        }
+        expect(failures).toEqual([]);
+    }, 120000);
+});
