@@ -106,7 +106,7 @@ export interface VerificationArgs {
     enabled?: boolean;
     /** How long a check keeps retrying while the registry and its ingress come up, in seconds. Default: 300. */
     deadlineSeconds?: pulumi.Input<number>;
-    /** Delete, by digest, the manifest of an image removed from the push list. Default: true. */
+    /** Delete, by digest, the manifest of an image removed from the push list (never one another tag still points at). Default: true. */
     deleteRemovedImages?: pulumi.Input<boolean>;
 }
 

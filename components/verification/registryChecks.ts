@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { isRepositoryName, isTagName } from "../validation";
 import {
     RegistryEndpoint, RegistryError, RequestCounter, TlsSettings,
-    catalogPage, deleteManifest, describeEndpoint, findRepositories, isRetryable, listTags, manifestDigest,
+    catalogPage, deleteManifest, deleteTag, describeEndpoint, findRepositories, isRetryable, listTags, manifestDigest,
 } from "./registryClient";
 
 /*
@@ -198,6 +198,74 @@ export async function deleteDigests(e: RegistryEndpoint, repository: string, dig
     return report;
 }
 
+/**
+ * Removes the images this check recorded (`ours`: tag -> digest) and nothing else. Deleting a manifest by digest
+ * also removes every other tag on it, and another tag may be someone else's push of the same image: when a tag
+ * that is not ours resolves to the digest, only our tags are deleted where the registry can delete a tag
+ * (Distribution 3.x); where it cannot (2.x), the manifest stays and the report says so. `strict` as for
+ * deleteDigests; a manifest kept because it is shared is never an error.
+ */
+export async function removeOurImages(e: RegistryEndpoint, repository: string, ours: Record<string, string>, strict: boolean): Promise<DeletionReport & { tagsDeleted: string[] }> {
+    const report = { deleted: [] as string[], alreadyGone: [] as string[], skipped: [] as { digest: string; reason: string }[], tagsDeleted: [] as string[] };
+    const digests = [...new Set(Object.values(ours))];
+    if (digests.length === 0) {
+        return report;
+    }
+    // Which digests another tag points at: every tag of the repository that is not one of ours, resolved.
+    const sharedWith = new Map<string, string[]>();
+    try {
+        const others = (await listTags(e, repository)).filter(t => !(t in ours));
+        for (const tag of others) {
+            try {
+                const digest = await manifestDigest(e, repository, tag);
+                sharedWith.set(digest, [...(sharedWith.get(digest) ?? []), tag]);
+            } catch (err) {
+                if (!(err instanceof RegistryError && err.kind === "notFound")) {
+                    throw err;
+                }
+            }
+        }
+    } catch (err) {
+        if (err instanceof RegistryError && err.kind === "notFound") {
+            report.alreadyGone.push(...digests);
+            return report;
+        }
+        if (strict) {
+            throw err;
+        }
+        report.skipped.push(...digests.map(digest => ({ digest, reason: (err as Error).message })));
+        return report;
+    }
+    const unshared = digests.filter(d => !sharedWith.has(d));
+    const deleted = await deleteDigests(e, repository, unshared, strict);
+    report.deleted.push(...deleted.deleted);
+    report.alreadyGone.push(...deleted.alreadyGone);
+    report.skipped.push(...deleted.skipped);
+    for (const digest of digests.filter(d => sharedWith.has(d))) {
+        const others = sharedWith.get(digest)!;
+        for (const tag of Object.keys(ours).filter(t => ours[t] === digest)) {
+            try {
+                await deleteTag(e, repository, tag);
+                report.tagsDeleted.push(tag);
+            } catch (err) {
+                report.skipped.push({
+                    digest,
+                    reason: `the tag${others.length > 1 ? "s" : ""} ${others.map(t => `"${t}"`).join(", ")}, not pushed by this stack, ` +
+                        `point${others.length > 1 ? "" : "s"} at it too, and deleting only the tag "${tag}" failed (${(err as Error).message}); ` +
+                        "the manifest was left in place",
+                });
+            }
+        }
+    }
+    return report;
+}
+
+/** Tag -> digest of the recorded tags no longer expected, except those whose digest a still-expected tag points at. */
+export function imagesToDelete(previous: Record<string, string>, expectedTags: string[], current: Record<string, string>): Record<string, string> {
+    const keep = new Set(Object.values(current));
+    return Object.fromEntries(Object.entries(previous).filter(([tag, digest]) => !expectedTags.includes(tag) && !keep.has(digest)));
+}
+
 /** Digests recorded for tags no longer expected, except those a still-expected tag points at. */
 export function digestsToDelete(previous: Record<string, string>, expectedTags: string[], current: Record<string, string>): string[] {
     const keep = new Set(Object.values(current));
@@ -318,10 +386,14 @@ export const tagsCheckProvider: pulumi.dynamic.ResourceProvider<TagsCheckState, 
         // Only on the same registry: after a move to another hostname the old digests mean nothing there.
         const sameRegistry = olds.hostname === news.hostname && olds.port === news.port && olds.repository === news.repository;
         if (news.deleteRemovedImages && sameRegistry) {
-            const removed = digestsToDelete(olds.digests ?? {}, news.tags, digests);
+            const removed = imagesToDelete(olds.digests ?? {}, news.tags, digests);
             // Strict: the check just reached the registry, so a failure here is real (e.g. deletion disabled)
             // and the update fails with the old state kept, to be retried by the next `pulumi up`.
-            await deleteDigests(endpointOf(news), news.repository, removed, true);
+            const e = endpointOf(news);
+            const report = await removeOurImages(e, news.repository, removed, true);
+            for (const s of report.skipped) {
+                console.warn(`warning: ${news.repository}@${s.digest} was not deleted from ${describeEndpoint(e)}: ${s.reason}`);
+            }
         }
         return { outs: stateOf(news, { digests }) };
     },
@@ -333,7 +405,7 @@ export const tagsCheckProvider: pulumi.dynamic.ResourceProvider<TagsCheckState, 
         // `pulumi up` and `pulumi destroy` (the registry may be gone, the password rotated), with no way to fix it
         // short of editing the state. What could not be deleted is reported on stderr, which the engine shows.
         const e = endpointOf(props);
-        const report = await deleteDigests(e, props.repository, Object.values(props.digests ?? {}), false);
+        const report = await removeOurImages(e, props.repository, props.digests ?? {}, false);
         for (const s of report.skipped) {
             console.warn(`warning: ${props.repository}@${s.digest} was not deleted from ${describeEndpoint(e)}: ${s.reason}`);
         }

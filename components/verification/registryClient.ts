@@ -435,3 +435,14 @@ export async function deleteManifest(e: RegistryEndpoint, repository: string, di
         throw statusError(e, "DELETE", res, `manifest "${repository}@${digest}"`);
     }
 }
+
+/**
+ * Deletes one tag, leaving the manifest and its other tags. Distribution 3.x supports it; 2.x answers with an
+ * error (the operation is unsupported), reported as a RegistryError like any other status.
+ */
+export async function deleteTag(e: RegistryEndpoint, repository: string, tag: string): Promise<void> {
+    const res = await send(e, "DELETE", `/v2/${repository}/manifests/${tag}`);
+    if (res.status !== 202 && res.status !== 200) {
+        throw statusError(e, "DELETE", res, `tag "${repository}:${tag}"`);
+    }
+}

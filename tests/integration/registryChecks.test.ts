@@ -165,6 +165,54 @@ describe("the tags check provider: update and delete remove images by digest", (
         expect(await served("app", "1.0")).toBe(true);
     });
 
+    itWhen(canRun, needs)("never deletes what this stack did not push: a manifest another tag points at stays, with a warning", async () => {
+        push(imageA.source, "shared:1.0");
+        push(imageB.source, "shared:2.0");
+        // Someone else pushes the same images under their own tags.
+        push(imageA.source, "shared:theirs");
+        push(imageB.source, "shared:their-2.0");
+        const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
+        try {
+            const created = await tagsCheckProvider.create!(tagsState("shared", ["1.0", "2.0"]));
+            // Removing "2.0" from the push list: its digest is also "their-2.0", which must stay served.
+            const updated = await tagsCheckProvider.update!(created.id, created.outs!, tagsState("shared", ["1.0"]));
+            expect(await served("shared", "their-2.0")).toBe(true);
+            // A destroy: the same for "1.0" and "theirs".
+            await tagsCheckProvider.delete!(created.id, updated.outs!);
+            expect(await served("shared", "theirs")).toBe(true);
+            const warnings = warn.mock.calls.map(c => String(c[0]));
+            expect(warnings).toHaveLength(2);
+            expect(warnings[0]).toMatch(new RegExp(`^warning: shared@${imageB.manifestDigest} was not deleted .*"their-2.0", not pushed by this stack.*left in place`));
+            expect(warnings[1]).toMatch(new RegExp(`^warning: shared@${imageA.manifestDigest} was not deleted .*"theirs", not pushed by this stack.*left in place`));
+        } finally {
+            warn.mockRestore();
+        }
+    });
+
+    itWhen(canRun, needs)("where the registry deletes tags (Distribution 3.x), only our tag goes and the shared manifest stays", async () => {
+        const digest = `sha256:${"a".repeat(64)}`;
+        const requests: string[] = [];
+        // Answers as Distribution 3.x does: tags/list, HEAD with the digest, DELETE of a tag accepted.
+        const server = https.createServer({ cert: fs.readFileSync(tls.certFile), key: fs.readFileSync(tls.keyFile) }, (req, res) => {
+            requests.push(`${req.method} ${req.url}`);
+            if (req.url === "/v2/v3repo/tags/list") {
+                res.writeHead(200, { "Content-Type": "application/json" });
+                res.end(JSON.stringify({ name: "v3repo", tags: ["1.0", "theirs"] }));
+            } else if (req.method === "HEAD" && req.url?.startsWith("/v2/v3repo/manifests/")) {
+                res.writeHead(200, { "Docker-Content-Digest": digest });
+                res.end();
+            } else {
+                res.writeHead(req.method === "DELETE" && req.url === "/v2/v3repo/manifests/1.0" ? 202 : 405);
+                res.end();
+            }
+        });
+        await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
+        stopLater.push(() => new Promise(resolve => { server.close(() => resolve()); server.closeAllConnections(); }));
+        const port = (server.address() as net.AddressInfo).port;
+        await tagsCheckProvider.delete!("id", { ...tagsState("v3repo", ["1.0"]), port, digests: { "1.0": digest } });
+        expect(requests.filter(r => r.startsWith("DELETE"))).toEqual(["DELETE /v2/v3repo/manifests/1.0"]);
+    });
+
     itWhen(canRun, needs)("with deleteRemovedImages false, neither an update nor a delete removes anything", async () => {
         push(imageA.source, "keep:1.0");
         push(imageB.source, "keep:2.0");
