@@ -35,7 +35,9 @@ export class DistributionRegistry extends pulumi.ComponentResource {
         const child = { parent: this };
         const { settings, users, address } = resolveInputs(name, args);
         const password = users.apply(u => u[0].password);
-        const username = pulumi.unsecret(users.apply(u => u[0].username));
+        // The username keeps the secrecy it came with (Terraform may mark it sensitive); it waits for the account checks.
+        const usersChecked = pulumi.unsecret(users.apply(() => true));
+        const username = pulumi.all([pulumi.output(args.username), usersChecked]).apply(([u]) => u);
         const registry = settings.apply(s => registryAuthority(s.hostname, s.port));
 
         const workload = createWorkload(name, {

@@ -78,6 +78,28 @@ describe("DistributionRegistry under mocks", () => {
         expect(commands.filter(c => c.inputs.stdin !== undefined).map(c => c.name)).toEqual(["secrets-image-push"]);
     });
 
+    test("a username given as a secret (Terraform's sensitive) stays a secret in every resource; a plain one stays readable", async () => {
+        const secretUser = await build("secretuser", { username: pulumi.secret("tf-user") });
+        const holders = secretUser.resources.filter(r => JSON.stringify(r.inputs).includes("tf-user"));
+        expect(holders.map(r => r.name).sort()).toEqual(expect.arrayContaining(["secretuser-image-push", "secretuser-tags-nginx"]));
+        /** Whether every place the value appears in the raw inputs is inside a secret. */
+        const hiddenEverywhere = (raw: any, value: string): boolean => {
+            if (wasSecret(raw)) {
+                return true;
+            }
+            if (raw === value) {
+                return false;
+            }
+            return !raw || typeof raw !== "object" || Object.values(raw).every(v => hiddenEverywhere(v, value));
+        };
+        for (const r of holders) {
+            expect(`${r.name}: ${hiddenEverywhere(r.raw, "tf-user") ? "secret" : "plain"}`).toBe(`${r.name}: secret`);
+        }
+        const plainUser = await build("plainuser", { username: "admin" });
+        const push = plainUser.byType("command:local:Command").find(c => c.name === "plainuser-image-push")!;
+        expect(wasSecret(push.raw.environment?.DR_USERNAME)).toBe(false);
+    });
+
     test("every Command that changes the machine has a delete, and runs our script through node", async () => {
         const { byType } = await build("deletes");
         for (const c of byType("command:local:Command")) {

@@ -3,7 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, valueOf } from "./mocks";
-import { argsFromConfig, ConfigReader, credentialsFromConfig, parseImages, parseKeyValues } from "../../components/programConfig";
+import { argsFromConfig, ConfigReader, credentialsFromConfig, parseImages, parseKeyValues, readCredentials } from "../../components/programConfig";
 
 installMocks();
 
@@ -75,6 +75,30 @@ describe("program configuration", () => {
             },
             verification: { enabled: false, deadlineSeconds: 60, deleteRemovedImages: false },
         });
+    });
+
+    test("readCredentials: a username Terraform marks sensitive stays a secret; the password always is", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-credentials-"));
+        try {
+            const state = (sensitive: boolean) => {
+                const file = path.join(dir, `${sensitive}.tfstate`);
+                fs.writeFileSync(file, JSON.stringify({ version: 4, outputs: {
+                    vm_public_ip: { value: "192.0.2.10", type: "string" },
+                    container_registry_username: { value: "tf-user", type: "string", sensitive },
+                    container_registry_password: { value: "tf-pass", type: "string", sensitive: true },
+                } }));
+                return file;
+            };
+            const sensitive = await readCredentials(configOf({ terraformStateFile: state(true) }));
+            expect(await pulumi.isSecret(pulumi.output(sensitive.username))).toBe(true);
+            expect(await valueOf(pulumi.output(sensitive.username))).toBe("tf-user");
+            expect(await pulumi.isSecret(pulumi.output(sensitive.password))).toBe(true);
+            const plain = await readCredentials(configOf({ terraformStateFile: state(false) }));
+            expect(plain.username).toBe("tf-user");
+            expect(plain.address).toBe("192.0.2.10");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     test("every key declared in Pulumi.yaml is read by the program, and every key read is declared", () => {
