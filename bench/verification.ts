@@ -6,7 +6,7 @@ import * as path from "path";
 import { renderHtpasswd } from "../components/htpasswd";
 import { renderRegistryConfig } from "../components/registryConfig";
 import { settingsFromArgs } from "../components/settings";
-import { TagsCheckState, verifyTags } from "../components/verification/registryChecks";
+import { TagsCheckState, firstDelayMs, maxDelayMs, verifyTags } from "../components/verification/registryChecks";
 import { RegistryEndpoint, catalogPage, compareRepositoryNames, defaultPageSize, findRepositories } from "../components/verification/registryClient";
 import { makeOciImage } from "../tests/support/ociImage";
 import { freePort } from "../tests/support/ports";
@@ -187,7 +187,7 @@ export async function main(): Promise<VerificationFigures> {
                 console.log(`  registry started ${(r.startDelayMs / 1000).toFixed(1)} s after the check: passed ${r.readyToPassedMs} ms after its first answer` +
                     ` (${r.checkTotalMs} ms after the check began)`);
             }
-            console.log("  backoff 0.5 s doubling to 8 s: attempts at 0, 0.5, 1.5, 3.5, 7.5, 15.5 s ...; the wait after ready is at most the current step");
+            console.log(`  backoff ${firstDelayMs} ms doubling to ${maxDelayMs} ms; the wait after ready is at most the current step`);
         } else {
             console.log("  skipped: needs docker-registry, skopeo and openssl");
         }
