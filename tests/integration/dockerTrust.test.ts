@@ -67,6 +67,18 @@ describe("docker trust script (the Command's create and delete, on temporary Doc
         expect(fs.readFileSync(daemonJson, "utf8")).toBe(userConfig);
     });
 
+    test("insecure: a stack created before the ledger, updated and then destroyed, still removes what it added", () => {
+        fs.writeFileSync(daemonJson, userConfig);
+        // What the earlier version's create wrote and printed.
+        fs.writeFileSync(daemonJson, userConfig.replace("{", '{\n  "insecure-registries": ["registry.test"],'));
+        const legacy = JSON.stringify({ mode: "insecure", file: daemonJson, registry: "registry.test", added: "key", createdFile: false });
+        const updated = runCommandScript("dockerTrust.js", "add", env({ PULUMI_COMMAND_STDOUT: legacy }));
+        expect(updated.status).toBe(0);
+        runCommandScript("dockerTrust.js", "remove", env({ PULUMI_COMMAND_STDOUT: updated.stdout }));
+        expect(fs.readFileSync(daemonJson, "utf8")).toBe(userConfig);
+        expect(fs.readdirSync(dir)).toEqual(["daemon.json"]);
+    });
+
     test("insecure: a missing daemon.json is created and removed again", () => {
         const { between } = addThenRemove();
         expect(JSON.parse(between!)).toEqual({ "insecure-registries": ["registry.test"] });

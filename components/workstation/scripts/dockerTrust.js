@@ -97,7 +97,13 @@ function addInsecure(o) {
         };
         let text = current === null ? "" : current;
         const listed = listedRegistries(text, file).includes(o.registry);
-        const entry = ledger.registries[o.registry] || { listedBefore: listed, owners: [] };
+        // A stack created before the ledger existed: its own record says what it added.
+        const legacy = o.previous && o.previous.mode === "insecure" && !o.previous.ledger && o.previous.registry === o.registry && o.previous.added ? o.previous : null;
+        if (legacy && !ledgerBefore) {
+            ledger.createdKey = legacy.added === "key";
+            ledger.createdFile = legacy.createdFile === true;
+        }
+        const entry = ledger.registries[o.registry] || { listedBefore: listed && !legacy, owners: [] };
         if (!entry.owners.includes(o.owner)) {
             entry.owners.push(o.owner);
         }
