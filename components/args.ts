@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 export interface RegistryUser {
     /** Login name; may not be empty or contain ":". */
     username: pulumi.Input<string>;
-    /** Password; any characters, kept secret. */
+    /** Password; any characters on one line (docker login --password-stdin reads one line), at most 72 bytes, kept secret. */
     password: pulumi.Input<string>;
 }
 
@@ -116,11 +116,11 @@ export interface DistributionRegistryArgs {
     address: pulumi.Input<string>;
     /** The registry user. Required. */
     username: pulumi.Input<string>;
-    /** That user's password (made a secret). Required. */
+    /** That user's password (made a secret): one line, at most 72 bytes. Required. */
     password: pulumi.Input<string>;
     /** More users for the htpasswd file. Default: none. */
     extraUsers?: RegistryUser[];
-    /** DNS name of the registry: Ingress host, hosts entry, image prefix. Default: "registry.test". */
+    /** DNS name of the registry (not an IP address: an Ingress host is a DNS name): Ingress host, hosts entry, image prefix. Default: "registry.test". */
     hostname?: pulumi.Input<string>;
     /** HTTPS port the ingress serves on, as clients reach it. Default: 443. */
     port?: pulumi.Input<number>;
