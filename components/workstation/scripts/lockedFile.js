@@ -4,7 +4,6 @@
 // Plain CommonJS with no dependencies: the Command resources run it with `node -e`, bundled by
 // scriptBundle.ts, and the tests run the same file.
 const childProcess = require("child_process");
-const crypto = require("crypto");
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
