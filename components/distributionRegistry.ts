@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DistributionRegistryArgs } from "./args";
-import { checkPlainInputs } from "./inputChecks";
+import { checkPlainInputs, defaultOwner } from "./inputChecks";
 import { defaults, imagePullSecretNamespacesFromArgs, resolveInputs } from "./settings";
 import { imagePullSecretName } from "./templates/imagePullSecret";
 import { createVerification } from "./verification";
@@ -53,7 +53,7 @@ export class DistributionRegistry extends pulumi.ComponentResource {
             registry,
             username,
             password,
-            owner: args.workstation?.owner ?? `${pulumi.getProject()}/${pulumi.getStack()}/${name}`,
+            owner: args.workstation?.owner ?? defaultOwner(name),
         }, args.workstation ?? {}, images, [workload.deployment, workload.ingress], child);
 
         const trust = args.workstation?.dockerTrust ?? {};

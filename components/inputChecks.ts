@@ -2,9 +2,9 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { DistributionRegistryArgs } from "./args";
 import { HtpasswdUser } from "./htpasswd";
-import { PlainSettingsArgs, settingsFromArgs, usersFromArgs } from "./settings";
+import { PlainSettingsArgs, defaults, settingsFromArgs, usersFromArgs } from "./settings";
 import { InputError, pushTools, sudoModes, trustModes, validateAddress, validateChoice } from "./validation";
-import { checkWorkstationFiles } from "./workstation/preflight";
+import { argumentNames, checkWorkstationFiles } from "./workstation/preflight";
 import { resolveImages, ResolvedImage } from "./workstation/images";
 
 /*
@@ -35,7 +35,7 @@ function checkChoiceIfPlain(value: unknown, allowed: readonly string[], input: s
 }
 
 /** The workstation's choices and values; a typo must not become the default. */
-function checkWorkstationArgs(args: DistributionRegistryArgs): void {
+function checkWorkstationArgs(name: string, args: DistributionRegistryArgs): void {
     const w = args.workstation ?? {};
     checkChoiceIfPlain(w.hostsEntry?.sudo, sudoModes, "workstation.hostsEntry.sudo");
     checkChoiceIfPlain(w.dockerTrust?.mode, trustModes, "workstation.dockerTrust.mode");
@@ -61,7 +61,16 @@ function checkWorkstationArgs(args: DistributionRegistryArgs): void {
             throw new InputError("workstation.dockerTrust.restartCommand", "is not a list of non-empty strings", "Give the command as argv, e.g. [\"sudo\",\"systemctl\",\"restart\",\"docker\"].");
         }
     }
-    checkWorkstationFiles(w);
+    const hostname = args.hostname === undefined ? defaults.hostname : args.hostname;
+    const owner = w.owner === undefined ? defaultOwner(name) : w.owner;
+    const line = typeof hostname === "string" && typeof args.address === "string" && typeof owner === "string"
+        ? { hostname, address: args.address, owner } : undefined;
+    checkWorkstationFiles(w, argumentNames, undefined, line);
+}
+
+/** The owner the component gives its hosts line and daemon.json record when none is set. */
+export function defaultOwner(name: string): string {
+    return `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
 }
 
 function checkVerificationArgs(args: DistributionRegistryArgs): void {
@@ -88,7 +97,7 @@ export function checkPlainInputs(name: string, args: DistributionRegistryArgs): 
     if (isPlain(settingsArgs)) {
         settingsFromArgs(name, settingsArgs as PlainSettingsArgs);
     }
-    checkWorkstationArgs(args);
+    checkWorkstationArgs(name, args);
     checkVerificationArgs(args);
     const push = args.workstation?.push;
     const tool = push?.tool === undefined ? "docker" : typeof push.tool === "string" ? push.tool : undefined;

@@ -15,6 +15,11 @@ import { defaultHostsFile } from "./hostsEntry";
 // The scripts' own reader of daemon.json, so that preview accepts and refuses exactly what `up` will.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { parseDaemonConfig } = require("./scripts/daemonConfig") as { parseDaemonConfig(text: string, file: string): unknown };
+// And the hosts script's shadow check: a line of someone else's that maps the hostname elsewhere would win over ours.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { conflictingMappings } = require("./scripts/hostsEntry") as {
+    conflictingMappings(text: string, hostname: string, address: string, owner: string): { line: string; number: number }[];
+};
 
 /** Whether `sudo -n` runs without asking for a password: what the scripts use for files this user cannot write. */
 function sudoWorks(): boolean {
@@ -85,14 +90,27 @@ export const argumentNames: PreflightNames = {
     dockerSudo: "workstation.dockerTrust.sudo",
 };
 
+/** The hosts line this stack will write, when its parts are plain values. */
+export interface HostsLine {
+    hostname: string;
+    address: string;
+    owner: string;
+}
+
 /** Checks the workstation files the Commands will edit; throws InputError naming the input and the fix. */
-export function checkWorkstationFiles(args: WorkstationArgs, names: PreflightNames = argumentNames, canSudo: () => boolean = sudoWorks): void {
+export function checkWorkstationFiles(args: WorkstationArgs, names: PreflightNames = argumentNames, canSudo: () => boolean = sudoWorks,
+    line?: HostsLine): void {
     let sudoChecked: boolean | undefined;
     const sudoOnce = () => sudoChecked ??= canSudo();
     const hosts = args.hostsEntry ?? {};
     if (hosts.enabled !== false && (typeof hosts.file === "string" || hosts.file === undefined)) {
         const file = checkAbsolute(hosts.file ?? defaultHostsFile, names.hostsFile, "/etc/hosts");
-        readExisting(file, names.hostsFile, `Set ${names.hostsFile} to the hosts file, or turn the hosts entry off.`);
+        const text = readExisting(file, names.hostsFile, `Set ${names.hostsFile} to the hosts file, or turn the hosts entry off.`);
+        const conflicting = line ? conflictingMappings(text, line.hostname, line.address, line.owner) : [];
+        if (conflicting.length > 0) {
+            throw new InputError(names.hostsFile, `${file} line ${conflicting[0].number} ("${conflicting[0].line}") already maps ${line!.hostname} ` +
+                "to another address, and the first match wins", "Remove that line (the seed's manual entry?), or choose another hostname.");
+        }
         if (typeof hosts.sudo === "string" || hosts.sudo === undefined) {
             checkWritable(file, names.hostsFile, hosts.sudo ?? "auto", names.hostsSudo, sudoOnce);
         }

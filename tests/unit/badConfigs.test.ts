@@ -27,6 +27,7 @@ const files: Record<string, string> = {
     [notPem]: "hello\n",
     [stateFile]: JSON.stringify({ version: 4, outputs: { vm_public_ip: { value: "192.0.2.10", type: "string" } } }),
     [brokenState]: "{ not json",
+    [path.join(dir, "hosts-with-manual-line")]: "127.0.0.1 localhost\n10.9.9.9 Registry.Test\n",
 };
 const daemonJsons: Record<string, string> = {
     "trailing comma": '{"debug": true,}',
@@ -129,6 +130,7 @@ const cases: Case[] = [
     ["hostsFile", { hostsFile: dir }, "hostsFile"],
     ["hostsFile", { hostsFile: "hosts" }, "hostsFile"],
     ["hostsFile", { hostsFile: "~/hosts" }, "hostsFile"],
+    ["hostsFile", { hostsFile: path.join(dir, "hosts-with-manual-line") }, "hostsFile"],
     ...Object.entries(daemonJsons).map(([what]) =>
         ["dockerDaemonConfig", { dockerDaemonConfig: path.join(dockerDir, `${what.replace(/ /g, "-")}.json`) }, "dockerDaemonConfig"] as Case),
     ["dockerDaemonConfig", { dockerDaemonConfig: path.join(dir, "no-docker", "daemon.json") }, "dockerDaemonConfig"],
@@ -236,7 +238,7 @@ describe("bad configurations through the program's config path", () => {
                 /error serializing|Error:|unhandled|\n\s+at /.test(error.message) ? "wrapper noise" : "",
                 !pulumi.RunError.isInstance(error) ? `not a RunError (${(error as Error).name}), so printed with a stack trace` : "",
                 // The fix: a sentence after the problem that tells what to do.
-                !/\. (Use|Set|Give|Write|Make|Fix|Choose|Drop|List|Merge|Run|Name|Add|Unset|Install|Check)\b/.test(first) ? "no fix sentence" : "",
+                !/\. (Use|Set|Give|Write|Make|Fix|Choose|Drop|List|Merge|Run|Name|Add|Unset|Install|Check|Remove)\b/.test(first) ? "no fix sentence" : "",
                 count !== 0 ? `${count} resources registered` : "",
                 JSON.stringify(snapshot()) !== JSON.stringify(before) ? "a file changed" : "",
             ].filter(Boolean);

@@ -76,6 +76,11 @@ function otherMappings(text, hostname, owner) {
         .filter(({ line }) => line.replace(/#.*/, "").trim().split(/\s+/).slice(1).some(h => h.toLowerCase() === wanted));
 }
 
+/** Lines of other owners that map the hostname to another address: they would win over ours. */
+function conflictingMappings(text, hostname, address, owner) {
+    return otherMappings(text, hostname, owner).filter(s => canonicalAddress(s.line.trim().split(/\s+/)[0]) !== canonicalAddress(address));
+}
+
 function inputs() {
     const env = process.env;
     const required = ["DR_HOSTS_FILE", "DR_HOSTNAME", "DR_OWNER"];
@@ -101,8 +106,7 @@ function main(action) {
             if (current === null) {
                 throw new Error(`hostsFile: ${file} does not exist; nothing was changed. Set hostsFile to the right path, or hostsEntry false`);
             }
-            const shadows = otherMappings(current, hostname, owner);
-            const conflicting = shadows.filter(s => canonicalAddress(s.line.trim().split(/\s+/)[0]) !== canonicalAddress(address));
+            const conflicting = conflictingMappings(current, hostname, address, owner);
             if (conflicting.length > 0) {
                 throw new Error(`${file} line ${conflicting[0].number} ("${conflicting[0].line}") already maps ${hostname} to another address ` +
                     "and would win over ours; remove that line (the seed's manual entry?) and run again. Nothing was changed");
@@ -126,7 +130,7 @@ function run(action) {
     });
 }
 
-module.exports = { main, run, addEntry, removeEntry, entryLine, otherMappings, canonicalAddress };
+module.exports = { main, run, addEntry, removeEntry, entryLine, otherMappings, canonicalAddress, conflictingMappings };
 if (require.main === module) {
     run(process.argv[2]);
 }
