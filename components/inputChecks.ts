@@ -46,7 +46,7 @@ function checkWorkstationArgs(name: string, args: DistributionRegistryArgs): voi
     }
     const trust = w.dockerTrust ?? {};
     if (trust.mode === "ca" && trust.caCertificate === undefined) {
-        throw new InputError("workstation.dockerTrust.caCertificate", "is needed for the trust mode \"ca\"", "Give the PEM CA certificate that signed the registry's certificate (config dockerCaFile).");
+        throw new InputError("workstation.dockerTrust.caCertificate", "is needed for the trust mode \"ca\"", "Give the PEM CA certificate that signed the registry's certificate.");
     }
     if (typeof trust.caCertificate === "string" && trust.mode === "ca") {
         try {
