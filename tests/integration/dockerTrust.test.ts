@@ -149,6 +149,24 @@ describe("docker trust script (the Command's create and delete, on temporary Doc
         expect(fs.readFileSync(path.join(certsDir, "other.test", "ca.crt"), "utf8")).toBe("theirs");
     });
 
+    test("ca: another stack's certificate for the registry is never replaced; its owner may update it", () => {
+        const first = makeSelfSignedCertificate(path.join(dir, "tls1"), "registry.test").certPem;
+        const second = makeSelfSignedCertificate(path.join(dir, "tls2"), "registry.test").certPem;
+        const file = path.join(certsDir, "registry.test", "ca.crt");
+        const a = runCommandScript("dockerTrust.js", "add", env({ DR_TRUST_MODE: "ca", DR_CA_CERTIFICATE: first, DR_OWNER: "p/a/r" }));
+        const b = runCommandScript("dockerTrust.js", "add", env({ DR_TRUST_MODE: "ca", DR_CA_CERTIFICATE: first, DR_OWNER: "p/b/r" }));
+        expect([a.status, b.status]).toEqual([0, 0]);
+        const clash = runCommandScript("dockerTrust.js", "add", env({ DR_TRUST_MODE: "ca", DR_CA_CERTIFICATE: second, DR_OWNER: "p/a/r", PULUMI_COMMAND_STDOUT: a.stdout }));
+        expect(clash.stderr).toMatch(/holds the certificate another stack \(p\/b\/r\) trusts/);
+        expect(fs.readFileSync(file, "utf8")).toBe(first);
+        runCommandScript("dockerTrust.js", "remove", env({ DR_TRUST_MODE: "ca", DR_OWNER: "p/b/r", PULUMI_COMMAND_STDOUT: b.stdout }));
+        const update = runCommandScript("dockerTrust.js", "add", env({ DR_TRUST_MODE: "ca", DR_CA_CERTIFICATE: second, DR_OWNER: "p/a/r", PULUMI_COMMAND_STDOUT: a.stdout }));
+        expect(update.status).toBe(0);
+        expect(fs.readFileSync(file, "utf8")).toBe(second);
+        runCommandScript("dockerTrust.js", "remove", env({ DR_TRUST_MODE: "ca", DR_OWNER: "p/a/r", PULUMI_COMMAND_STDOUT: update.stdout }));
+        expect(fs.existsSync(certsDir)).toBe(false);
+    });
+
     test("ca: someone else's certificate for the registry, or a non-certificate, is an error and nothing changes", () => {
         fs.mkdirSync(path.join(certsDir, "registry.test"), { recursive: true });
         fs.writeFileSync(path.join(certsDir, "registry.test", "ca.crt"), "theirs");

@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { runCommandScriptAsync } from "../support/commandRunner";
+import { makeSelfSignedCertificate } from "../support/tls";
 
 /**
  * Several stacks on one workstation: ten owners add their hosts line and their insecure registry at the same
@@ -110,6 +111,29 @@ describe("ten stacks sharing one hosts file and one daemon.json", () => {
                 await runCommandScriptAsync("dockerTrust.js", "remove", { ...env(stacks[i]), PULUMI_COMMAND_STDOUT: created[i].stdout });
             }
             expect(fs.readdirSync(dockerDir)).toEqual([]);
+        }
+    }, 120000);
+
+    test("a ca.crt several stacks trust stays until the last of them goes, in any order", async () => {
+        const cert = makeSelfSignedCertificate(path.join(dir, "tls"), "shared.test").certPem;
+        const dockerDir = path.join(dir, "docker");
+        const certsDir = path.join(dockerDir, "certs.d");
+        fs.mkdirSync(path.join(certsDir, "other.test"), { recursive: true });
+        fs.writeFileSync(path.join(certsDir, "other.test", "ca.crt"), "the user's");
+        const env = (s: typeof stacks[0]) => ({
+            DR_TRUST_MODE: "ca", DR_REGISTRY: "shared.test", DR_DAEMON_CONFIG: "", DR_CERTS_DIR: certsDir, DR_CA_CERTIFICATE: cert,
+            DR_SUDO: "never", DR_OWNER: s.owner,
+        });
+        for (const [, order] of orders.slice(0, 5)) {
+            const created = await Promise.all(stacks.map(s => runCommandScriptAsync("dockerTrust.js", "add", env(s))));
+            expect(created.map(c => c.stderr).join("")).toBe("");
+            for (const [k, i] of order.entries()) {
+                await runCommandScriptAsync("dockerTrust.js", "remove", { ...env(stacks[i]), PULUMI_COMMAND_STDOUT: created[i].stdout });
+                const left = fs.existsSync(path.join(certsDir, "shared.test", "ca.crt"));
+                expect(`after ${k + 1} of ${order.length}: ${left ? "trusted" : "gone"}`).toBe(`after ${k + 1} of ${order.length}: ${k + 1 < order.length ? "trusted" : "gone"}`);
+            }
+            expect(fs.readdirSync(certsDir)).toEqual(["other.test"]);
+            expect(fs.readFileSync(path.join(certsDir, "other.test", "ca.crt"), "utf8")).toBe("the user's");
         }
     }, 120000);
 });

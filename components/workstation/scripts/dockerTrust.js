@@ -207,6 +207,11 @@ function checkCertificate(pem) {
     }
 }
 
+/** The record beside a ca.crt our stacks wrote: which owners need it and which directories were made for it. */
+function caLedgerPath(file) {
+    return path.join(path.dirname(file), `.${path.basename(file)}.distribution-registry.json`);
+}
+
 function addCa(o) {
     checkCertificate(o.caCertificate);
     if (!fs.existsSync(path.dirname(o.certsDir))) {
@@ -222,27 +227,85 @@ function addCa(o) {
         }
     }
     const previous = o.previous || {};
-    // An update with a new CA rewrites our own file; someone else's is never overwritten.
-    const ours = previous.mode === "ca" && previous.file === file && previous.added === true;
-    const added = editFile(file, current => {
-        if (current !== null && current !== o.caCertificate && !ours) {
-            throw new Error(`${file} already holds another certificate; remove it or set dockerTrust to "none". Nothing was changed`);
+    // A create of the earlier version recorded its ownership only in its own output.
+    const legacyOurs = previous.mode === "ca" && previous.file === file && previous.added === true && !previous.ledger;
+    const ledgerFile = caLedgerPath(file);
+    const recorded = withLock(realFile(file), () => {
+        const current = readOrNull(file);
+        const ledgerText = readOrNull(ledgerFile);
+        const ledgerBefore = ledgerText === null ? null : JSON.parse(ledgerText);
+        if (current !== null && ledgerBefore === null && !legacyOurs) {
+            if (current !== o.caCertificate) {
+                throw new Error(`${file} already holds another certificate; remove it or set dockerTrust to "none". Nothing was changed`);
+            }
+            // The user's own file, with the same certificate: used, never removed.
+            return false;
         }
-        return { text: o.caCertificate, result: current === null };
+        const ledger = ledgerBefore || { owners: [], createdDirs: legacyOurs ? (previous.createdDirs || []) : createdDirs };
+        // Another stack's certificate is never replaced; our own (we are its only owner) is, on an update.
+        if (current !== null && current !== o.caCertificate && ledger.owners.some(x => x !== o.owner)) {
+            throw new Error(`${file} holds the certificate another stack (${ledger.owners.find(x => x !== o.owner)}) trusts; ` +
+                "give the same dockerCaFile, or use another hostname. Nothing was changed");
+        }
+        if (!ledger.owners.includes(o.owner)) {
+            ledger.owners.push(o.owner);
+        }
+        privileged("writeFileAtomic", ledgerFile, `${JSON.stringify(ledger, null, 2)}\n`, o.sudo);
+        try {
+            if (current !== o.caCertificate) {
+                privileged("writeFileAtomic", file, o.caCertificate, o.sudo);
+            }
+        } catch (e) {
+            if (ledgerText === null) {
+                privileged("removeFile", ledgerFile, "", o.sudo);
+            } else {
+                privileged("writeFileAtomic", ledgerFile, ledgerText, o.sudo);
+            }
+            throw e;
+        }
+        return true;
     }, o.sudo);
-    return {
-        mode: "ca", file, registry: o.registry,
-        added: added || ours,
-        createdDirs: ours ? previous.createdDirs : createdDirs,
-    };
+    if (!recorded) {
+        // The user's file: nothing of ours to remove later (no directory was made, since the file was there).
+        return { mode: "ca", file, registry: o.registry, owner: o.owner, added: false };
+    }
+    return { mode: "ca", file, registry: o.registry, owner: o.owner, ledger: true, added: true };
 }
 
+/** Takes this owner off the certificate's record; the last one removes the certificate and the directories made for it. */
 function removeCa(o, created) {
     if (!created.added) {
         return { removed: false };
     }
-    withLock(realFile(created.file), () => privileged("removeFile", created.file, "", o.sudo), o.sudo);
-    for (const dir of [...(created.createdDirs || [])].reverse()) {
+    if (!created.ledger) {
+        withLock(realFile(created.file), () => privileged("removeFile", created.file, "", o.sudo), o.sudo);
+        for (const dir of [...(created.createdDirs || [])].reverse()) {
+            privileged("removeEmptyDirectory", dir, "", o.sudo);
+        }
+        return { removed: true };
+    }
+    const file = created.file;
+    const ledgerFile = caLedgerPath(file);
+    if (!fs.existsSync(path.dirname(file))) {
+        return { removed: true };
+    }
+    const dirs = withLock(realFile(file), () => {
+        const ledgerText = readOrNull(ledgerFile);
+        if (ledgerText === null) {
+            return [];
+        }
+        const ledger = JSON.parse(ledgerText);
+        ledger.owners = ledger.owners.filter(x => x !== (created.owner || o.owner));
+        if (ledger.owners.length > 0) {
+            privileged("writeFileAtomic", ledgerFile, `${JSON.stringify(ledger, null, 2)}\n`, o.sudo);
+            return [];
+        }
+        privileged("removeFile", file, "", o.sudo);
+        privileged("removeFile", ledgerFile, "", o.sudo);
+        return ledger.createdDirs || [];
+    }, o.sudo);
+    // After the lock is gone: it lives in the certificate's directory.
+    for (const dir of [...dirs].reverse()) {
         privileged("removeEmptyDirectory", dir, "", o.sudo);
     }
     return { removed: true };
@@ -285,7 +348,7 @@ function main(action) {
         throw new Error(`trust mode "${o.mode}" is not "insecure" or "ca"`);
     }
     if (action === "add") {
-        if (o.mode === "insecure" && (!o.owner || /[\r\n]/.test(o.owner))) {
+        if (!o.owner || /[\r\n]/.test(o.owner)) {
             throw new Error("DR_OWNER must name this stack on one line (the component sets it)");
         }
         return o.mode === "insecure" ? addInsecure(o) : addCa(o);
