@@ -4,8 +4,11 @@
 #
 #   pulumi, pulumi-language-nodejs                    the Pulumi engine
 #   pulumi-resource-kubernetes, -random, -command     providers, found on $PATH
-#   etcd, kube-apiserver, kube-controller-manager,    a local control plane
-#   kube-scheduler, kwok                              with fake (kwok) nodes
+#   etcd, kubernetes (kube-apiserver,                 a local control plane and a real node
+#     kube-controller-manager, kube-scheduler,        (containerd, runc and the CNI plugins
+#     kubelet, kube-proxy: one `go build`)            are Debian packages)
+#   traefik, local-path-provisioner                   k3s's ingress controller and default
+#                                                     StorageClass provisioner
 #
 # Each tool is built from a small wrapper module under tests/engine/tools/
 # (the upstream go.mod files use replace directives, so `go install mod@v`
@@ -22,8 +25,9 @@
 #   DR_TOOLS_DIR   cache root (default: ~/.cache/distribution-registry-tools)
 #   GOMODCACHE, GOCACHE, GOPROXY are used as they are.
 #
-# A tool is skipped when its binary exists and its stamp file records the same
-# version, wrapper-module contents and Go version. Builds run one at a time.
+# A tool is skipped when its binaries exist and its stamp file records the same
+# version, wrapper-module contents and Go version. Builds run one at a time;
+# the five Kubernetes binaries are one `go build`, so they share compile work.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -45,17 +49,20 @@ RANDOM_VERSION=4.21.2            # bridged terraform-provider-random @ e1092b0cf
 KUBERNETES_PROVIDER_VERSION=4.34.2   # pulumi-kubernetes provider @ f47bc2d6f199 (2026-01-15), only one served
 KUBE_VERSION=v1.37.2             # k8s.io/kubernetes; staging modules at v0.37.2
 ETCD_VERSION=v3.7.3              # go.etcd.io/etcd/server/v3
-KWOK_VERSION=v0.8.0              # sigs.k8s.io/kwok
+TRAEFIK_VERSION=v3.6.12          # github.com/traefik/traefik/v3; v3.7.x does not build from the proxy
+LOCAL_PATH_VERSION=v0.0.30       # github.com/rancher/local-path-provisioner
 
-ALL_TOOLS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok
+ALL_TOOLS=(etcd kubernetes traefik local-path-provisioner
 	pulumi pulumi-language-nodejs pulumi-resource-command
 	pulumi-resource-random pulumi-resource-kubernetes)
+KUBERNETES_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 
 tool_version() {
 	case "$1" in
 	etcd) echo "$ETCD_VERSION" ;;
-	kube-apiserver | kube-controller-manager | kube-scheduler) echo "$KUBE_VERSION" ;;
-	kwok) echo "$KWOK_VERSION" ;;
+	kubernetes) echo "$KUBE_VERSION" ;;
+	traefik) echo "$TRAEFIK_VERSION" ;;
+	local-path-provisioner) echo "$LOCAL_PATH_VERSION" ;;
 	pulumi) echo "$PULUMI_VERSION" ;;
 	pulumi-language-nodejs) echo "$NODEJS_HOST_VERSION" ;;
 	pulumi-resource-command) echo "$COMMAND_VERSION" ;;
@@ -65,18 +72,18 @@ tool_version() {
 	esac
 }
 
-# Files other than the binary that a tool's build must leave behind.
-tool_extra_outputs() {
+# The binaries a tool's build leaves in $bin_dir.
+tool_binaries() {
 	case "$1" in
-	kwok) echo "$DR_TOOLS_DIR/share/kwok/stages.yaml" ;;
+	kubernetes) echo "${KUBERNETES_BINARIES[@]}" ;;
+	*) echo "$1" ;;
 	esac
 }
 
 tool_module() {
 	case "$1" in
 	etcd) echo etcd ;;
-	kube-apiserver | kube-controller-manager | kube-scheduler) echo kubernetes ;;
-	kwok) echo kwok ;;
+	kubernetes | traefik | local-path-provisioner) echo "$1" ;;
 	pulumi | pulumi-language-nodejs | pulumi-resource-command) echo pulumi ;;
 	pulumi-resource-random) echo pulumi-resource-random ;;
 	pulumi-resource-kubernetes) echo pulumi-resource-kubernetes ;;
@@ -121,37 +128,30 @@ kube_ldflags() {
 	echo "$flags"
 }
 
-# build_<tool> DIR OUT: builds the tool from the scratch module DIR into OUT.
+# build_<tool> DIR OUT: builds the tool from the scratch module DIR into the
+# directory OUT (one file per name that tool_binaries lists).
 # They run where `set -e` does not apply, so every step is checked explicitly.
-build_etcd() { cd "$1" && gobuild "$2" "" go.etcd.io/etcd/server/v3; }
-build_kube() { cd "$1" && gobuild "$2" "$(kube_ldflags)" "k8s.io/kubernetes/cmd/$3"; }
-build_kube-apiserver() { build_kube "$1" "$2" kube-apiserver; }
-build_kube-controller-manager() { build_kube "$1" "$2" kube-controller-manager; }
-build_kube-scheduler() { build_kube "$1" "$2" kube-scheduler; }
-build_kwok() {
-	local src f share="$DR_TOOLS_DIR/share/kwok"
-	cd "$1" && gobuild "$2" "" sigs.k8s.io/kwok/cmd/kwok || return 1
-	# kwok has no built-in stages; start-cluster.sh passes these with --config.
-	go mod download sigs.k8s.io/kwok || return 1
-	src="$(go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/stage" || return 1
-	[[ -d "$src" ]] || return 1
-	mkdir -p "$share" || return 1
-	: >"$share/stages.yaml.tmp" || return 1
-	for f in node/fast/node-initialize.yaml node/heartbeat/node-heartbeat.yaml \
-		pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
-		{ echo "---" && cat "$src/$f"; } >>"$share/stages.yaml.tmp" || return 1
-	done
-	mv -f "$share/stages.yaml.tmp" "$share/stages.yaml"
+build_etcd() { cd "$1" && gobuild "$2/etcd" "" go.etcd.io/etcd/server/v3; }
+build_kubernetes() {
+	local b pkgs=()
+	for b in "${KUBERNETES_BINARIES[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
+	# One build of several main packages writes each binary into the -o directory.
+	cd "$1" && gobuild "$2/" "$(kube_ldflags)" "${pkgs[@]}"
 }
+build_traefik() {
+	cd "$1" && gobuild "$2/traefik" "-X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION" \
+		github.com/traefik/traefik/v3/cmd/traefik
+}
+build_local-path-provisioner() { cd "$1" && gobuild "$2/local-path-provisioner" "" github.com/rancher/local-path-provisioner; }
 build_pulumi() {
-	cd "$1" && gobuild "$2" "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+	cd "$1" && gobuild "$2/pulumi" "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
 		github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 }
 build_pulumi-language-nodejs() {
-	cd "$1" && gobuild "$2" "-X main.version=$NODEJS_HOST_VERSION" ./cmd/pulumi-language-nodejs
+	cd "$1" && gobuild "$2/pulumi-language-nodejs" "-X main.version=$NODEJS_HOST_VERSION" ./cmd/pulumi-language-nodejs
 }
 build_pulumi-resource-command() {
-	cd "$1" && gobuild "$2" "-X main.version=$COMMAND_VERSION" ./cmd/pulumi-resource-command
+	cd "$1" && gobuild "$2/pulumi-resource-command" "-X main.version=$COMMAND_VERSION" ./cmd/pulumi-resource-command
 }
 build_pulumi-resource-random() {
 	local dir="$1" out="$2" vflag
@@ -165,14 +165,14 @@ build_pulumi-resource-random() {
 	test -s cmd/pulumi-resource-random/schema.json && test -s cmd/pulumi-resource-random/bridge-metadata.json ||
 		return 1
 	echo "+ building pulumi-resource-random"
-	gobuild "$out" "$vflag" ./cmd/pulumi-resource-random
+	gobuild "$out/pulumi-resource-random" "$vflag" ./cmd/pulumi-resource-random
 }
 build_pulumi-resource-kubernetes() {
 	cd "$1" || return 1
 	echo "+ generating schema-embed.json and terraform-mapping-embed.json"
 	go run ./gen -version "$KUBERNETES_PROVIDER_VERSION" -out . || return 1
 	echo "+ building pulumi-resource-kubernetes"
-	gobuild "$2" "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$KUBERNETES_PROVIDER_VERSION" .
+	gobuild "$2/pulumi-resource-kubernetes" "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$KUBERNETES_PROVIDER_VERSION" .
 }
 
 # The stamp records everything that changes the binary.
@@ -192,18 +192,16 @@ fmt_secs() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 
 summary=()
 build_one() {
-	local tool="$1" version mod stamp_file want dir log start end rc=0
+	local tool="$1" version mod stamp_file want dir log start end rc=0 b out present=1
 	version="$(tool_version "$tool")"
 	mod="$(tool_module "$tool")"
 	stamp_file="$stamp_dir/$tool.stamp"
 	want="$(stamp_of "$tool")"
 	start=$(date +%s)
-	local extra present=1
-	for extra in $(tool_extra_outputs "$tool"); do
-		[[ -s "$extra" ]] || present=0
+	for b in $(tool_binaries "$tool"); do
+		[[ -x "$bin_dir/$b" ]] || present=0
 	done
-	if [[ $force -eq 0 && $present -eq 1 && -x "$bin_dir/$tool" && -f "$stamp_file" ]] &&
-		[[ "$(cat "$stamp_file")" == "$want" ]]; then
+	if [[ $force -eq 0 && $present -eq 1 && -f "$stamp_file" ]] && [[ "$(cat "$stamp_file")" == "$want" ]]; then
 		end=$(date +%s)
 		echo "[$tool] $version: up to date, skipped ($(fmt_secs $((end - start))))"
 		summary+=("$(printf '%-28s %-10s %-8s %s' "$tool" "$version" skipped "$(fmt_secs $((end - start)))")")
@@ -212,19 +210,30 @@ build_one() {
 	echo "[$tool] $version: building (module tests/engine/tools/$mod, log $log_dir/$tool.log)"
 	log="$log_dir/$tool.log"
 	dir="$(scratch "$mod")"
-	("build_$tool" "$dir" "$bin_dir/.$tool.tmp") >"$log" 2>&1 || rc=$?
+	out="$bin_dir/.$tool.tmp"
+	rm -rf "$out" && mkdir -p "$out"
+	("build_$tool" "$dir" "$out") >"$log" 2>&1 || rc=$?
 	end=$(date +%s)
-	if [[ $rc -ne 0 || ! -s "$bin_dir/.$tool.tmp" ]]; then
-		rm -f "$bin_dir/.$tool.tmp"
+	for b in $(tool_binaries "$tool"); do
+		if [[ $rc -eq 0 && ! -s "$out/$b" ]]; then
+			echo "build-tools: $tool's build left no $b" >>"$log"
+			rc=1
+		fi
+	done
+	if [[ $rc -ne 0 ]]; then
+		rm -rf "$out"
 		echo "---- last lines of $log ----" >&2
 		tail -n 40 "$log" >&2 || true
 		echo "----" >&2
 		die "FAILED to build $tool $version (exit $rc after $(fmt_secs $((end - start)))); full log: $log"
 	fi
-	mv -f "$bin_dir/.$tool.tmp" "$bin_dir/$tool"
+	for b in $(tool_binaries "$tool"); do
+		mv -f "$out/$b" "$bin_dir/$b"
+	done
+	rm -rf "$out"
 	printf '%s\n' "$want" >"$stamp_file"
 	rm -rf "$dir"
-	echo "[$tool] $version: built $bin_dir/$tool ($(du -h "$bin_dir/$tool" | cut -f1)) in $(fmt_secs $((end - start)))"
+	echo "[$tool] $version: built $(tool_binaries "$tool") in $(fmt_secs $((end - start)))"
 	summary+=("$(printf '%-28s %-10s %-8s %s' "$tool" "$version" built "$(fmt_secs $((end - start)))")")
 }
 
@@ -282,7 +291,7 @@ total_end=$(date +%s)
 {
 	echo "# written by tests/engine/build-tools.sh"
 	for t in "${ALL_TOOLS[@]}"; do
-		if [[ -x "$bin_dir/$t" ]]; then printf '%s %s\n' "$t" "$(tool_version "$t")"; fi
+		if [[ -f "$stamp_dir/$t.stamp" ]]; then printf '%s %s\n' "$t" "$(tool_version "$t")"; fi
 	done
 } >"$DR_TOOLS_DIR/versions.txt"
 

@@ -3,6 +3,4 @@
 // Package tools pins the upstream main package built by build-tools.sh.
 package tools
 
-import (
-	_ "sigs.k8s.io/kwok/cmd/kwok"
-)
+import _ "github.com/traefik/traefik/v3/cmd/traefik"
