@@ -10,9 +10,10 @@
 //   - Run: starts `node <@pulumi/pulumi/cmd/run> --monitor ... <entry point>`
 //     in the program directory, passing config and options through the same
 //     flags and environment variables that @pulumi/pulumi/cmd/run reads.
-//   - GetRequiredPackages/GetRequiredPlugins: report nothing, so the engine
-//     never tries to download plugins; providers are loaded on demand and
-//     found on $PATH (ambient plugins).
+//   - GetRequiredPackages/GetRequiredPlugins: as the upstream host does, the
+//     packages under node_modules whose package.json has "pulumi": {"resource":
+//     true, ...}, so the engine loads those providers when the program starts.
+//     With automatic plugin acquisition off, it finds them on $PATH.
 //   - InstallDependencies: runs `npm install` (or yarn/pnpm by lock file).
 //   - About, GetProgramDependencies, GetPluginInfo, Handshake.
 //
@@ -128,14 +129,87 @@ func (h *host) GetPluginInfo(context.Context, *pbempty.Empty) (*pulumirpc.Plugin
 	return &pulumirpc.PluginInfo{Version: version}, nil
 }
 
-func (h *host) GetRequiredPlugins(context.Context, *pulumirpc.GetRequiredPluginsRequest,
+func (h *host) GetRequiredPlugins(_ context.Context, req *pulumirpc.GetRequiredPluginsRequest,
 ) (*pulumirpc.GetRequiredPluginsResponse, error) {
-	return &pulumirpc.GetRequiredPluginsResponse{}, nil
+	packages, err := resourcePackages(req.GetInfo().GetProgramDirectory())
+	if err != nil {
+		return nil, err
+	}
+	var plugins []*pulumirpc.PluginDependency
+	for _, p := range packages {
+		plugins = append(plugins, &pulumirpc.PluginDependency{
+			Name: p.Name, Kind: "resource", Version: p.Version, Server: p.Server,
+		})
+	}
+	return &pulumirpc.GetRequiredPluginsResponse{Plugins: plugins}, nil
 }
 
-func (h *host) GetRequiredPackages(context.Context, *pulumirpc.GetRequiredPackagesRequest,
+func (h *host) GetRequiredPackages(_ context.Context, req *pulumirpc.GetRequiredPackagesRequest,
 ) (*pulumirpc.GetRequiredPackagesResponse, error) {
-	return &pulumirpc.GetRequiredPackagesResponse{}, nil
+	packages, err := resourcePackages(req.GetInfo().GetProgramDirectory())
+	if err != nil {
+		return nil, err
+	}
+	var deps []*pulumirpc.PackageDependency
+	for _, p := range packages {
+		deps = append(deps, &pulumirpc.PackageDependency{
+			Name: p.Name, Kind: "resource", Version: p.Version, Server: p.Server,
+		})
+	}
+	return &pulumirpc.GetRequiredPackagesResponse{Packages: deps}, nil
+}
+
+// resourcePackage is the "pulumi" section of a provider SDK's package.json.
+type resourcePackage struct {
+	Resource bool   `json:"resource"`
+	Name     string `json:"name"`
+	Version  string `json:"version"`
+	Server   string `json:"server"`
+}
+
+// resourcePackages walks dir/node_modules (scoped packages and nested node_modules too, following symlinks,
+// as npm links them) for provider SDKs, each name and version once.
+func resourcePackages(dir string) ([]resourcePackage, error) {
+	if dir == "" {
+		dir, _ = os.Getwd()
+	}
+	seen := map[string]bool{}
+	var found []resourcePackage
+	var walk func(modules string, depth int)
+	walk = func(modules string, depth int) {
+		entries, err := os.ReadDir(modules)
+		if err != nil || depth > 8 {
+			return
+		}
+		for _, e := range entries {
+			pkgDir := filepath.Join(modules, e.Name())
+			if strings.HasPrefix(e.Name(), "@") {
+				walk(pkgDir, depth)
+				continue
+			}
+			if strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			var pkg struct {
+				Version string          `json:"version"`
+				Pulumi  resourcePackage `json:"pulumi"`
+			}
+			if data, err := os.ReadFile(filepath.Join(pkgDir, "package.json")); err == nil && json.Unmarshal(data, &pkg) == nil &&
+				pkg.Pulumi.Resource {
+				p := pkg.Pulumi
+				if p.Version == "" {
+					p.Version = pkg.Version
+				}
+				if p.Name != "" && !seen[p.Name+"@"+p.Version] {
+					seen[p.Name+"@"+p.Version] = true
+					found = append(found, p)
+				}
+			}
+			walk(filepath.Join(pkgDir, "node_modules"), depth+1)
+		}
+	}
+	walk(filepath.Join(dir, "node_modules"), 0)
+	return found, nil
 }
 
 // options are the `runtime.options` of Pulumi.yaml that this host understands.

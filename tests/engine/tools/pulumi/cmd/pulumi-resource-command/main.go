@@ -13,6 +13,19 @@
 //   - function command:local:run
 //
 // command:remote:* (SSH) is not implemented and fails with a clear error.
+//
+// Where the program depends on it, it behaves as pulumi-command 1.2.1 does (provider/pkg/provider/local/ and
+// pulumi-go-provider's infer/resource.go upstream; ../../shared/REAL-NODE.md lists the measured points):
+//  1. stdout and stderr are not secret, even when stdin or environment is;
+//  2. each line of output reaches the engine as an INFO status message, as `logging` selects;
+//  3. a change to any input but `triggers`, even to only `delete`, `update`, `logging` or
+//     `addPreviousOutputInEnv`, runs `update` (or `create` again);
+//  4. changed `triggers` are reported as `triggers[i]` updates; replacement comes from the npm SDK's
+//     replaceOnChanges: ["triggers[*]"];
+//  5. Check rejects wrongly typed inputs;
+//  6. a failure reads `exit status N: running "<command>":` and the interleaved output;
+//  7. PULUMI_COMMAND_STDOUT/STDERR are set only when not empty;
+//  8. IDs are the resource name and 8 hex characters.
 package main
 
 import (
@@ -26,10 +39,12 @@ import (
 	"os/exec"
 	"sort"
 	"strings"
+	"sync"
 
 	pbempty "google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
@@ -46,23 +61,20 @@ const (
 	localRun     = "command:local:run"
 )
 
-// Inputs of command:local:Command. As upstream documents it: a change to
-// `triggers` replaces the resource; any other change runs `update` (or, when
-// no `update` is given, `create` again) in place.
+// Inputs of command:local:Command and the type each must have.
 var (
 	inputKeys = []resource.PropertyKey{
 		"create", "update", "delete", "dir", "environment", "interpreter", "stdin",
 		"triggers", "addPreviousOutputInEnv", "logging", "assetPaths", "archivePaths",
 	}
-	replaceKeys = map[resource.PropertyKey]bool{"triggers": true}
-	// Changing only these never runs a command.
-	quietKeys = map[resource.PropertyKey]bool{
-		"update": true, "delete": true, "logging": true, "addPreviousOutputInEnv": true,
-	}
+	stringKeys      = []resource.PropertyKey{"create", "update", "delete", "dir", "stdin", "logging"}
+	stringListKeys  = []resource.PropertyKey{"interpreter", "assetPaths", "archivePaths"}
+	loggingSettings = map[string]bool{"stdout": true, "stderr": true, "stdoutAndStderr": true, "none": true}
 )
 
 type commandProvider struct {
 	pulumirpc.UnimplementedResourceProviderServer
+	host *provider.HostClient
 }
 
 func main() {
@@ -70,8 +82,8 @@ func main() {
 		fmt.Println(version)
 		return
 	}
-	err := provider.Main("command", func(*provider.HostClient) (pulumirpc.ResourceProviderServer, error) {
-		return &commandProvider{}, nil
+	err := provider.Main("command", func(host *provider.HostClient) (pulumirpc.ResourceProviderServer, error) {
+		return &commandProvider{host: host}, nil
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pulumi-resource-command: %v\n", err)
@@ -151,6 +163,9 @@ func (p *commandProvider) Check(_ context.Context, req *pulumirpc.CheckRequest) 
 		return nil, err
 	}
 	var failures []*pulumirpc.CheckFailure
+	fail := func(property, reason string) {
+		failures = append(failures, &pulumirpc.CheckFailure{Property: property, Reason: reason})
+	}
 	for k := range news {
 		known := false
 		for _, ik := range inputKeys {
@@ -159,10 +174,48 @@ func (p *commandProvider) Check(_ context.Context, req *pulumirpc.CheckRequest) 
 			}
 		}
 		if !known && !strings.HasPrefix(string(k), "__") {
-			failures = append(failures, &pulumirpc.CheckFailure{
-				Property: string(k), Reason: fmt.Sprintf("unknown or unsupported property %q", k),
-			})
+			fail(string(k), fmt.Sprintf("unknown or unsupported property %q", k))
 		}
+	}
+	m := plainMap(news)
+	known := func(v resource.PropertyValue) bool { return !v.IsComputed() && !v.IsOutput() }
+	for _, k := range stringKeys {
+		if v, ok := m[k]; ok && known(v) && !v.IsNull() && !v.IsString() {
+			fail(string(k), fmt.Sprintf("%s must be a string, not %s", k, v.TypeString()))
+		}
+	}
+	for _, k := range stringListKeys {
+		if v, ok := m[k]; ok && known(v) && !v.IsNull() {
+			if !v.IsArray() {
+				fail(string(k), fmt.Sprintf("%s must be a list of strings, not %s", k, v.TypeString()))
+				continue
+			}
+			for i, e := range v.ArrayValue() {
+				if known(e) && !e.IsString() {
+					fail(fmt.Sprintf("%s[%d]", k, i), fmt.Sprintf("%s[%d] must be a string, not %s", k, i, e.TypeString()))
+				}
+			}
+		}
+	}
+	if v, ok := m["environment"]; ok && known(v) && !v.IsNull() {
+		if !v.IsObject() {
+			fail("environment", fmt.Sprintf("environment must be a map of strings, not %s", v.TypeString()))
+		} else {
+			for _, name := range v.ObjectValue().StableKeys() {
+				if e := v.ObjectValue()[name]; known(e) && !e.IsString() {
+					fail("environment."+string(name), fmt.Sprintf("environment.%s must be a string, not %s", name, e.TypeString()))
+				}
+			}
+		}
+	}
+	if v, ok := m["addPreviousOutputInEnv"]; ok && known(v) && !v.IsNull() && !v.IsBool() {
+		fail("addPreviousOutputInEnv", fmt.Sprintf("addPreviousOutputInEnv must be a boolean, not %s", v.TypeString()))
+	}
+	if v, ok := m["triggers"]; ok && known(v) && !v.IsNull() && !v.IsArray() {
+		fail("triggers", fmt.Sprintf("triggers must be a list, not %s", v.TypeString()))
+	}
+	if v, ok := m["logging"]; ok && v.IsString() && !loggingSettings[v.StringValue()] {
+		fail("logging", fmt.Sprintf("logging must be one of stdout, stderr, stdoutAndStderr, none, not %q", v.StringValue()))
 	}
 	return &pulumirpc.CheckResponse{Inputs: req.GetNews(), Failures: failures}, nil
 }
@@ -197,7 +250,7 @@ func (p *commandProvider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*
 	}
 	olds, news = inputsOnly(olds), inputsOnly(news)
 
-	var diffs, replaces []string
+	var diffs []string
 	detailed := map[string]*pulumirpc.PropertyDiff{}
 	for _, k := range inputKeys {
 		o, oOK := olds[k]
@@ -216,9 +269,12 @@ func (p *commandProvider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*
 		case !nOK:
 			kind = pulumirpc.PropertyDiff_DELETE
 		}
-		if replaceKeys[k] {
-			replaces = append(replaces, string(k))
-			kind += 1 // the *_REPLACE variant follows each kind
+		if k == "triggers" && oOK && nOK && o.IsArray() && n.IsArray() {
+			// Upstream reports each changed element; the SDK's replaceOnChanges ["triggers[*]"] makes it a replace.
+			for _, path := range changedElements(o.ArrayValue(), n.ArrayValue()) {
+				detailed[path] = &pulumirpc.PropertyDiff{Kind: pulumirpc.PropertyDiff_UPDATE, InputDiff: true}
+			}
+			continue
 		}
 		detailed[string(k)] = &pulumirpc.PropertyDiff{Kind: kind, InputDiff: true}
 	}
@@ -230,10 +286,20 @@ func (p *commandProvider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*
 	return &pulumirpc.DiffResponse{
 		Changes:         changes,
 		Diffs:           diffs,
-		Replaces:        replaces,
 		DetailedDiff:    detailed,
 		HasDetailedDiff: true,
 	}, nil
+}
+
+// changedElements names the elements of two lists that differ, as "triggers[i]".
+func changedElements(olds, news []resource.PropertyValue) []string {
+	var paths []string
+	for i := 0; i < len(olds) || i < len(news); i++ {
+		if i >= len(olds) || i >= len(news) || news[i].ContainsUnknowns() || !olds[i].DeepEquals(news[i]) {
+			paths = append(paths, fmt.Sprintf("triggers[%d]", i))
+		}
+	}
+	return paths
 }
 
 // plain returns the value with secrets unwrapped, and whether any were found.
@@ -276,7 +342,7 @@ type spec struct {
 	interpreter []string
 	stdin       string
 	addPrevious bool
-	secret      bool
+	logging     string
 }
 
 func str(m resource.PropertyMap, k resource.PropertyKey) string {
@@ -287,9 +353,11 @@ func str(m resource.PropertyMap, k resource.PropertyKey) string {
 }
 
 func specOf(inputs resource.PropertyMap) spec {
-	pv, secret := plain(resource.NewObjectProperty(inputs))
-	m := pv.ObjectValue()
-	s := spec{dir: str(m, "dir"), stdin: str(m, "stdin"), addPrevious: true, secret: secret}
+	m := plainMap(inputs)
+	s := spec{dir: str(m, "dir"), stdin: str(m, "stdin"), addPrevious: true, logging: str(m, "logging")}
+	if s.logging == "" {
+		s.logging = "stdoutAndStderr"
+	}
 	s.env = os.Environ()
 	if v, ok := m["environment"]; ok && v.IsObject() {
 		keys := v.ObjectValue().StableKeys()
@@ -316,7 +384,9 @@ func specOf(inputs resource.PropertyMap) spec {
 	return s
 }
 
-func run(ctx context.Context, s spec, command string, extraEnv []string) (string, string, error) {
+// run runs a command as upstream does: stdout and stderr are captured apart and also interleaved for the
+// error text, and each line is sent to the engine as a status message of the resource when `logging` says so.
+func (p *commandProvider) run(ctx context.Context, urn string, s spec, command string, extraEnv []string) (string, string, error) {
 	argv := append(append([]string{}, s.interpreter...), command)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = s.dir
@@ -324,28 +394,69 @@ func run(ctx context.Context, s spec, command string, extraEnv []string) (string
 	if s.stdin != "" {
 		cmd.Stdin = strings.NewReader(s.stdin)
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
+	var stdout, stderr, both bytes.Buffer
+	var mu sync.Mutex
+	cmd.Stdout = &lineLogger{p: p, ctx: ctx, urn: urn, own: &stdout, both: &both, mu: &mu,
+		log: s.logging == "stdout" || s.logging == "stdoutAndStderr"}
+	cmd.Stderr = &lineLogger{p: p, ctx: ctx, urn: urn, own: &stderr, both: &both, mu: &mu,
+		log: s.logging == "stderr" || s.logging == "stdoutAndStderr"}
 	err := cmd.Run()
+	cmd.Stdout.(*lineLogger).flush()
+	cmd.Stderr.(*lineLogger).flush()
 	out := strings.TrimSuffix(stdout.String(), "\n")
 	errOut := strings.TrimSuffix(stderr.String(), "\n")
 	if err != nil {
-		return out, errOut, fmt.Errorf("%w: running %q:\nStdout:\n%s\nStderr:\n%s", err, command, out, errOut)
+		return out, errOut, fmt.Errorf("%w: running %q:\n%s", err, command, strings.TrimSuffix(both.String(), "\n"))
 	}
 	return out, errOut, nil
 }
 
-func withOutputs(inputs resource.PropertyMap, stdout, stderr resource.PropertyValue, secret bool) resource.PropertyMap {
-	out := inputs.Copy()
-	if secret {
-		if !stdout.IsComputed() {
-			stdout = resource.MakeSecret(stdout)
+// lineLogger keeps one stream's bytes, adds them to the interleaved buffer, and sends each complete line to the
+// engine as an INFO status message of the resource.
+type lineLogger struct {
+	p       *commandProvider
+	ctx     context.Context
+	urn     string
+	own     *bytes.Buffer
+	both    *bytes.Buffer
+	mu      *sync.Mutex
+	log     bool
+	pending []byte
+}
+
+func (l *lineLogger) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	l.own.Write(b)
+	l.both.Write(b)
+	l.mu.Unlock()
+	l.pending = append(l.pending, b...)
+	for {
+		i := bytes.IndexByte(l.pending, '\n')
+		if i < 0 {
+			break
 		}
-		if !stderr.IsComputed() {
-			stderr = resource.MakeSecret(stderr)
-		}
+		l.send(string(l.pending[:i]))
+		l.pending = l.pending[i+1:]
 	}
+	return len(b), nil
+}
+
+func (l *lineLogger) flush() {
+	if len(l.pending) > 0 {
+		l.send(string(l.pending))
+		l.pending = nil
+	}
+}
+
+func (l *lineLogger) send(line string) {
+	if l.log && l.p.host != nil && l.urn != "" {
+		_ = l.p.host.LogStatus(l.ctx, diag.Info, resource.URN(l.urn), line)
+	}
+}
+
+// withOutputs: the inputs (keeping their secrecy) and stdout/stderr, which are never secret upstream.
+func withOutputs(inputs resource.PropertyMap, stdout, stderr resource.PropertyValue) resource.PropertyMap {
+	out := inputs.Copy()
 	out["stdout"] = stdout
 	out["stderr"] = stderr
 	return out
@@ -353,10 +464,15 @@ func withOutputs(inputs resource.PropertyMap, stdout, stderr resource.PropertyVa
 
 func computed() resource.PropertyValue { return resource.MakeComputed(resource.NewStringProperty("")) }
 
-func newID() string {
-	b := make([]byte, 8)
+// newID is the resource's name and 8 hex characters, as upstream's IDs are.
+func newID(urn string) string {
+	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	name := urn
+	if i := strings.LastIndex(urn, "::"); i >= 0 {
+		name = urn[i+2:]
+	}
+	return name + hex.EncodeToString(b)
 }
 
 func (p *commandProvider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
@@ -371,16 +487,16 @@ func (p *commandProvider) Create(ctx context.Context, req *pulumirpc.CreateReque
 	s := specOf(inputs)
 	var outs resource.PropertyMap
 	if req.GetPreview() {
-		outs = withOutputs(inputs, computed(), computed(), s.secret)
+		outs = withOutputs(inputs, computed(), computed())
 	} else {
 		stdout, stderr := "", ""
 		if c := str(plainMap(inputs), "create"); c != "" {
-			stdout, stderr, err = run(ctx, s, c, nil)
+			stdout, stderr, err = p.run(ctx, req.GetUrn(), s, c, nil)
 			if err != nil {
 				return nil, err
 			}
 		}
-		outs = withOutputs(inputs, resource.NewStringProperty(stdout), resource.NewStringProperty(stderr), s.secret)
+		outs = withOutputs(inputs, resource.NewStringProperty(stdout), resource.NewStringProperty(stderr))
 	}
 	props, err := marshal(outs)
 	if err != nil {
@@ -388,7 +504,7 @@ func (p *commandProvider) Create(ctx context.Context, req *pulumirpc.CreateReque
 	}
 	id := ""
 	if !req.GetPreview() {
-		id = newID()
+		id = newID(req.GetUrn())
 	}
 	return &pulumirpc.CreateResponse{Id: id, Properties: props}, nil
 }
@@ -398,9 +514,17 @@ func plainMap(m resource.PropertyMap) resource.PropertyMap {
 	return v.ObjectValue()
 }
 
+// previousEnv: the last run's output, each variable only when it is not empty (as upstream).
 func previousEnv(olds resource.PropertyMap) []string {
 	o := plainMap(olds)
-	return []string{"PULUMI_COMMAND_STDOUT=" + str(o, "stdout"), "PULUMI_COMMAND_STDERR=" + str(o, "stderr")}
+	var env []string
+	if v := str(o, "stdout"); v != "" {
+		env = append(env, "PULUMI_COMMAND_STDOUT="+v)
+	}
+	if v := str(o, "stderr"); v != "" {
+		env = append(env, "PULUMI_COMMAND_STDERR="+v)
+	}
+	return env
 }
 
 func (p *commandProvider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
@@ -425,11 +549,10 @@ func (p *commandProvider) Update(ctx context.Context, req *pulumirpc.UpdateReque
 	news = inputsOnly(news)
 	s := specOf(news)
 
+	// Any change of an input, even of only `delete` or `logging`, runs `update` or `create` again (upstream's
+	// commandController); `triggers` never gets here, the engine replaces instead.
 	runUpdate := false
 	for _, k := range inputKeys {
-		if quietKeys[k] {
-			continue
-		}
 		o, oOK := oldInputs[k]
 		n, nOK := news[k]
 		if oOK != nOK || (nOK && (n.ContainsUnknowns() || !o.DeepEquals(n))) {
@@ -444,17 +567,17 @@ func (p *commandProvider) Update(ctx context.Context, req *pulumirpc.UpdateReque
 	var outs resource.PropertyMap
 	switch {
 	case runUpdate && update != "" && req.GetPreview():
-		outs = withOutputs(news, computed(), computed(), s.secret)
+		outs = withOutputs(news, computed(), computed())
 	case runUpdate && update != "":
 		var extra []string
 		if s.addPrevious {
 			extra = previousEnv(olds)
 		}
-		stdout, stderr, err := run(ctx, s, update, extra)
+		stdout, stderr, err := p.run(ctx, req.GetUrn(), s, update, extra)
 		if err != nil {
 			return nil, err
 		}
-		outs = withOutputs(news, resource.NewStringProperty(stdout), resource.NewStringProperty(stderr), s.secret)
+		outs = withOutputs(news, resource.NewStringProperty(stdout), resource.NewStringProperty(stderr))
 	default:
 		stdout, ok := olds["stdout"]
 		if !ok {
@@ -464,7 +587,7 @@ func (p *commandProvider) Update(ctx context.Context, req *pulumirpc.UpdateReque
 		if !ok {
 			stderr = resource.NewStringProperty("")
 		}
-		outs = withOutputs(news, stdout, stderr, false)
+		outs = withOutputs(news, stdout, stderr)
 	}
 	props, err := marshal(outs)
 	if err != nil {
@@ -488,7 +611,7 @@ func (p *commandProvider) Delete(ctx context.Context, req *pulumirpc.DeleteReque
 		if s.addPrevious {
 			extra = previousEnv(olds)
 		}
-		if _, _, err := run(ctx, s, d, extra); err != nil {
+		if _, _, err := p.run(ctx, req.GetUrn(), s, d, extra); err != nil {
 			return nil, err
 		}
 	}
@@ -524,7 +647,7 @@ func (p *commandProvider) Invoke(ctx context.Context, req *pulumirpc.InvokeReque
 	}
 	s := specOf(args)
 	command := str(plainMap(args), "command")
-	stdout, stderr, err := run(ctx, s, command, nil)
+	stdout, stderr, err := p.run(ctx, "", s, command, nil)
 	if err != nil {
 		return nil, err
 	}
