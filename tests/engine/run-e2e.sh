@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# npm run test:e2e: builds the engine's tools from Go modules when they are not cached yet
-# (tests/engine/build-tools.sh; slow the first time), then runs the end-to-end test.
+# npm run test:e2e: installs the Debian packages of the real node, builds the engine's tools and the node's images
+# when they are not cached yet (tests/engine/build-tools.sh and images/build-images.sh; slow the first time),
+# then runs the end-to-end tests.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here/../.."
 
-# etcd-server, curl and the real parts the test runs beside the engine.
-packages=(docker-registry skopeo apache2-utils openssl curl util-linux)
+# The node (containerd, runc, CNI plugins, iptables), the Docker engine the program pushes with, the images'
+# contents (busybox-static, docker-registry) and the real parts the test runs beside the engine.
+packages=(docker-registry skopeo apache2-utils openssl curl util-linux containerd runc containernetworking-plugins
+  iptables iproute2 conntrack docker.io busybox-static file)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -17,4 +20,5 @@ if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ]; then
 fi
 
 "$here/build-tools.sh"
+"$here/images/build-images.sh"
 exec npx jest -c jest.e2e.config.js "$@"

@@ -449,7 +449,7 @@ start_ingress() {
 		--providers.kubernetesingress=true \
 		"--providers.kubernetesingress.ingressendpoint.ip=${TRAEFIK_ADDRESSES[0]}" \
 		--global.checknewversion=false --global.sendanonymoususage=false --log.level=INFO \
-		"--accesslog=true" "--accesslog.filepath=$LOGS/traefik-access.log" "--dr-dir=$DIR"
+		"--accesslog=true" "--accesslog.filepath=$LOGS/traefik-access.log"
 }
 
 # local-path-provisioner as k3s runs it, but on the host: its helper pods (busybox) make and remove the
@@ -483,7 +483,7 @@ do_start() {
 	for p in curl openssl iptables-save ip unshare nsenter ctr runc /usr/lib/cni/bridge; do
 		command -v "$p" >/dev/null || die "$p is needed (apt-get install containerd runc containernetworking-plugins iptables iproute2 curl openssl)"
 	done
-	for p in pause registry-2 registry-3 busybox; do
+	for p in pause registry-2 registry-3 busybox e2e-hello; do
 		[[ -s "$IMAGES/$p.tar" ]] || die "$IMAGES/$p.tar is missing; run tests/engine/images/build-images.sh"
 	done
 	for p in "$ETCD_PORT" "$ETCD_PEER_PORT" "$API_PORT" "$KUBELET_PORT" "$TRAEFIK_PING_PORT" "$KUBE_PROXY_HEALTH_PORT" \

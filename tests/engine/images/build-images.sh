@@ -6,11 +6,14 @@
 #   localhost/pause:dr-e2e                  the pod sandbox (images/pause, static Go, no cgo)
 #   localhost/distribution/registry:<2.x>   Debian's /usr/bin/docker-registry (Distribution 2.8.2) + its libc
 #   localhost/distribution/registry:<3.x>   registry 3.x from the Go module proxy (tests/support/build-registry-v3.sh)
-#   localhost/busybox:<version>             Debian's busybox-static: local-path-provisioner's helper pods, and
-#                                           the image the e2e pushes and then runs in the cluster
+#   localhost/busybox:<version>             Debian's busybox-static: local-path-provisioner's helper pods
+#   localhost/e2e-hello:<version>           the same busybox with its own config: the image the e2e pushes and then
+#                                           runs in the cluster. It must not be busybox's image ID: the kubelet ties
+#                                           an image pulled with credentials to its ID, and would then pull (and fail)
+#                                           for a helper pod that uses the preloaded busybox without them.
 #
 # The versions in the names are the ones the binaries report. Each image is <name>.tar in the output directory,
-# and <name>.reference holds its reference (name registry-2, registry-3, pause, busybox).
+# and <name>.reference holds its reference (name registry-2, registry-3, pause, busybox, e2e-hello).
 # Usage: tests/engine/images/build-images.sh [--print-dir]      (DR_TOOLS_DIR as in build-tools.sh)
 set -euo pipefail
 
@@ -100,3 +103,5 @@ build pause localhost/pause:dr-e2e '{"Entrypoint":["/pause"]}' fill_pause
 build registry-2 "localhost/distribution/registry:$registry_2_version" "$(registry_config /etc/docker/registry/config.yml)" fill_registry_2
 build registry-3 "localhost/distribution/registry:$registry_3_version" "$(registry_config /etc/distribution/config.yml)" fill_registry_3
 build busybox "localhost/busybox:$busybox_version" '{"Cmd":["/bin/sh"],"Env":["PATH=/bin"]}' fill_busybox
+build e2e-hello "localhost/e2e-hello:$busybox_version" \
+	'{"Cmd":["/bin/sleep","3600"],"Env":["PATH=/bin"],"Labels":{"org.opencontainers.image.description":"distribution-registry e2e image"}}' fill_busybox

@@ -1,0 +1,89 @@
+import * as childProcess from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { run, toolsBin } from "./realNode";
+
+const repo = path.resolve(__dirname, "..", "..");
+
+/** A copy of the program as a user has it, with a stack on a local backend, run by the real CLI. */
+export interface PulumiProject {
+    dir: string;
+    env: NodeJS.ProcessEnv;
+    /** Runs the CLI inside a private mount namespace where /etc/hosts and /etc/docker are the test's copies. */
+    cli(step: string, args: string[]): Promise<{ code: number | null; output: string; seconds: number }>;
+    /** The stack's outputs, secrets shown as "[secret]". */
+    outputs(stack: string): any;
+    /** `pulumi stack export`: the state as it is stored. */
+    exportState(stack: string): string;
+}
+
+export interface ProjectOptions {
+    work: string;
+    /** Bound over /etc/hosts and /etc/docker for the CLI and everything it starts. */
+    hostsFile: string;
+    dockerEtc: string;
+    kubeconfig: string;
+    /** More environment, e.g. DOCKER_HOST. */
+    env?: Record<string, string>;
+}
+
+export function makePulumiProject(o: ProjectOptions): PulumiProject {
+    const dir = path.join(o.work, "project");
+    fs.mkdirSync(dir);
+    for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts"]) {
+        fs.copyFileSync(path.join(repo, f), path.join(dir, f));
+    }
+    fs.cpSync(path.join(repo, "components"), path.join(dir, "components"), { recursive: true });
+    fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"));
+    // The CLI's release archive ships this shim for dynamic providers; a CLI built from source has none.
+    const shims = path.join(o.work, "bin");
+    fs.mkdirSync(shims);
+    fs.writeFileSync(path.join(shims, "pulumi-resource-pulumi-nodejs"),
+        "#!/bin/sh\nexec node ./node_modules/@pulumi/pulumi/cmd/dynamic-provider \"$@\"\n", { mode: 0o755 });
+    // Debian's docker CLI, the one packaged with the engine the test runs.
+    fs.symlinkSync("/usr/bin/docker", path.join(shims, "docker"));
+    const logs = path.join(o.work, "logs");
+    fs.mkdirSync(logs, { recursive: true });
+    const env: NodeJS.ProcessEnv = {
+        PATH: `${shims}:${toolsBin}:${process.env.PATH}`,
+        HOME: path.join(o.work, "home"),
+        PULUMI_HOME: path.join(o.work, "pulumi-home"),
+        PULUMI_BACKEND_URL: `file://${path.join(o.work, "state")}`,
+        PULUMI_CONFIG_PASSPHRASE: "e2e passphrase",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+        KUBECONFIG: o.kubeconfig,
+        TMPDIR: os.tmpdir(),
+        ...o.env,
+    };
+    fs.mkdirSync(path.join(o.work, "state"));
+    fs.mkdirSync(env.HOME!);
+    return {
+        dir,
+        env,
+        cli(step, args) {
+            const script = 'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/docker && shift 2 && exec pulumi "$@"';
+            const started = Date.now();
+            const child = childProcess.spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "sh",
+                o.hostsFile, o.dockerEtc, ...args], { cwd: dir, env });
+            let output = "";
+            child.stdout.on("data", d => { output += d; });
+            child.stderr.on("data", d => { output += d; });
+            return new Promise(resolve => child.on("close", code => {
+                const seconds = (Date.now() - started) / 1000;
+                fs.writeFileSync(path.join(logs, `${step}.log`), output);
+                console.log(`[${step}] pulumi ${args.join(" ")} (exit ${code}, ${seconds.toFixed(1)} s), last lines:\n` +
+                    output.split("\n").slice(-20).join("\n"));
+                resolve({ code, output, seconds });
+            }));
+        },
+        outputs(stack) {
+            return JSON.parse(run("pulumi", ["stack", "output", "--json", "--stack", stack], { cwd: dir, env }));
+        },
+        exportState(stack) {
+            return run("pulumi", ["stack", "export", "--stack", stack], { cwd: dir, env });
+        },
+    };
+}
