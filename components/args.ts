@@ -1,5 +1,55 @@
 import * as pulumi from "@pulumi/pulumi";
 
+// The string choices are enums for the schema that other Pulumi languages use (it takes no union but
+// `T | undefined`). Each is a const object with a type of the same name: TypeScript callers may pass the
+// member (`SudoMode.Never`) or, as before, the string ("never").
+
+/** Where the registry keeps image data. */
+export const StorageType = {
+    /** A directory that lives and dies with the pod. */
+    EmptyDir: "emptyDir",
+    /** A PersistentVolumeClaim (created, or an existing one). */
+    PersistentVolumeClaim: "persistentVolumeClaim",
+} as const;
+export type StorageType = (typeof StorageType)[keyof typeof StorageType];
+
+/** Access mode of a PersistentVolumeClaim. */
+export const StorageAccessMode = {
+    ReadWriteOnce: "ReadWriteOnce",
+    ReadWriteMany: "ReadWriteMany",
+    ReadWriteOncePod: "ReadWriteOncePod",
+} as const;
+export type StorageAccessMode = (typeof StorageAccessMode)[keyof typeof StorageAccessMode];
+
+/** When a workstation script writes a file through `sudo -n`. */
+export const SudoMode = {
+    /** Only when the file is not writable by the user. */
+    Auto: "auto",
+    Always: "always",
+    Never: "never",
+} as const;
+export type SudoMode = (typeof SudoMode)[keyof typeof SudoMode];
+
+/** How Docker comes to trust the registry's certificate. */
+export const DockerTrustMode = {
+    /** daemon.json `insecure-registries`, as in the seed. */
+    Insecure: "insecure",
+    /** The CA in certs.d/<host>/ca.crt (no daemon restart). */
+    Ca: "ca",
+    /** Leave Docker alone. */
+    None: "none",
+} as const;
+export type DockerTrustMode = (typeof DockerTrustMode)[keyof typeof DockerTrustMode];
+
+/** The tool that copies images into the registry. */
+export const PushTool = {
+    /** pull, tag, login, push, as in the seed. */
+    Docker: "docker",
+    /** A daemonless copy. */
+    Skopeo: "skopeo",
+} as const;
+export type PushTool = (typeof PushTool)[keyof typeof PushTool];
+
 /** A registry account in the htpasswd file. */
 export interface RegistryUser {
     /** Login name; may not be empty or contain ":". */
@@ -11,13 +61,13 @@ export interface RegistryUser {
 /** Where the registry keeps image data. */
 export interface StorageArgs {
     /** "persistentVolumeClaim" (survives pod restarts and rollouts) or "emptyDir" (lost with the pod). Default: "persistentVolumeClaim". */
-    type?: "emptyDir" | "persistentVolumeClaim";
+    type?: StorageType;
     /** Size of the claim created for "persistentVolumeClaim". Default: "10Gi". */
     size?: pulumi.Input<string>;
     /** Storage class of the created claim. Default: the cluster's default class. */
     storageClassName?: pulumi.Input<string>;
     /** Access mode of the created claim; more than one replica needs "ReadWriteMany". Default: "ReadWriteOnce". */
-    accessMode?: pulumi.Input<"ReadWriteOnce" | "ReadWriteMany" | "ReadWriteOncePod">;
+    accessMode?: pulumi.Input<StorageAccessMode>;
     /** Use this existing claim instead of creating one (implies "persistentVolumeClaim"). Default: none. */
     existingClaim?: string;
 }
@@ -47,13 +97,13 @@ export interface HostsEntryArgs {
     /** The hosts file. Default: "/etc/hosts". */
     file?: pulumi.Input<string>;
     /** Use `sudo -n` to write: "auto" (only when the file is not writable), "always" or "never". Default: "auto". */
-    sudo?: pulumi.Input<"auto" | "always" | "never">;
+    sudo?: pulumi.Input<SudoMode>;
 }
 
 /** How Docker comes to trust the registry's certificate. */
 export interface DockerTrustArgs {
     /** "insecure" (daemon.json insecure-registries, as in the seed), "ca" (certs.d/<host>/ca.crt) or "none". Default: "insecure". */
-    mode?: "insecure" | "ca" | "none";
+    mode?: DockerTrustMode;
     /** Docker's daemon.json. Default: "/etc/docker/daemon.json" (macOS: "~/.docker/daemon.json"). */
     daemonConfig?: pulumi.Input<string>;
     /** Docker's certificate directory. Default: "/etc/docker/certs.d" (macOS: "~/.docker/certs.d"). */
@@ -63,7 +113,7 @@ export interface DockerTrustArgs {
     /** Command (argv, no shell) run after daemon.json changes, e.g. ["sudo","systemctl","restart","docker"]. Default: none. */
     restartCommand?: pulumi.Input<pulumi.Input<string>[]>;
     /** Use `sudo -n` to write: "auto", "always" or "never". Default: "auto". */
-    sudo?: pulumi.Input<"auto" | "always" | "never">;
+    sudo?: pulumi.Input<SudoMode>;
 }
 
 /** An image to copy into the registry. */
@@ -83,7 +133,7 @@ export interface ImagePushArgs {
     /** Push the images (false: a machine without Docker). Default: true. */
     enabled?: boolean;
     /** "docker" (pull, tag, login, push, as in the seed) or "skopeo" (daemonless copy). Default: "docker". */
-    tool?: pulumi.Input<"docker" | "skopeo">;
+    tool?: pulumi.Input<PushTool>;
     /** Images to push. Default: [{ source: "nginx", platform: "linux/amd64" }]. */
     images?: ImageToPush[];
 }
