@@ -1,0 +1,136 @@
+import * as childProcess from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+// Reuse from another stack, as a user does it: `npm pack` this project, install the tarball into the
+// minimal TypeScript program of tests/consumer (with its own @pulumi/pulumi), and run that program the way
+// Pulumi's Node.js runtime does, through ts-node, under Pulumi's mocks. Nothing here imports our sources.
+//
+// Offline and quick: the consumer's lock starts as a copy of this project's, so npm resolves every package
+// at the version this project pins and takes it from the npm cache that `npm ci` filled (`--prefer-offline`: the
+// registry is asked only for what the cache lacks, such as the metadata npm reads to place a peer dependency), and
+// `--ignore-scripts` keeps the Pulumi packages' plugin downloads from running. The pack runs our `prepare`
+// (the build). tests/engine/reuse.test.ts runs the same program on the real engine.
+
+const repo = path.join(__dirname, "..", "..");
+const timings: Record<string, number> = {};
+let work: string;
+let consumer: string;
+let tarball: string;
+let tarballBytes: number;
+let files: string[];
+let result: any;
+
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): string {
+    const r = childProcess.spawnSync(cmd, args, { cwd, encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+    if (r.status !== 0) {
+        throw new Error(`${cmd} ${args.join(" ")} in ${cwd} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+    }
+    return r.stdout;
+}
+
+function timed<T>(label: string, f: () => T): T {
+    const start = Date.now();
+    try {
+        return f();
+    } finally {
+        timings[label] = (Date.now() - start) / 1000;
+    }
+}
+
+/** Every @pulumi/pulumi package.json under a node_modules tree. */
+function sdkCopies(dir: string): string[] {
+    const found: string[] = [];
+    const walk = (nm: string) => {
+        if (!fs.existsSync(nm)) {
+            return;
+        }
+        for (const entry of fs.readdirSync(nm)) {
+            const pkgs = entry.startsWith("@") ? fs.readdirSync(path.join(nm, entry)).map(e => path.join(entry, e)) : [entry];
+            for (const p of pkgs) {
+                const full = path.join(nm, p);
+                if (p === path.join("@pulumi", "pulumi")) {
+                    found.push(full);
+                }
+                walk(path.join(full, "node_modules"));
+            }
+        }
+    };
+    walk(path.join(dir, "node_modules"));
+    return found;
+}
+
+beforeAll(() => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "dr-consumer-"));
+    const packed = timed("npm pack (runs the build)", () =>
+        JSON.parse(run("npm", ["pack", "--json", "--pack-destination", work], repo)));
+    tarball = path.join(work, packed[0].filename);
+    tarballBytes = fs.statSync(tarball).size;
+    files = packed[0].files.map((f: { path: string }) => f.path);
+
+    consumer = path.join(work, "consumer");
+    fs.cpSync(path.join(repo, "tests", "consumer"), consumer, { recursive: true });
+    const manifest = JSON.parse(fs.readFileSync(path.join(consumer, "package.json"), "utf8"));
+    const lock = JSON.parse(fs.readFileSync(path.join(repo, "package-lock.json"), "utf8"));
+    lock.name = manifest.name;
+    lock.packages[""] = { name: manifest.name, version: manifest.version, dependencies: manifest.dependencies, devDependencies: manifest.devDependencies };
+    fs.writeFileSync(path.join(consumer, "package-lock.json"), JSON.stringify(lock, null, 2));
+    timed("npm install of the tarball", () => run("npm", ["install", "--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund", tarball], consumer));
+
+    const out = timed("the consumer under mocks (ts-node)", () => run("node", ["-r", "ts-node/register", "mocks.ts"], consumer, {
+        PULUMI_CONFIG: JSON.stringify({ "registry-consumer:password": "consumer-p4ss" }),
+    }));
+    result = JSON.parse(out.trim().split("\n").pop()!);
+}, 300000);
+
+afterAll(() => {
+    // Figures for the README (nothing asserts a time).
+    console.log(`consumer test: ${JSON.stringify(timings)}; tarball ${(tarballBytes / 1024).toFixed(1)} KiB, ${files.length} files`);
+    if (work && !process.env.DR_CONSUMER_KEEP) {
+        fs.rmSync(work, { recursive: true, force: true });
+    }
+});
+
+describe("the packed package, installed into another TypeScript stack", () => {
+    test("the tarball holds compiled JavaScript, declarations and the workstation scripts, no TypeScript sources", () => {
+        expect(files).toEqual(expect.arrayContaining(["package.json", "bin/components/index.js", "bin/components/index.d.ts",
+            "bin/components/args.js", "bin/components/distributionRegistry.d.ts"]));
+        for (const script of fs.readdirSync(path.join(repo, "components", "workstation", "scripts"))) {
+            expect(files).toContain(`bin/components/workstation/scripts/${script}`);
+        }
+        expect(files.filter(f => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
+        expect(files.filter(f => f.startsWith("tests/") || f === "index.js" || f.startsWith("bench/"))).toEqual([]);
+    });
+
+    test("@pulumi/pulumi is a peer dependency: the consumer's tree holds one copy, which the package uses", () => {
+        const installed = JSON.parse(fs.readFileSync(path.join(consumer, "node_modules", "distribution-registry", "package.json"), "utf8"));
+        expect(installed.dependencies["@pulumi/pulumi"]).toBeUndefined();
+        expect(installed.peerDependencies["@pulumi/pulumi"]).toBe("^3.248.0");
+        expect(sdkCopies(consumer)).toEqual([path.join(consumer, "node_modules", "@pulumi", "pulumi")]);
+        expect(result.sdkOfPackage).toBe(result.sdk);
+    });
+
+    test("the program imports distribution-registry/components and builds the component on the consumer's mocks", () => {
+        const kinds = result.registered.map((r: any) => `${r.type} ${r.name}`);
+        expect(kinds).toEqual(expect.arrayContaining([
+            "distribution-registry:index:DistributionRegistry shared",
+            "kubernetes:core/v1:Namespace shared-namespace",
+            "kubernetes:core/v1:Secret shared-secret",
+            "kubernetes:apps/v1:Deployment shared-deployment",
+            "kubernetes:networking.k8s.io/v1:Ingress shared-ingress",
+        ]));
+        // The workstation steps are off in this stack: no Command, no checks.
+        expect(kinds.filter((k: string) => k.startsWith("command:") || k.includes("dynamic"))).toEqual([]);
+        expect(result.outputs).toEqual({ url: "https://registry.consumer.test", namespace: "consumer", htpasswdIsSecret: true });
+        expect(result.rootExportIsComponents).toBe(true);
+    });
+
+    test("the explicit Kubernetes provider of the consumer reaches every Kubernetes object", () => {
+        const objects = result.registered.filter((r: any) => r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers"));
+        expect(objects.length).toBeGreaterThanOrEqual(5);
+        for (const o of objects) {
+            expect(`${o.name}: ${o.provider}`).toMatch(new RegExp(`^${o.name}: urn:pulumi:test::registry-consumer::pulumi:providers:kubernetes::cluster::`));
+        }
+    });
+});
