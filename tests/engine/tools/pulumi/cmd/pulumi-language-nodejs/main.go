@@ -15,10 +15,17 @@
 //     true, ...}, so the engine loads those providers when the program starts.
 //     With automatic plugin acquisition off, it finds them on $PATH.
 //   - InstallDependencies: runs `npm install` (or yarn/pnpm by lock file).
+//   - RunPlugin: runs a plugin written in Node.js (a folder with a
+//     PulumiPlugin.yaml, `runtime: nodejs`), as the upstream host does: it starts
+//     `node <@pulumi/pulumi/cmd/run-plugin> <plugin folder> <args>` in the
+//     requested working directory with the engine's environment, and streams
+//     its stdout and stderr back. run-plugin requires the folder's package.json
+//     `main` and, when it exports ComponentResource classes, serves them as a
+//     component provider whose schema the SDK infers from the TypeScript
+//     sources (tests/engine/reuse.test.ts uses our component this way).
 //   - About, GetProgramDependencies, GetPluginInfo, Handshake.
 //
-// Anything else (code generation, packing, policy packs, plugins written in
-// Node.js) answers Unimplemented.
+// Anything else (code generation, packing, policy packs) answers Unimplemented.
 package main
 
 import (
@@ -267,15 +274,20 @@ func nodeBinary() (string, error) {
 
 // resolveRunScript finds @pulumi/pulumi/cmd/run the way Node would from dir.
 func resolveRunScript(node, dir string) (string, error) {
-	cmd := exec.Command(node, "-e", "console.log(require.resolve('@pulumi/pulumi/cmd/run'))")
+	return resolveModule(node, dir, "@pulumi/pulumi/cmd/run")
+}
+
+// resolveModule finds a module the way Node's require.resolve would from dir.
+func resolveModule(node, dir, module string) (string, error) {
+	cmd := exec.Command(node, "-e", "console.log(require.resolve(process.argv[1]))", module)
 	cmd.Dir = dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
 		return "", fmt.Errorf("it looks like the Pulumi SDK has not been installed in %s: "+
-			"could not resolve @pulumi/pulumi/cmd/run (%v): %s; have you run `npm install`?",
-			dir, err, strings.TrimSpace(stderr.String()))
+			"could not resolve %s (%v): %s; have you run `npm install`?",
+			dir, module, err, strings.TrimSpace(stderr.String()))
 	}
 	return strings.TrimSpace(string(out)), nil
 }
@@ -515,6 +527,74 @@ func (h *host) RuntimeOptionsPrompts(context.Context, *pulumirpc.RuntimeOptionsR
 	return &pulumirpc.RuntimeOptionsResponse{}, nil
 }
 
-func (h *host) RunPlugin(*pulumirpc.RunPluginRequest, grpc.ServerStreamingServer[pulumirpc.RunPluginResponse]) error {
-	return status.Error(codes.Unimplemented, "this test build of pulumi-language-nodejs cannot run Node.js plugins")
+// RunPlugin runs a Node.js plugin. Like the upstream host it resolves
+// @pulumi/pulumi/cmd/run-plugin from the plugin's folder (PULUMI_LANGUAGE_NODEJS_RUN_PATH
+// overrides it), passes the folder first and the engine's arguments after it,
+// runs in req.Pwd with req.Env, and reports a non-zero exit as an error. Unlike
+// upstream, `nodeargs` go before the script, where node reads its own flags;
+// policy packs (kind "analyzer") and debugger attachment are not supported.
+func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server grpc.ServerStreamingServer[pulumirpc.RunPluginResponse]) error {
+	if req.GetKind() == "analyzer" {
+		return status.Error(codes.Unimplemented, "this test build of pulumi-language-nodejs cannot run policy packs")
+	}
+	if req.GetAttachDebugger() {
+		return status.Error(codes.Unimplemented, "this test build of pulumi-language-nodejs cannot attach a debugger")
+	}
+	ctx := server.Context()
+	dir := req.GetInfo().GetProgramDirectory()
+	if dir == "" {
+		return status.Error(codes.InvalidArgument, "RunPlugin: no plugin directory in the request")
+	}
+	node, err := nodeBinary()
+	if err != nil {
+		return err
+	}
+	runPath := os.Getenv("PULUMI_LANGUAGE_NODEJS_RUN_PATH")
+	if runPath == "" {
+		runPath = "@pulumi/pulumi/cmd/run-plugin"
+	}
+	if runPath, err = resolveModule(node, dir, runPath); err != nil {
+		return err
+	}
+	opts := h.options(req.GetInfo())
+
+	var args []string
+	if opts.nodeargs != "" {
+		args = append(args, strings.Fields(opts.nodeargs)...)
+	}
+	args = append(args, runPath, dir)
+	args = append(args, req.GetArgs()...)
+
+	env := req.GetEnv()
+	if len(env) == 0 {
+		env = os.Environ()
+	}
+	if opts.typescript {
+		env = append(env, "PULUMI_NODEJS_TYPESCRIPT=true")
+	}
+	if opts.tsconfig != "" {
+		env = append(env, "PULUMI_NODEJS_TSCONFIG_PATH="+opts.tsconfig)
+	}
+
+	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+
+	cmd := exec.CommandContext(ctx, node, args...)
+	cmd.Dir = req.GetPwd()
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Run(); err != nil {
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				return fmt.Errorf("plugin exited due to a signal: %v", ws.Signal())
+			}
+			return fmt.Errorf("Program exited with non-zero exit code: %d", exitErr.ExitCode())
+		}
+		return fmt.Errorf("Problem executing plugin program (could not run language executor): %w", err)
+	}
+	return closer.Close()
 }
