@@ -126,6 +126,12 @@ describe("the packed package, installed into another TypeScript stack", () => {
         expect(result.rootExportIsComponents).toBe(true);
     });
 
+    test("the import type-checks with Node16+ resolution too (Pulumi's ts-node default without a tsconfig)", () => {
+        // The run above used the consumer's tsconfig (commonjs, "node" resolution: typesVersions); this is `exports`.
+        timed("tsc with nodenext resolution", () => run("node", [require.resolve("typescript/bin/tsc", { paths: [consumer] }),
+            "--noEmit", "-p", ".", "--module", "nodenext", "--moduleResolution", "nodenext"], consumer));
+    }, 120000);
+
     test("the explicit Kubernetes provider of the consumer reaches every Kubernetes object", () => {
         const objects = result.registered.filter((r: any) => r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers"));
         expect(objects.length).toBeGreaterThanOrEqual(5);
