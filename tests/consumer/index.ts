@@ -14,6 +14,8 @@ const registry = new DistributionRegistry("shared", {
     hostname: "registry.consumer.test",
     namespace: config.get("namespace") ?? "consumer",
     createNamespace: true,
+    // A string still types as the StorageType enum (source-compatible); emptyDir needs no storage class.
+    storage: { type: "emptyDir" },
     skipAwait: true,
     // A CI runner: no hosts line, no Docker, no push (and so no checks).
     workstation: { hostsEntry: { enabled: false }, dockerTrust: { mode: DockerTrustMode.None }, push: { enabled: false } },
