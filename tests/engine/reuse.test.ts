@@ -1,0 +1,240 @@
+import * as childProcess from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ComponentProvider, getPulumiComponents } from "@pulumi/pulumi/provider/experimental";
+import { itWhen } from "../support/requirements";
+import { KubernetesApi, kubernetesApi } from "./kubernetesApi";
+
+/**
+ * Reuse on the real engine (README "Reuse the component"): against a local API server with kwok nodes
+ * (start-cluster.sh), with the Pulumi CLI, the Kubernetes and random providers built by build-tools.sh,
+ *  - the TypeScript stack of tests/consumer, with the packed package installed from its tarball;
+ *  - a Pulumi YAML stack that names this project under `packages:` and uses
+ *    distribution-registry:index:DistributionRegistry: the engine runs the component as a Node.js plugin
+ *    (our language host's RunPlugin -> @pulumi/pulumi/cmd/run-plugin), with the schema inferred from args.ts;
+ * each with an explicit Kubernetes provider, through `up`, a `preview` that must show no changes, and `destroy`.
+ * The workstation steps are off (no Docker, no hosts file): what is reused here is the Kubernetes part.
+ */
+const repo = path.resolve(__dirname, "..", "..");
+const toolsBin = childProcess.spawnSync(path.join(__dirname, "build-tools.sh"), ["--print-bin"], { encoding: "utf8" }).stdout.trim();
+const requiredTools = ["pulumi", "pulumi-language-nodejs", "pulumi-language-yaml", "pulumi-resource-random",
+    "pulumi-resource-kubernetes", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"];
+const missingTools = requiredTools.filter(t => !fs.existsSync(path.join(toolsBin, t)));
+const e2e = itWhen(missingTools.length === 0, `tools not built (run tests/engine/build-tools.sh): ${missingTools.join(", ")}`);
+
+// Ports of our own, so this control plane never meets another test's.
+const clusterEnv = { DR_ETCD_PORT: "33379", DR_ETCD_PEER_PORT: "33380", DR_APISERVER_PORT: "37443" };
+const password = "reuse p@ss \"w'ord\"";
+
+let work: string;
+let env: NodeJS.ProcessEnv;
+let api: KubernetesApi;
+let kubeconfig: string;
+let pluginDir: string;
+let tsStack: string;
+let yamlStack: string;
+
+function run(command: string, args: string[], options: childProcess.SpawnSyncOptions = {}): string {
+    const r = childProcess.spawnSync(command, args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, ...options });
+    if (r.status !== 0) {
+        throw new Error(`${command} ${args.join(" ")} failed (${r.status}): ${r.stderr}${r.stdout}`);
+    }
+    return String(r.stdout);
+}
+
+/** Runs the CLI in a stack's folder; the whole output goes to logs/<step>.log. */
+function pulumi(cwd: string, step: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; output: string }> {
+    const child = childProcess.spawn("pulumi", args, { cwd, env: { ...env, ...extraEnv } });
+    let output = "";
+    child.stdout.on("data", d => { output += d; });
+    child.stderr.on("data", d => { output += d; });
+    return new Promise(resolve => child.on("close", code => {
+        fs.writeFileSync(path.join(work, "logs", `${step}.log`), output);
+        console.log(`[${step}] pulumi ${args.join(" ")} (exit ${code}), last lines:\n${output.split("\n").slice(-25).join("\n")}`);
+        resolve({ code, output });
+    }));
+}
+
+async function status(objectPath: string): Promise<string> {
+    return `${objectPath}: ${(await api.request("GET", objectPath)).status}`;
+}
+
+const objects = (ns: string, name: string) => [
+    `/api/v1/namespaces/${ns}`,
+    `/api/v1/namespaces/${ns}/secrets/${name}`,
+    `/api/v1/namespaces/${ns}/configmaps/${name}`,
+    `/apis/apps/v1/namespaces/${ns}/deployments/${name}`,
+    `/api/v1/namespaces/${ns}/services/${name}`,
+    `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses/${name}`,
+];
+
+beforeAll(async () => {
+    if (missingTools.length) {
+        return;
+    }
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "dr-reuse-"));
+    fs.mkdirSync(path.join(work, "logs"));
+    run(path.join(__dirname, "start-cluster.sh"), ["start", path.join(work, "cluster")], { stdio: "inherit", env: { ...process.env, ...clusterEnv } });
+    kubeconfig = path.join(work, "cluster", "kubeconfig");
+    api = kubernetesApi(kubeconfig);
+    env = {
+        PATH: `${toolsBin}:${process.env.PATH}`,
+        HOME: path.join(work, "home"),
+        PULUMI_HOME: path.join(work, "pulumi-home"),
+        PULUMI_BACKEND_URL: `file://${path.join(work, "state")}`,
+        PULUMI_CONFIG_PASSPHRASE: "reuse passphrase",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+        // Only the explicit providers know the cluster: a default provider would fail on this file.
+        KUBECONFIG: path.join(work, "no-such-kubeconfig"),
+        TMPDIR: os.tmpdir(),
+    };
+    fs.mkdirSync(path.join(work, "state"));
+    fs.mkdirSync(env.HOME!);
+
+    // The package as a user gets it: packed (which runs the build), then installed from the tarball.
+    const packed = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", work], { cwd: repo }));
+    const tarball = path.join(work, packed[0].filename);
+    tsStack = path.join(work, "ts-stack");
+    fs.cpSync(path.join(repo, "tests", "consumer"), tsStack, { recursive: true });
+    const manifest = JSON.parse(fs.readFileSync(path.join(tsStack, "package.json"), "utf8"));
+    const lock = JSON.parse(fs.readFileSync(path.join(repo, "package-lock.json"), "utf8"));
+    lock.name = manifest.name;
+    lock.packages[""] = { name: manifest.name, version: manifest.version, dependencies: manifest.dependencies, devDependencies: manifest.devDependencies };
+    fs.writeFileSync(path.join(tsStack, "package-lock.json"), JSON.stringify(lock, null, 2));
+    run("npm", ["install", "--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund", tarball], { cwd: tsStack });
+    run("pulumi", ["stack", "init", "reuse", "--secrets-provider", "passphrase", "--non-interactive"], { cwd: tsStack, env });
+    run("pulumi", ["config", "set", "kubeconfig", kubeconfig, "--stack", "reuse"], { cwd: tsStack, env });
+    run("pulumi", ["config", "set", "namespace", "consumer-ts", "--stack", "reuse"], { cwd: tsStack, env });
+    run("pulumi", ["config", "set", "address", "127.0.0.2", "--stack", "reuse"], { cwd: tsStack, env });
+    run("pulumi", ["config", "set", "--secret", "password", "--stack", "reuse"], { cwd: tsStack, env, input: password });
+
+    // The plugin: a checkout of this project, built (the pack above ran the build), with its node_modules.
+    pluginDir = path.join(work, "distribution-registry");
+    fs.mkdirSync(pluginDir);
+    for (const f of ["package.json", "package-lock.json", "tsconfig.json", "PulumiPlugin.yaml", "index.ts"]) {
+        fs.copyFileSync(path.join(repo, f), path.join(pluginDir, f));
+    }
+    for (const d of ["components", "bin"]) {
+        fs.cpSync(path.join(repo, d), path.join(pluginDir, d), { recursive: true });
+    }
+    fs.symlinkSync(path.join(repo, "node_modules"), path.join(pluginDir, "node_modules"));
+
+    yamlStack = path.join(work, "yaml-stack");
+    fs.mkdirSync(yamlStack);
+    fs.writeFileSync(path.join(yamlStack, "Pulumi.yaml"), [
+        "name: registry-yaml",
+        "runtime: yaml",
+        "packages:",
+        `  distribution-registry: ${pluginDir}`,
+        "config:",
+        "  kubeconfig: { type: string }",
+        "  registryPassword: { type: string, secret: true }",
+        "resources:",
+        "  cluster:",
+        "    type: pulumi:providers:kubernetes",
+        "    properties: { kubeconfig: \"${kubeconfig}\" }",
+        "  registry:",
+        "    type: distribution-registry:index:DistributionRegistry",
+        "    properties:",
+        "      address: 127.0.0.2",
+        "      username: yaml-admin",
+        "      password: ${registryPassword}",
+        "      hostname: registry.yaml.test",
+        "      namespace: consumer-yaml",
+        "      createNamespace: true",
+        "      skipAwait: true",
+        "      storage: { type: emptyDir }",
+        "      workstation:",
+        "        hostsEntry: { enabled: false }",
+        "        dockerTrust: { mode: none }",
+        "        push: { enabled: false }",
+        "    options:",
+        "      providers: [ \"${cluster}\" ]",
+        "outputs:",
+        "  url: ${registry.url}",
+        "  namespace: ${registry.namespace}",
+        "  htpasswd: ${registry.htpasswd}",
+        "",
+    ].join("\n"));
+    run("pulumi", ["stack", "init", "reuse", "--secrets-provider", "passphrase", "--non-interactive"], { cwd: yamlStack, env });
+    run("pulumi", ["config", "set", "kubeconfig", kubeconfig, "--stack", "reuse"], { cwd: yamlStack, env });
+    run("pulumi", ["config", "set", "--secret", "registryPassword", "--stack", "reuse"], { cwd: yamlStack, env, input: password });
+}, 900000);
+
+afterAll(() => {
+    if (work) {
+        childProcess.spawnSync(path.join(__dirname, "start-cluster.sh"), ["stop", path.join(work, "cluster")], { stdio: "inherit" });
+        if (process.env.DR_E2E_KEEP !== "1") {
+            fs.rmSync(work, { recursive: true, force: true });
+        } else {
+            console.log(`kept ${work}`);
+        }
+    }
+});
+
+describe("the component reused by another TypeScript stack, from the packed package", () => {
+    e2e("pulumi up creates the objects through the explicit provider", async () => {
+        const up = await pulumi(tsStack, "ts-up", ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", "reuse"]);
+        expect(up.code).toBe(0);
+        for (const p of objects("consumer-ts", "shared")) {
+            expect(await status(p)).toBe(`${p}: 200`);
+        }
+        const outputs = JSON.parse(run("pulumi", ["stack", "output", "--json", "--stack", "reuse"], { cwd: tsStack, env }));
+        expect(outputs.url).toBe("https://registry.consumer.test");
+        expect(outputs.htpasswd).toBe("[secret]");
+    });
+
+    e2e("a second preview shows no changes", async () => {
+        expect((await pulumi(tsStack, "ts-preview", ["preview", "--expect-no-changes", "--non-interactive", "--stack", "reuse"])).code).toBe(0);
+    });
+
+    e2e("pulumi destroy removes every object", async () => {
+        expect((await pulumi(tsStack, "ts-destroy", ["destroy", "--yes", "--skip-preview", "--non-interactive", "--stack", "reuse"])).code).toBe(0);
+        for (const p of objects("consumer-ts", "shared")) {
+            expect(await status(p)).toBe(`${p}: 404`);
+        }
+    });
+});
+
+describe("the component as a plugin, used by a Pulumi YAML stack", () => {
+    e2e("pulumi package get-schema prints the schema the SDK infers", async () => {
+        const printed = JSON.parse(run("pulumi", ["package", "get-schema", pluginDir], { cwd: work, env }));
+        const components = require(path.join(pluginDir, "bin", "components"));
+        const provider = new ComponentProvider({ name: "distribution-registry", dirname: pluginDir, components: getPulumiComponents(components) });
+        const inferred = JSON.parse(await provider.getSchema());
+        expect(printed.resources).toEqual(inferred.resources);
+        expect(printed.types).toEqual(inferred.types);
+        expect(Object.keys(printed.resources)).toEqual(["distribution-registry:index:DistributionRegistry"]);
+    });
+
+    e2e("pulumi up creates the objects through the explicit provider, with htpasswd secret", async () => {
+        const up = await pulumi(yamlStack, "yaml-up", ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", "reuse"]);
+        expect(up.code).toBe(0);
+        expect(up.output).not.toContain("p@ss");
+        for (const p of objects("consumer-yaml", "registry")) {
+            expect(await status(p)).toBe(`${p}: 200`);
+        }
+        const outputs = JSON.parse(run("pulumi", ["stack", "output", "--json", "--stack", "reuse"], { cwd: yamlStack, env }));
+        expect(outputs.url).toBe("https://registry.yaml.test");
+        expect(outputs.namespace).toBe("consumer-yaml");
+        expect(outputs.htpasswd).toBe("[secret]");
+        const exported = run("pulumi", ["stack", "export", "--stack", "reuse"], { cwd: yamlStack, env });
+        expect(exported).not.toContain("p@ss");
+        const secret = (await api.request("GET", "/api/v1/namespaces/consumer-yaml/secrets/registry")).body;
+        expect(Buffer.from(secret.data.htpasswd, "base64").toString()).toMatch(/^yaml-admin:\$2y\$05\$/);
+    });
+
+    e2e("a second preview shows no changes", async () => {
+        expect((await pulumi(yamlStack, "yaml-preview", ["preview", "--expect-no-changes", "--non-interactive", "--stack", "reuse"])).code).toBe(0);
+    });
+
+    e2e("pulumi destroy removes every object", async () => {
+        expect((await pulumi(yamlStack, "yaml-destroy", ["destroy", "--yes", "--skip-preview", "--non-interactive", "--stack", "reuse"])).code).toBe(0);
+        for (const p of objects("consumer-yaml", "registry")) {
+            expect(await status(p)).toBe(`${p}: 404`);
+        }
+    });
+});
