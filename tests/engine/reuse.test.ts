@@ -2,6 +2,7 @@ import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as grpc from "@grpc/grpc-js";
 import { ComponentProvider, getPulumiComponents } from "@pulumi/pulumi/provider/experimental";
 import { itWhen } from "../support/requirements";
 import { KubernetesApi, kubernetesApi } from "./kubernetesApi";
@@ -22,6 +23,7 @@ const requiredTools = ["pulumi", "pulumi-language-nodejs", "pulumi-language-yaml
     "pulumi-resource-kubernetes", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"];
 const missingTools = requiredTools.filter(t => !fs.existsSync(path.join(toolsBin, t)));
 const e2e = itWhen(missingTools.length === 0, `tools not built (run tests/engine/build-tools.sh): ${missingTools.join(", ")}`);
+const hostBuilt = fs.existsSync(path.join(toolsBin, "pulumi-language-nodejs"));
 
 // Ports of our own, so this control plane never meets another test's.
 const clusterEnv = { DR_ETCD_PORT: "33379", DR_ETCD_PEER_PORT: "33380", DR_APISERVER_PORT: "37443" };
@@ -41,6 +43,18 @@ function run(command: string, args: string[], options: childProcess.SpawnSyncOpt
         throw new Error(`${command} ${args.join(" ")} failed (${r.status}): ${r.stderr}${r.stdout}`);
     }
     return String(r.stdout);
+}
+
+/** A folder as a checkout of this project is, built, with its node_modules: what a stack names under `packages:`. */
+function makePluginDir(dir: string): void {
+    fs.mkdirSync(dir);
+    for (const f of ["package.json", "package-lock.json", "tsconfig.json", "PulumiPlugin.yaml", "index.ts"]) {
+        fs.copyFileSync(path.join(repo, f), path.join(dir, f));
+    }
+    for (const d of ["components", "bin"]) {
+        fs.cpSync(path.join(repo, d), path.join(dir, d), { recursive: true });
+    }
+    fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"));
 }
 
 /** Runs the CLI in a stack's folder; the whole output goes to logs/<step>.log. */
@@ -113,14 +127,7 @@ beforeAll(async () => {
 
     // The plugin: a checkout of this project, built (the pack above ran the build), with its node_modules.
     pluginDir = path.join(work, "distribution-registry");
-    fs.mkdirSync(pluginDir);
-    for (const f of ["package.json", "package-lock.json", "tsconfig.json", "PulumiPlugin.yaml", "index.ts"]) {
-        fs.copyFileSync(path.join(repo, f), path.join(pluginDir, f));
-    }
-    for (const d of ["components", "bin"]) {
-        fs.cpSync(path.join(repo, d), path.join(pluginDir, d), { recursive: true });
-    }
-    fs.symlinkSync(path.join(repo, "node_modules"), path.join(pluginDir, "node_modules"));
+    makePluginDir(pluginDir);
 
     yamlStack = path.join(work, "yaml-stack");
     fs.mkdirSync(yamlStack);
@@ -173,6 +180,60 @@ afterAll(() => {
             console.log(`kept ${work}`);
         }
     }
+});
+
+describe("our Node.js language host runs the component as a plugin", () => {
+    // What the engine does first with a `packages:` entry, played here over gRPC: RunPlugin on the host, read
+    // the port the plugin prints, ask that provider for its schema. Needs only the host (no CLI, no cluster).
+    itWhen(hostBuilt, "pulumi-language-nodejs not built (run tests/engine/build-tools.sh)")("RunPlugin serves the schema the SDK infers", async () => {
+        const proto = (m: string) => require(`@pulumi/pulumi/proto/${m}`);
+        const lang = proto("language_pb"), langGrpc = proto("language_grpc_pb"), prov = proto("provider_pb"), provGrpc = proto("provider_grpc_pb");
+        run("npm", ["run", "build"], { cwd: repo });
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-plugin-"));
+        const plugin = path.join(dir, "distribution-registry");
+        makePluginDir(plugin);
+        const host = childProcess.spawn(path.join(toolsBin, "pulumi-language-nodejs"), [], { stdio: ["ignore", "pipe", "inherit"] });
+        try {
+            const hostPort = await new Promise<string>(resolve => host.stdout.once("data", d => resolve(String(d).trim())));
+            const client = new langGrpc.LanguageRuntimeClient(`127.0.0.1:${hostPort}`, grpc.credentials.createInsecure());
+            const info = new lang.ProgramInfo();
+            info.setRootDirectory(plugin);
+            info.setProgramDirectory(plugin);
+            info.setEntryPoint(".");
+            const req = new lang.RunPluginRequest();
+            req.setPwd(plugin);
+            req.setInfo(info);
+            req.setKind("resource");
+            req.setEnvList(Object.entries(process.env).map(([k, v]) => `${k}=${v}`));
+            const stream = client.runPlugin(req);
+            let stdout = "";
+            let stderr = "";
+            const pluginPort = await new Promise<string>((resolve, reject) => {
+                stream.on("data", (m: any) => {
+                    stdout += Buffer.from(m.getStdout_asU8()).toString();
+                    stderr += Buffer.from(m.getStderr_asU8()).toString();
+                    const port = stdout.match(/^(\d+)\n/);
+                    if (port) {
+                        resolve(port[1]);
+                    }
+                });
+                stream.on("error", reject);
+                stream.on("end", () => reject(new Error(`the plugin exited without serving: ${stdout}${stderr}`)));
+            });
+            const provider = new provGrpc.ResourceProviderClient(`127.0.0.1:${pluginPort}`, grpc.credentials.createInsecure());
+            const served = await new Promise<any>((resolve, reject) => provider.getSchema(new prov.GetSchemaRequest(),
+                (err: Error | null, res: any) => (err ? reject(err) : resolve(JSON.parse(res.getSchema())))));
+            stream.cancel();
+            const inferred = JSON.parse(await new ComponentProvider({ name: "distribution-registry", dirname: plugin,
+                components: getPulumiComponents(require(path.join(plugin, "bin", "components"))) }).getSchema());
+            expect(Object.keys(served.resources)).toEqual(["distribution-registry:index:DistributionRegistry"]);
+            expect(served.resources).toEqual(inferred.resources);
+            expect(served.types).toEqual(inferred.types);
+        } finally {
+            host.kill();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }, 300000);
 });
 
 describe("the component reused by another TypeScript stack, from the packed package", () => {
