@@ -45,10 +45,14 @@ function run(command: string, args: string[], options: childProcess.SpawnSyncOpt
     return String(r.stdout);
 }
 
-/** A folder as a checkout of this project is, built, with its node_modules: what a stack names under `packages:`. */
+/**
+ * A folder as a checkout of this project is, built, with its node_modules: what a stack names under `packages:`.
+ * The CLI installs a plugin folder before it runs it (our host runs `npm install` there, as upstream's does, which
+ * replaces the node_modules link by a real tree and runs `prepare`); RunPlugin alone uses the link.
+ */
 function makePluginDir(dir: string): void {
     fs.mkdirSync(dir);
-    for (const f of ["package.json", "package-lock.json", "tsconfig.json", "PulumiPlugin.yaml", "index.ts"]) {
+    for (const f of ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "PulumiPlugin.yaml", "index.ts"]) {
         fs.copyFileSync(path.join(repo, f), path.join(dir, f));
     }
     for (const d of ["components", "bin"]) {
@@ -104,6 +108,9 @@ beforeAll(async () => {
         // Only the explicit providers know the cluster: a default provider would fail on this file.
         KUBECONFIG: path.join(work, "no-such-kubeconfig"),
         TMPDIR: os.tmpdir(),
+        // The plugin's `npm install` (run by the CLI through our host) takes what it can from the user's npm cache.
+        npm_config_cache: process.env.npm_config_cache ?? path.join(os.homedir(), ".npm"),
+        npm_config_prefer_offline: "true",
     };
     fs.mkdirSync(path.join(work, "state"));
     fs.mkdirSync(env.HOME!);
