@@ -61,6 +61,50 @@ function makePluginDir(dir: string): void {
     fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"));
 }
 
+/** The YAML stack: the component from the plugin folder, with an explicit Kubernetes provider. */
+function yamlProgram(plugin: string): string {
+    return [
+        "name: registry-yaml",
+        "runtime: yaml",
+        "packages:",
+        `  distribution-registry: ${plugin}`,
+        "config:",
+        "  kubeconfig: { type: string }",
+        "  registryPassword: { type: string, secret: true }",
+        "resources:",
+        "  cluster:",
+        "    type: pulumi:providers:kubernetes",
+        "    properties: { kubeconfig: \"${kubeconfig}\" }",
+        "  registry:",
+        "    type: distribution-registry:index:DistributionRegistry",
+        "    properties:",
+        "      address: 127.0.0.2",
+        "      username: yaml-admin",
+        "      password: ${registryPassword}",
+        "      hostname: registry.yaml.test",
+        "      namespace: consumer-yaml",
+        "      createNamespace: true",
+        "      skipAwait: true",
+        "      storage: { type: emptyDir }",
+        "      workstation:",
+        "        hostsEntry: { enabled: false }",
+        "        dockerTrust: { mode: none }",
+        "        push: { enabled: false }",
+        "    options:",
+        "      providers: [ \"${cluster}\" ]",
+        "outputs:",
+        "  url: ${registry.url}",
+        "  namespace: ${registry.namespace}",
+        "  htpasswd: ${registry.htpasswd}",
+        "",
+    ].join("\n");
+}
+
+/** The provider (the name in its reference) of every Kubernetes object of a stack export or a preview's steps. */
+function kubernetesProviders(states: any[]): string[] {
+    return states.filter(r => r?.type?.startsWith("kubernetes:")).map(r => `${r.type}: ${String(r.provider).split("::").slice(-2)[0]}`);
+}
+
 /** Runs the CLI in a stack's folder; the whole output goes to logs/<step>.log. */
 function pulumi(cwd: string, step: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; output: string }> {
     const child = childProcess.spawn("pulumi", args, { cwd, env: { ...env, ...extraEnv } });
@@ -138,41 +182,7 @@ beforeAll(async () => {
 
     yamlStack = path.join(work, "yaml-stack");
     fs.mkdirSync(yamlStack);
-    fs.writeFileSync(path.join(yamlStack, "Pulumi.yaml"), [
-        "name: registry-yaml",
-        "runtime: yaml",
-        "packages:",
-        `  distribution-registry: ${pluginDir}`,
-        "config:",
-        "  kubeconfig: { type: string }",
-        "  registryPassword: { type: string, secret: true }",
-        "resources:",
-        "  cluster:",
-        "    type: pulumi:providers:kubernetes",
-        "    properties: { kubeconfig: \"${kubeconfig}\" }",
-        "  registry:",
-        "    type: distribution-registry:index:DistributionRegistry",
-        "    properties:",
-        "      address: 127.0.0.2",
-        "      username: yaml-admin",
-        "      password: ${registryPassword}",
-        "      hostname: registry.yaml.test",
-        "      namespace: consumer-yaml",
-        "      createNamespace: true",
-        "      skipAwait: true",
-        "      storage: { type: emptyDir }",
-        "      workstation:",
-        "        hostsEntry: { enabled: false }",
-        "        dockerTrust: { mode: none }",
-        "        push: { enabled: false }",
-        "    options:",
-        "      providers: [ \"${cluster}\" ]",
-        "outputs:",
-        "  url: ${registry.url}",
-        "  namespace: ${registry.namespace}",
-        "  htpasswd: ${registry.htpasswd}",
-        "",
-    ].join("\n"));
+    fs.writeFileSync(path.join(yamlStack, "Pulumi.yaml"), yamlProgram(pluginDir));
     run("pulumi", ["stack", "init", "reuse", "--secrets-provider", "passphrase", "--non-interactive"], { cwd: yamlStack, env });
     run("pulumi", ["config", "set", "kubeconfig", kubeconfig, "--stack", "reuse"], { cwd: yamlStack, env });
     run("pulumi", ["config", "set", "--secret", "registryPassword", "--stack", "reuse"], { cwd: yamlStack, env, input: password });
@@ -243,6 +253,92 @@ describe("our Node.js language host runs the component as a plugin", () => {
     }, 300000);
 });
 
+/** The CLI's environment in a scratch folder: its own home, state and passphrase; no cluster in reach. */
+function scratchCliEnv(dir: string): NodeJS.ProcessEnv {
+    const cliEnv: NodeJS.ProcessEnv = {
+        PATH: `${toolsBin}:${process.env.PATH}`, HOME: path.join(dir, "home"), PULUMI_HOME: path.join(dir, "pulumi-home"),
+        PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`, PULUMI_CONFIG_PASSPHRASE: "preview",
+        PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        KUBECONFIG: path.join(dir, "no-such-kubeconfig"), TMPDIR: os.tmpdir(),
+        npm_config_cache: process.env.npm_config_cache ?? path.join(os.homedir(), ".npm"), npm_config_prefer_offline: "true",
+    };
+    fs.mkdirSync(cliEnv.HOME!);
+    fs.mkdirSync(path.join(dir, "state"));
+    return cliEnv;
+}
+
+describe("pulumi package get-schema on this project", () => {
+    const missing = ["pulumi", "pulumi-language-nodejs"].filter(t => !fs.existsSync(path.join(toolsBin, t)));
+    itWhen(missing.length === 0, `tools not built (run tests/engine/build-tools.sh): ${missing.join(", ")}`)(
+        "prints the schema the SDK infers (the CLI installs the folder, then runs it as a plugin)", async () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-get-schema-"));
+            const cliEnv = scratchCliEnv(dir);
+            try {
+                run("npm", ["run", "build"], { cwd: repo });
+                const plugin = path.join(dir, "distribution-registry");
+                makePluginDir(plugin);
+                const printed = JSON.parse(run("pulumi", ["package", "get-schema", plugin], { cwd: dir, env: cliEnv }));
+                const components = require(path.join(repo, "bin", "components"));
+                const inferred = JSON.parse(await new ComponentProvider({ name: "distribution-registry", dirname: plugin,
+                    components: getPulumiComponents(components) }).getSchema());
+                // The CLI reads the schema into its own types and prints them: the analyzer's `optional` marks,
+                // which the schema format does not have, are dropped (`required` and `requiredInputs` say it),
+                // and so are empty `required` lists.
+                const dropped = (k: string, x: unknown) => k === "optional" || (k === "required" && Array.isArray(x) && x.length === 0);
+                const dropOptional = (v: any): any => Array.isArray(v) ? v.map(dropOptional)
+                    : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).filter(([k, x]) => !dropped(k, x)).map(([k, x]) => [k, dropOptional(x)])) : v;
+                expect(Object.keys(printed.resources)).toEqual(["distribution-registry:index:DistributionRegistry"]);
+                expect(printed.resources).toEqual(dropOptional(inferred.resources));
+                expect(printed.types).toEqual(dropOptional(inferred.types));
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        }, 600000);
+});
+
+describe("a Pulumi YAML stack previews the component, no cluster needed", () => {
+    // The engine loads the plugin (installs the folder, RunPlugin, schema), the YAML host type-checks the program
+    // against the inferred schema, the plugin constructs the component, and its children are planned with the
+    // stack's explicit provider. The kubeconfig names a server nobody serves, so nothing is created anywhere.
+    const missing = ["pulumi", "pulumi-language-nodejs", "pulumi-language-yaml", "pulumi-resource-random", "pulumi-resource-kubernetes"]
+        .filter(t => !fs.existsSync(path.join(toolsBin, t)));
+    itWhen(missing.length === 0, `tools not built (run tests/engine/build-tools.sh): ${missing.join(", ")}`)(
+        "pulumi preview plans every child, each Kubernetes object with the explicit provider", async () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-yaml-preview-"));
+            const cliEnv = scratchCliEnv(dir);
+            try {
+                run("npm", ["run", "build"], { cwd: repo });
+                const plugin = path.join(dir, "distribution-registry");
+                makePluginDir(plugin);
+                const stack = path.join(dir, "yaml-stack");
+                fs.mkdirSync(stack);
+                fs.writeFileSync(path.join(stack, "Pulumi.yaml"), yamlProgram(plugin));
+                const unreachable = path.join(dir, "unreachable-kubeconfig");
+                fs.writeFileSync(unreachable, ["apiVersion: v1", "kind: Config", "current-context: c",
+                    "clusters: [{name: c, cluster: {server: \"https://127.0.0.1:1\"}}]", "users: [{name: u, user: {token: t}}]",
+                    "contexts: [{name: c, context: {cluster: c, user: u}}]", ""].join("\n"));
+                run("pulumi", ["stack", "init", "preview", "--secrets-provider", "passphrase", "--non-interactive"], { cwd: stack, env: cliEnv });
+                run("pulumi", ["config", "set", "kubeconfig", unreachable], { cwd: stack, env: cliEnv });
+                run("pulumi", ["config", "set", "--secret", "registryPassword"], { cwd: stack, env: cliEnv, input: password });
+                const preview = JSON.parse(run("pulumi", ["preview", "--json", "--non-interactive"], { cwd: stack, env: cliEnv }));
+                const planned = preview.steps.map((st: any) => st.newState);
+                const kinds = planned.map((r: any) => r.type);
+                expect(kinds).toEqual(expect.arrayContaining(["distribution-registry:index:DistributionRegistry",
+                    "kubernetes:core/v1:Namespace", "kubernetes:core/v1:Secret", "kubernetes:core/v1:ConfigMap",
+                    "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service", "kubernetes:networking.k8s.io/v1:Ingress",
+                    "random:index/randomPassword:RandomPassword"]));
+                const providers = kubernetesProviders(planned);
+                expect(providers.length).toBe(6);
+                for (const p of providers) {
+                    expect(p).toMatch(/: cluster$/);
+                }
+                expect(JSON.stringify(preview)).not.toContain("p@ss");
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        }, 600000);
+});
+
 describe("the component reused by another TypeScript stack, from the packed package", () => {
     e2e("pulumi up creates the objects through the explicit provider", async () => {
         const up = await pulumi(tsStack, "ts-up", ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", "reuse"]);
@@ -253,6 +349,10 @@ describe("the component reused by another TypeScript stack, from the packed pack
         const outputs = JSON.parse(run("pulumi", ["stack", "output", "--json", "--stack", "reuse"], { cwd: tsStack, env }));
         expect(outputs.url).toBe("https://registry.consumer.test");
         expect(outputs.htpasswd).toBe("[secret]");
+        const state = JSON.parse(run("pulumi", ["stack", "export", "--stack", "reuse"], { cwd: tsStack, env })).deployment.resources;
+        for (const p of kubernetesProviders(state)) {
+            expect(p).toMatch(/: cluster$/);
+        }
     });
 
     e2e("a second preview shows no changes", async () => {
@@ -268,16 +368,6 @@ describe("the component reused by another TypeScript stack, from the packed pack
 });
 
 describe("the component as a plugin, used by a Pulumi YAML stack", () => {
-    e2e("pulumi package get-schema prints the schema the SDK infers", async () => {
-        const printed = JSON.parse(run("pulumi", ["package", "get-schema", pluginDir], { cwd: work, env }));
-        const components = require(path.join(pluginDir, "bin", "components"));
-        const provider = new ComponentProvider({ name: "distribution-registry", dirname: pluginDir, components: getPulumiComponents(components) });
-        const inferred = JSON.parse(await provider.getSchema());
-        expect(printed.resources).toEqual(inferred.resources);
-        expect(printed.types).toEqual(inferred.types);
-        expect(Object.keys(printed.resources)).toEqual(["distribution-registry:index:DistributionRegistry"]);
-    });
-
     e2e("pulumi up creates the objects through the explicit provider, with htpasswd secret", async () => {
         const up = await pulumi(yamlStack, "yaml-up", ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", "reuse"]);
         expect(up.code).toBe(0);
@@ -291,6 +381,11 @@ describe("the component as a plugin, used by a Pulumi YAML stack", () => {
         expect(outputs.htpasswd).toBe("[secret]");
         const exported = run("pulumi", ["stack", "export", "--stack", "reuse"], { cwd: yamlStack, env });
         expect(exported).not.toContain("p@ss");
+        const providers = kubernetesProviders(JSON.parse(exported).deployment.resources);
+        expect(providers.length).toBeGreaterThanOrEqual(6);
+        for (const p of providers) {
+            expect(p).toMatch(/: cluster$/);
+        }
         const secret = (await api.request("GET", "/api/v1/namespaces/consumer-yaml/secrets/registry")).body;
         expect(Buffer.from(secret.data.htpasswd, "base64").toString()).toMatch(/^yaml-admin:\$2y\$05\$/);
     });
