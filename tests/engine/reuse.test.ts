@@ -8,8 +8,8 @@ import { itWhen } from "../support/requirements";
 import { KubernetesApi, kubernetesApi } from "./kubernetesApi";
 
 /**
- * Reuse on the real engine (README "Reuse the component"): against a local API server with kwok nodes
- * (start-cluster.sh), with the Pulumi CLI, the Kubernetes and random providers built by build-tools.sh,
+ * Reuse on the real engine (README "Reuse the component"): against the single-node cluster of
+ * start-cluster.sh, with the Pulumi CLI, the Kubernetes and random providers built by build-tools.sh,
  *  - the TypeScript stack of tests/consumer, with the packed package installed from its tarball;
  *  - a Pulumi YAML stack that names this project under `packages:` and uses
  *    distribution-registry:index:DistributionRegistry: the engine runs the component as a Node.js plugin
@@ -19,14 +19,18 @@ import { KubernetesApi, kubernetesApi } from "./kubernetesApi";
  */
 const repo = path.resolve(__dirname, "..", "..");
 const toolsBin = childProcess.spawnSync(path.join(__dirname, "build-tools.sh"), ["--print-bin"], { encoding: "utf8" }).stdout.trim();
+// start-cluster.sh's single real node: its control plane, kubelet, kube-proxy, Traefik and local-path, as root.
 const requiredTools = ["pulumi", "pulumi-language-nodejs", "pulumi-language-yaml", "pulumi-resource-random",
-    "pulumi-resource-kubernetes", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"];
+    "pulumi-resource-kubernetes", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet",
+    "kube-proxy", "traefik", "local-path-provisioner"];
 const missingTools = requiredTools.filter(t => !fs.existsSync(path.join(toolsBin, t)));
-const e2e = itWhen(missingTools.length === 0, `tools not built (run tests/engine/build-tools.sh): ${missingTools.join(", ")}`);
+const isRoot = process.getuid?.() === 0;
+const e2e = itWhen(missingTools.length === 0 && isRoot, !isRoot ? "needs root (start-cluster.sh runs a real node)"
+    : `tools not built (run tests/engine/build-tools.sh): ${missingTools.join(", ")}`);
 const hostBuilt = fs.existsSync(path.join(toolsBin, "pulumi-language-nodejs"));
 
 // Ports of our own, so this control plane never meets another test's.
-const clusterEnv = { DR_ETCD_PORT: "33379", DR_ETCD_PEER_PORT: "33380", DR_APISERVER_PORT: "37443" };
+const clusterEnv = { DR_ETCD_PORT: "33379", DR_ETCD_PEER_PORT: "33380", DR_APISERVER_PORT: "37443", DR_KUBELET_PORT: "31250" };
 const password = "reuse p@ss \"w'ord\"";
 
 let work: string;
@@ -181,10 +185,31 @@ describe("our Node.js language host runs the component as a plugin", () => {
             expect(served.types).toEqual(inferred.types);
         } finally {
             host.kill();
+            stopProcessesUnder(dir);
             fs.rmSync(dir, { recursive: true, force: true });
         }
     }, 300000);
 });
+
+/**
+ * Ends, by process id, what still runs from a scratch folder of this test: a plugin whose host was stopped before
+ * it could stop the plugin would otherwise outlive the test.
+ */
+function stopProcessesUnder(dir: string): void {
+    for (const pid of fs.readdirSync("/proc").filter(p => /^\d+$/.test(p) && Number(p) !== process.pid)) {
+        let cmdline = "";
+        try {
+            cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+        } catch (_) {
+            continue;
+        }
+        if (cmdline.includes(dir)) {
+            try {
+                process.kill(Number(pid), "SIGKILL");
+            } catch (_) { /* already gone */ }
+        }
+    }
+}
 
 /** The CLI's environment in a scratch folder: its own home, state and passphrase; no cluster in reach. */
 function scratchCliEnv(dir: string): NodeJS.ProcessEnv {
@@ -224,6 +249,7 @@ describe("pulumi package get-schema on this project", () => {
                 expect(printed.resources).toEqual(dropOptional(inferred.resources));
                 expect(printed.types).toEqual(dropOptional(inferred.types));
             } finally {
+                stopProcessesUnder(dir);
                 fs.rmSync(dir, { recursive: true, force: true });
             }
         }, 600000);
@@ -267,6 +293,7 @@ describe("a Pulumi YAML stack previews the component, no cluster needed", () => 
                 }
                 expect(JSON.stringify(preview)).not.toContain("p@ss");
             } finally {
+                stopProcessesUnder(dir);
                 fs.rmSync(dir, { recursive: true, force: true });
             }
         }, 600000);
