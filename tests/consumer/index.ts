@@ -14,6 +14,8 @@ const registry = new DistributionRegistry("shared", {
     hostname: "registry.consumer.test",
     namespace: config.get("namespace") ?? "consumer",
     createNamespace: true,
+    // Where no image can be pulled (the engine test's node), the one the node already has.
+    image: config.get("image"),
     // A string still types as the StorageType enum (source-compatible); emptyDir needs no storage class.
     storage: { type: "emptyDir" },
     skipAwait: true,

@@ -2,7 +2,7 @@
 # Builds, offline (only the Go module proxy is needed), the binaries that the
 # end-to-end tests of this Pulumi program run against:
 #
-#   pulumi, pulumi-language-nodejs                    the Pulumi engine
+#   pulumi, pulumi-language-nodejs, -yaml             the Pulumi engine and its Node.js and YAML hosts
 #   pulumi-resource-kubernetes, -random, -command     providers, found on $PATH
 #   etcd, kubernetes (kube-apiserver,                 a local control plane and a real node
 #     kube-controller-manager, kube-scheduler,        (containerd, runc and the CNI plugins
@@ -51,9 +51,10 @@ KUBE_VERSION=v1.37.2             # k8s.io/kubernetes; staging modules at v0.37.2
 ETCD_VERSION=v3.7.3              # go.etcd.io/etcd/server/v3
 TRAEFIK_VERSION=v3.6.12          # github.com/traefik/traefik/v3; v3.7.x does not build from the proxy
 LOCAL_PATH_VERSION=v0.0.30       # github.com/rancher/local-path-provisioner
+YAML_HOST_VERSION=v1.25.0        # github.com/pulumi/pulumi-yaml (builds against the pkg/sdk v3.206.0 it asks for)
 
 ALL_TOOLS=(etcd kubernetes traefik local-path-provisioner
-	pulumi pulumi-language-nodejs pulumi-resource-command
+	pulumi pulumi-language-nodejs pulumi-language-yaml pulumi-resource-command
 	pulumi-resource-random pulumi-resource-kubernetes)
 KUBERNETES_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 
@@ -63,6 +64,7 @@ tool_version() {
 	kubernetes) echo "$KUBE_VERSION" ;;
 	traefik) echo "$TRAEFIK_VERSION" ;;
 	local-path-provisioner) echo "$LOCAL_PATH_VERSION" ;;
+	pulumi-language-yaml) echo "$YAML_HOST_VERSION" ;;
 	pulumi) echo "$PULUMI_VERSION" ;;
 	pulumi-language-nodejs) echo "$NODEJS_HOST_VERSION" ;;
 	pulumi-resource-command) echo "$COMMAND_VERSION" ;;
@@ -83,7 +85,7 @@ tool_binaries() {
 tool_module() {
 	case "$1" in
 	etcd) echo etcd ;;
-	kubernetes | traefik | local-path-provisioner) echo "$1" ;;
+	kubernetes | traefik | local-path-provisioner | pulumi-language-yaml) echo "$1" ;;
 	pulumi | pulumi-language-nodejs | pulumi-resource-command) echo pulumi ;;
 	pulumi-resource-random) echo pulumi-resource-random ;;
 	pulumi-resource-kubernetes) echo pulumi-resource-kubernetes ;;
@@ -141,6 +143,10 @@ build_kubernetes() {
 build_traefik() {
 	cd "$1" && gobuild "$2/traefik" "-X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION" \
 		github.com/traefik/traefik/v3/cmd/traefik
+}
+build_pulumi-language-yaml() {
+	cd "$1" && gobuild "$2/pulumi-language-yaml" "-X github.com/pulumi/pulumi-yaml/pkg/version.Version=$YAML_HOST_VERSION" \
+		github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
 }
 build_local-path-provisioner() { cd "$1" && gobuild "$2/local-path-provisioner" "" github.com/rancher/local-path-provisioner; }
 build_pulumi() {

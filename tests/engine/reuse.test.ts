@@ -6,6 +6,7 @@ import * as grpc from "@grpc/grpc-js";
 import { ComponentProvider, getPulumiComponents } from "@pulumi/pulumi/provider/experimental";
 import { itWhen } from "../support/requirements";
 import { KubernetesApi, kubernetesApi } from "./kubernetesApi";
+import { imageReference } from "./realNode";
 
 /**
  * Reuse on the real engine (README "Reuse the component"): against the single-node cluster of
@@ -74,6 +75,7 @@ function yamlProgram(plugin: string): string {
         `  distribution-registry: ${plugin}`,
         "config:",
         "  kubeconfig: { type: string }",
+        "  registryImage: { type: string, default: \"registry:2.8.3\" }",
         "  registryPassword: { type: string, secret: true }",
         "resources:",
         "  cluster:",
@@ -86,6 +88,7 @@ function yamlProgram(plugin: string): string {
         "      username: yaml-admin",
         "      password: ${registryPassword}",
         "      hostname: registry.yaml.test",
+        "      image: ${registryImage}",
         "      namespace: consumer-yaml",
         "      createNamespace: true",
         "      skipAwait: true",
@@ -211,6 +214,20 @@ function stopProcessesUnder(dir: string): void {
     }
 }
 
+/**
+ * The provider plugins this machine built, placed where the CLI's plugin install puts a release's, for the
+ * versions the npm SDKs ask for: the language host reports those packages (as upstream's does), and the CLI
+ * installs what a plugin folder needs before it runs it, which here would be a download.
+ */
+function preinstallPlugins(pulumiHome: string): void {
+    for (const name of ["kubernetes", "random", "command"]) {
+        const version = require(path.join(repo, "node_modules", "@pulumi", name, "package.json")).pulumi.version;
+        const dir = path.join(pulumiHome, "plugins", `resource-${name}-v${version}`);
+        fs.mkdirSync(dir, { recursive: true });
+        fs.symlinkSync(path.join(toolsBin, `pulumi-resource-${name}`), path.join(dir, `pulumi-resource-${name}`));
+    }
+}
+
 /** The CLI's environment in a scratch folder: its own home, state and passphrase; no cluster in reach. */
 function scratchCliEnv(dir: string): NodeJS.ProcessEnv {
     const cliEnv: NodeJS.ProcessEnv = {
@@ -222,6 +239,7 @@ function scratchCliEnv(dir: string): NodeJS.ProcessEnv {
     };
     fs.mkdirSync(cliEnv.HOME!);
     fs.mkdirSync(path.join(dir, "state"));
+    preinstallPlugins(cliEnv.PULUMI_HOME!);
     return cliEnv;
 }
 
@@ -328,6 +346,7 @@ describe("on a local control plane (start-cluster.sh)", () => {
         };
         fs.mkdirSync(path.join(work, "state"));
         fs.mkdirSync(env.HOME!);
+        preinstallPlugins(env.PULUMI_HOME!);
 
         // The package as a user gets it: packed (which runs the build), then installed from the tarball.
         const packed = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", work], { cwd: repo }));
@@ -344,6 +363,8 @@ describe("on a local control plane (start-cluster.sh)", () => {
         run("pulumi", ["config", "set", "kubeconfig", kubeconfig, "--stack", "reuse"], { cwd: tsStack, env });
         run("pulumi", ["config", "set", "namespace", "consumer-ts", "--stack", "reuse"], { cwd: tsStack, env });
         run("pulumi", ["config", "set", "address", "127.0.0.2", "--stack", "reuse"], { cwd: tsStack, env });
+        // The node pulls nothing from the internet: the registry image is the one build-images.sh imported.
+        run("pulumi", ["config", "set", "image", imageReference("registry-2"), "--stack", "reuse"], { cwd: tsStack, env });
         run("pulumi", ["config", "set", "--secret", "password", "--stack", "reuse"], { cwd: tsStack, env, input: password });
 
         // The plugin: a checkout of this project, built (the pack above ran the build), with its node_modules.
@@ -355,6 +376,7 @@ describe("on a local control plane (start-cluster.sh)", () => {
         fs.writeFileSync(path.join(yamlStack, "Pulumi.yaml"), yamlProgram(pluginDir));
         run("pulumi", ["stack", "init", "reuse", "--secrets-provider", "passphrase", "--non-interactive"], { cwd: yamlStack, env });
         run("pulumi", ["config", "set", "kubeconfig", kubeconfig, "--stack", "reuse"], { cwd: yamlStack, env });
+        run("pulumi", ["config", "set", "registryImage", imageReference("registry-2"), "--stack", "reuse"], { cwd: yamlStack, env });
         run("pulumi", ["config", "set", "--secret", "registryPassword", "--stack", "reuse"], { cwd: yamlStack, env, input: password });
     }, 900000);
 
