@@ -300,6 +300,10 @@ describe.each(scenarios)("the program on a real node with $image, pushing with $
         const podsPath = `/api/v1/namespaces/${appsNamespace}/pods`;
         expect((await cluster!.api.request("POST", podsPath, pod("with-secret", true))).status).toBe(201);
         expect((await cluster!.api.request("POST", podsPath, pod("without-secret", false))).status).toBe(201);
+        // An image from Docker Hub fails on the node itself: no lookup or request leaves the machine.
+        const fromDockerHub = { ...pod("from-docker-hub", false) };
+        fromDockerHub.spec.containers = [{ ...fromDockerHub.spec.containers[0], image: "nginx:1.27" }];
+        expect((await cluster!.api.request("POST", podsPath, fromDockerHub)).status).toBe(201);
         const running = await waitFor("the pod with the pull Secret to run", 120, async () => {
             const p = (await cluster!.api.request("GET", `${podsPath}/with-secret`)).body;
             return p.status.phase === "Running" ? p : undefined;
@@ -316,7 +320,12 @@ describe.each(scenarios)("the program on a real node with $image, pushing with $
             return waiting && /ErrImagePull|ImagePullBackOff/.test(waiting.reason) ? waiting : undefined;
         });
         expect(refused.reason).toMatch(/ErrImagePull|ImagePullBackOff/);
-        for (const name of ["with-secret", "without-secret"]) {
+        const closed = await waitFor("the Docker Hub pull to fail on the node", 60, async () => {
+            const waiting = (await cluster!.api.request("GET", `${podsPath}/from-docker-hub`)).body.status.containerStatuses?.[0]?.state?.waiting;
+            return waiting?.message ? waiting.message : undefined;
+        });
+        expect(closed).toContain("127.0.0.1:1");
+        for (const name of ["with-secret", "without-secret", "from-docker-hub"]) {
             await cluster!.api.request("DELETE", `${podsPath}/${name}`);
         }
         await waitFor("the pods to be gone", 60, async () =>
