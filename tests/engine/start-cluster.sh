@@ -350,10 +350,12 @@ start_node() {
 	mkdir -p "$DIR/kubelet" "$DIR/pod-logs" "$DIR/local-path"
 	cp /etc/hosts "$DIR/node-hosts"
 	# The public registries are asked at a closed loopback port: an image the node lacks (registry:2.8.3, say) fails
-	# here, at once, instead of sending a lookup or a request out of the machine. (containerd 1.6 has no _default.)
+	# here, at once, instead of sending a lookup or a request out of the machine. containerd 1.6 has no _default
+	# directory, and takes `server` alone for docker.io as registry-1.docker.io: the [host] section is what counts.
 	for public in docker.io registry.k8s.io quay.io ghcr.io gcr.io; do
 		mkdir -p "$DIR/containerd/certs.d/$public"
-		printf 'server = "https://127.0.0.1:1"\n' >"$DIR/containerd/certs.d/$public/hosts.toml"
+		printf 'server = "https://127.0.0.1:1"\n[host."https://127.0.0.1:1"]\n  capabilities = ["pull", "resolve"]\n' \
+			>"$DIR/containerd/certs.d/$public/hosts.toml"
 	done
 	cat >"$DIR/containerd/config.toml" <<EOF
 version = 2
