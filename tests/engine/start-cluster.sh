@@ -92,7 +92,7 @@ pid_of() {
 	exe="$(readlink "/proc/$pid/exe" 2>/dev/null)" || return 1
 	exe="${exe% (deleted)}"
 	[[ "$exe" == "$(binary_of "$name")" ]] || return 1
-	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$DIR" || return 1
+	[[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" == *"$DIR"* ]] || return 1
 	echo "$pid"
 }
 
@@ -114,7 +114,8 @@ kapi() {
 # apply PATH JSON: creates the object unless it exists.
 apply() {
 	local path="$1" json="$2" name
-	name="$(printf '%s' "$json" | grep -o '"name":"[^"]*"' | head -n1 | cut -d'"' -f4)"
+	[[ "$json" =~ \"name\":\"([^\"]*)\" ]] || die "no name in $json"
+	name="${BASH_REMATCH[1]}"
 	kapi GET "$path/$name" >/dev/null 2>&1 || kapi POST "$path" --data "$json" >/dev/null
 }
 
@@ -215,7 +216,8 @@ EOF
 }
 
 node_ready() {
-	kapi GET "/api/v1/nodes/$NODE" | tr -d ' \n' | grep -q '"type":"Ready","status":"True"'
+	# No `| grep -q` under pipefail: grep would stop reading at the match and fail the pipeline with SIGPIPE.
+	[[ "$(kapi GET "/api/v1/nodes/$NODE" | tr -d ' \n')" == *'"type":"Ready","status":"True"'* ]]
 }
 
 # --------------------------------------------------------- host changes --

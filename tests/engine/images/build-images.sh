@@ -81,7 +81,7 @@ fill_busybox() {
 
 command -v go >/dev/null || die "go is needed"
 [[ -x /usr/bin/docker-registry ]] || die "/usr/bin/docker-registry is missing: apt-get install docker-registry"
-[[ -x /bin/busybox ]] && file -L /bin/busybox | grep -q 'statically linked' ||
+[[ -x /bin/busybox && "$(file -L /bin/busybox)" == *"statically linked"* ]] ||
 	die "/bin/busybox is missing or not static: apt-get install busybox-static"
 mkdir -p "$out_dir"
 
@@ -89,10 +89,11 @@ pause_binary="$out_dir/pause-binary"
 (cd "$here/pause" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$pause_binary" .)
 registry_3_binary="$("$here/../../support/build-registry-v3.sh")"
 # "docker-registry github.com/docker/distribution 2.8.2+ds1", "registry github.com/distribution/distribution/v3 v3.1.2+unknown"
-version_of() { "$@" --version 2>&1 | grep -o '[0-9]\+\.[0-9]\+\.[0-9]\+' | head -n1; }
+# sed reads all its input: a `| head` under pipefail fails the pipeline with SIGPIPE when the writer is not done.
+version_of() { "$@" --version 2>&1 | grep -o '[0-9]\+\.[0-9]\+\.[0-9]\+' | sed -n 1p; }
 registry_2_version="$(version_of /usr/bin/docker-registry)"
 registry_3_version="$(version_of "$registry_3_binary")"
-busybox_version="$(/bin/busybox 2>&1 | head -n1 | grep -o 'v[0-9][0-9.]*' | tr -d v)"
+busybox_version="$(/bin/busybox 2>&1 | sed -n '1s/.* v\([0-9][0-9.]*\).*/\1/p')"
 [[ -n "$registry_2_version" && -n "$registry_3_version" && -n "$busybox_version" ]] || die "cannot read the binaries' versions"
 
 registry_config() {
