@@ -2,6 +2,7 @@ import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { installConsumerStack } from "../support/consumerStack";
 
 // Reuse from another stack, as a user does it: `npm pack` this project, install the tarball into the
 // minimal TypeScript program of tests/consumer (with its own @pulumi/pulumi), and run that program the way
@@ -70,13 +71,7 @@ beforeAll(() => {
     files = packed[0].files.map((f: { path: string }) => f.path);
 
     consumer = path.join(work, "consumer");
-    fs.cpSync(path.join(repo, "tests", "consumer"), consumer, { recursive: true });
-    const manifest = JSON.parse(fs.readFileSync(path.join(consumer, "package.json"), "utf8"));
-    const lock = JSON.parse(fs.readFileSync(path.join(repo, "package-lock.json"), "utf8"));
-    lock.name = manifest.name;
-    lock.packages[""] = { name: manifest.name, version: manifest.version, dependencies: manifest.dependencies, devDependencies: manifest.devDependencies };
-    fs.writeFileSync(path.join(consumer, "package-lock.json"), JSON.stringify(lock, null, 2));
-    timed("npm install of the tarball", () => run("npm", ["install", "--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund", tarball], consumer));
+    timed("npm install of the tarball", () => installConsumerStack(consumer, tarball));
 
     const out = timed("the consumer under mocks (ts-node)", () => run("node", ["-r", "ts-node/register", "mocks.ts"], consumer, {
         PULUMI_CONFIG: JSON.stringify({ "registry-consumer:password": "consumer-p4ss" }),
