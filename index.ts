@@ -14,5 +14,6 @@ export = async () => {
         pushedImages: registry.pushedImages,
         digests: registry.digests,
         imagePullSecretName: registry.imagePullSecretName,
+        caCertificate: registry.caCertificate,
     };
 };

@@ -30,11 +30,22 @@ export const SudoMode = {
 } as const;
 export type SudoMode = (typeof SudoMode)[keyof typeof SudoMode];
 
+/** Where the certificate the Ingress serves comes from. */
+export const TlsMode = {
+    /** A CA and a server certificate the stack generates, keys kept in state; clients trust the CA. */
+    Generated: "generated",
+    /** An existing kubernetes.io/tls Secret (`tls.secretName`). */
+    Secret: "secret",
+    /** The ingress controller's default certificate (self-signed on k3s), as in the seed. */
+    IngressDefault: "ingressDefault",
+} as const;
+export type TlsMode = (typeof TlsMode)[keyof typeof TlsMode];
+
 /** How Docker comes to trust the registry's certificate. */
 export const DockerTrustMode = {
     /** daemon.json `insecure-registries`, as in the seed. */
     Insecure: "insecure",
-    /** The CA in certs.d/<host>/ca.crt (no daemon restart). */
+    /** The CA in certs.d/<host>/ca.crt (no daemon restart): the generated one, or `caCertificate`. */
     Ca: "ca",
     /** Leave Docker alone. */
     None: "none",
@@ -78,8 +89,20 @@ export interface IngressArgs {
     className?: pulumi.Input<string>;
     /** Annotations added to (and overriding) the defaults for ingress-nginx. Default: none. */
     annotations?: pulumi.Input<Record<string, string>>;
-    /** Secret holding the TLS certificate for the hostname. Default: none (the controller's default certificate). */
-    tlsSecretName?: pulumi.Input<string>;
+    /** Render k3s's HelmChartConfig for Traefik with this websecure readTimeout, so uploads longer than Traefik's 60 s are not cut. Default: none (Traefik's own). */
+    traefikReadTimeoutSeconds?: number;
+}
+
+/** The certificate the Ingress serves for the hostname. */
+export interface TlsArgs {
+    /** "generated" (a CA and certificate made by the stack), "secret" (an existing Secret) or "ingressDefault" (the controller's certificate). Default: "generated" ("secret" when secretName is set). */
+    mode?: TlsMode;
+    /** The kubernetes.io/tls Secret in the registry's namespace, for "secret". Default: none. */
+    secretName?: pulumi.Input<string>;
+    /** Validity of the generated server certificate, in days; renewed by the first `pulumi up` after two thirds of it. Default: 365. */
+    validityDays?: number;
+    /** Validity of the generated CA certificate, in days; renewed (same key) by the same rule. Default: 3650. */
+    caValidityDays?: number;
 }
 
 /** Compute resources of the registry container. */
@@ -102,13 +125,13 @@ export interface HostsEntryArgs {
 
 /** How Docker comes to trust the registry's certificate. */
 export interface DockerTrustArgs {
-    /** "insecure" (daemon.json insecure-registries, as in the seed), "ca" (certs.d/<host>/ca.crt) or "none". Default: "insecure". */
+    /** "insecure" (daemon.json insecure-registries, as in the seed), "ca" (certs.d/<host>/ca.crt) or "none". Default: "ca" for tls "generated", "insecure" for "ingressDefault", and for "secret" "ca" when caCertificate is set, else "none". */
     mode?: DockerTrustMode;
     /** Docker's daemon.json. Default: "/etc/docker/daemon.json" (macOS: "~/.docker/daemon.json"). */
     daemonConfig?: pulumi.Input<string>;
     /** Docker's certificate directory. Default: "/etc/docker/certs.d" (macOS: "~/.docker/certs.d"). */
     certsDir?: pulumi.Input<string>;
-    /** PEM CA certificate that signed the registry's certificate; required for "ca". Default: none. */
+    /** PEM CA certificate that signed the registry's certificate, for "ca" with tls "secret" or "ingressDefault" (tls "generated" brings its own). Default: none. */
     caCertificate?: pulumi.Input<string>;
     /** Command (argv, no shell) run after daemon.json changes, e.g. ["sudo","systemctl","restart","docker"]. Default: none. */
     restartCommand?: pulumi.Input<pulumi.Input<string>[]>;
@@ -142,7 +165,7 @@ export interface ImagePushArgs {
 export interface WorkstationArgs {
     /** The hosts-file line. Default: enabled, "/etc/hosts". */
     hostsEntry?: HostsEntryArgs;
-    /** Docker's trust of the registry. Default: mode "insecure". */
+    /** Docker's trust of the registry. Default: as the tls mode needs it ("ca" with the generated CA). */
     dockerTrust?: DockerTrustArgs;
     /** The image push. Default: docker, nginx for linux/amd64. */
     push?: ImagePushArgs;
@@ -184,8 +207,10 @@ export interface DistributionRegistryArgs {
     replicas?: pulumi.Input<number>;
     /** Image storage. Default: a 10Gi ReadWriteOnce claim of the cluster's default StorageClass. */
     storage?: StorageArgs;
-    /** Ingress settings. Default: the default class, TLS with the controller's default certificate. */
+    /** Ingress settings. Default: the default class. */
     ingress?: IngressArgs;
+    /** The certificate served for the hostname. Default: "generated", a CA and certificate made by the stack. */
+    tls?: TlsArgs;
     /** bcrypt cost of the htpasswd hashes, 4..31; each request pays it. Default: 5 (as `htpasswd -B`). */
     bcryptCost?: pulumi.Input<number>;
     /** Container resources. Default: requests cpu "50m", memory "64Mi"; limits memory "512Mi". */
@@ -196,7 +221,7 @@ export interface DistributionRegistryArgs {
     skipAwait?: pulumi.Input<boolean>;
     /** Namespaces that get an image-pull Secret (kubernetes.io/dockerconfigjson) for this registry; they must exist. Default: none. */
     imagePullSecretNamespaces?: string[];
-    /** The workstation steps. Default: all on (hosts entry, insecure trust, docker push of nginx). */
+    /** The workstation steps. Default: all on (hosts entry, Docker trusting the generated CA, docker push of nginx). */
     workstation?: WorkstationArgs;
     /** The API checks. Default: on. */
     verification?: VerificationArgs;

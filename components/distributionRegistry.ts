@@ -3,6 +3,7 @@ import { DistributionRegistryArgs } from "./args";
 import { checkPlainInputs, defaultOwner } from "./inputChecks";
 import { defaults, imagePullSecretNamespacesFromArgs, resolveInputs } from "./settings";
 import { imagePullSecretName } from "./templates/imagePullSecret";
+import { createGeneratedTls, planTrust, tlsModeOf } from "./tls";
 import { createVerification } from "./verification";
 import { createWorkload } from "./workload";
 import { createWorkstation, registryAuthority } from "./workstation";
@@ -26,6 +27,8 @@ export class DistributionRegistry extends pulumi.ComponentResource {
     public readonly digests: pulumi.Output<Record<string, string>>;
     /** Name of the image-pull Secret in each of `imagePullSecretNamespaces` ("" when none is listed). */
     public readonly imagePullSecretName: pulumi.Output<string>;
+    /** PEM of the CA that clients trust the registry through: the generated one, or dockerTrust.caCertificate ("" when none). */
+    public readonly caCertificate: pulumi.Output<string>;
 
     constructor(name: string, args: DistributionRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         // Every plain input is checked before anything is registered, this component included; Outputs are checked when they resolve.
@@ -39,12 +42,17 @@ export class DistributionRegistry extends pulumi.ComponentResource {
         const usersChecked = pulumi.unsecret(users.apply(() => true));
         const username = pulumi.all([pulumi.output(args.username), usersChecked]).apply(([u]) => u);
         const registry = settings.apply(s => registryAuthority(s.hostname, s.port));
+        const tlsMode = tlsModeOf(args.tls);
+        const generated = tlsMode === "generated" ? createGeneratedTls(name, settings, address, child) : undefined;
+        const trust = planTrust(tlsMode, args.workstation?.dockerTrust ?? {}, generated?.caCertificate);
 
         const workload = createWorkload(name, {
             createNamespace: args.createNamespace ?? false,
             createClaim: (args.storage?.type ?? defaults.storageType) === "persistentVolumeClaim" && !args.storage?.existingClaim,
             imagePullSecretNamespaces: pullSecretNamespaces,
             registry,
+            generatedCertificates: generated?.issued,
+            renderTraefikConfig: args.ingress?.traefikReadTimeoutSeconds !== undefined,
         }, settings, users, child);
 
         const workstation = createWorkstation(name, {
@@ -54,9 +62,9 @@ export class DistributionRegistry extends pulumi.ComponentResource {
             username,
             password,
             owner: args.workstation?.owner ?? defaultOwner(name),
+            trust,
         }, args.workstation ?? {}, images, [workload.deployment, workload.ingress], child);
 
-        const trust = args.workstation?.dockerTrust ?? {};
         const verification = args.verification?.enabled === false || !workstation.imagePush ? undefined
             : createVerification(name, {
                 hostname: settings.hostname,
@@ -64,9 +72,7 @@ export class DistributionRegistry extends pulumi.ComponentResource {
                 port: settings.port,
                 username,
                 password,
-                tls: pulumi.output(trust.caCertificate).apply(ca => trust.mode === "ca"
-                    ? { mode: "ca" as const, caCertificate: ca }
-                    : { mode: trust.mode === "none" ? "system" as const : "insecure" as const }),
+                tls: trust.verify,
             }, images.map(i => ({ repository: i.repository, tag: i.tag })), {
                 deadlineSeconds: args.verification?.deadlineSeconds,
                 deleteRemovedImages: args.verification?.deleteRemovedImages,
@@ -82,6 +88,7 @@ export class DistributionRegistry extends pulumi.ComponentResource {
             : pulumi.output([]);
         this.digests = verification ? verification.digests : pulumi.output<Record<string, string>>({});
         this.imagePullSecretName = pullSecretNamespaces.length ? settings.apply(imagePullSecretName) : pulumi.output("");
+        this.caCertificate = pulumi.unsecret(pulumi.output(trust.caCertificate ?? ""));
         this.registerOutputs({
             url: this.url,
             hostname: this.hostname,
@@ -91,6 +98,7 @@ export class DistributionRegistry extends pulumi.ComponentResource {
             pushedImages: this.pushedImages,
             digests: this.digests,
             imagePullSecretName: this.imagePullSecretName,
+            caCertificate: this.caCertificate,
         });
     }
 }

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DistributionRegistryArgs } from "./args";
 import { HtpasswdUser } from "./htpasswd";
 import { PlainSettingsArgs, defaults, settingsFromArgs, usersFromArgs } from "./settings";
+import { dockerTrustModeOf, tlsModeOf } from "./tls";
 import { InputError, pushTools, sudoModes, trustModes, validateAddress, validateChoice } from "./validation";
 import { argumentNames, checkWorkstationFiles } from "./workstation/preflight";
 import { resolveImages, ResolvedImage } from "./workstation/images";
@@ -45,8 +46,14 @@ function checkWorkstationArgs(name: string, args: DistributionRegistryArgs): voi
         throw new InputError("workstation.owner", "is empty or has a line break", "Give a single line that names this stack, e.g. \"project/stack/name\".");
     }
     const trust = w.dockerTrust ?? {};
-    if (trust.mode === "ca" && trust.caCertificate === undefined) {
-        throw new InputError("workstation.dockerTrust.caCertificate", "is needed for the trust mode \"ca\"", "Give the PEM CA certificate that signed the registry's certificate.");
+    const tlsMode = tlsModeOf(args.tls);
+    if (tlsMode === "generated" && trust.caCertificate !== undefined) {
+        throw new InputError("workstation.dockerTrust.caCertificate", "is set while tls.mode is \"generated\", which brings its own CA",
+            "Unset it (Docker then trusts the generated CA), or use tls.mode \"secret\" for a certificate that CA signed.");
+    }
+    if (trust.mode === "ca" && trust.caCertificate === undefined && tlsMode !== "generated") {
+        throw new InputError("workstation.dockerTrust.caCertificate", `is needed for the trust mode "ca" with tls.mode "${tlsMode}"`,
+            "Give the PEM CA certificate that signed the registry's certificate, or use tls.mode \"generated\" (the default), which makes one.");
     }
     if (typeof trust.caCertificate === "string" && trust.mode === "ca") {
         try {
@@ -65,7 +72,7 @@ function checkWorkstationArgs(name: string, args: DistributionRegistryArgs): voi
     const owner = w.owner === undefined ? defaultOwner(name) : w.owner;
     const line = typeof hostname === "string" && typeof args.address === "string" && typeof owner === "string"
         ? { hostname, address: args.address, owner } : undefined;
-    checkWorkstationFiles(w, argumentNames, undefined, line);
+    checkWorkstationFiles({ ...w, dockerTrust: { ...trust, mode: dockerTrustModeOf(tlsMode, trust) } }, argumentNames, undefined, line);
 }
 
 /** The owner the component gives its hosts line and daemon.json record when none is set. */

@@ -156,6 +156,11 @@ const configKeys: Array<[string, string]> = [
     ["resources.requests.memory", "memoryRequest"],
     ["resources.limits.memory", "memoryLimit"],
     ["ingress.className", "ingressClass"],
+    ["ingress.traefikReadTimeoutSeconds", "traefikReadTimeoutSeconds"],
+    ["tls.secretName", "tlsSecretName"],
+    ["tls.validityDays", "tlsValidityDays"],
+    ["tls.caValidityDays", "tlsCaValidityDays"],
+    ["tls.mode", "tls"],
 ];
 
 /** The config key of a component argument path, e.g. "storage.accessMode" -> "storageAccessMode". */
@@ -193,6 +198,11 @@ function typedReader(config: ConfigReader) {
     return {
         number: (key: string, example: string) => {
             const value = typed(key, () => config.getNumber(key), "a number", `Set a number, e.g. \`pulumi config set ${key} ${example}\`.`);
+            // pulumi.Config reads "10m" as 10 (parseFloat): a unit or a typo must not be dropped silently.
+            const text = config.get(key);
+            if (value !== undefined && typeof text === "string" && !/^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(text)) {
+                throw new InputError(key, `${JSON.stringify(text)} is not a number`, `Set a number, e.g. \`pulumi config set ${key} ${example}\`.`);
+            }
             if (value !== undefined && !Number.isFinite(value)) {
                 throw new InputError(key, `${JSON.stringify(config.get(key))} is not a number`, `Set it to a number, e.g. ${example}.`);
             }
@@ -237,7 +247,14 @@ export function argsFromConfig(config: ConfigReader, credentials: CredentialInpu
         ingress: {
             className: optional("ingressClass"),
             annotations: parseKeyValues(list("ingressAnnotations"), "ingressAnnotations"),
-            tlsSecretName: optional("tlsSecretName"),
+            // 0, Pulumi.yaml's default, leaves Traefik alone.
+            traefikReadTimeoutSeconds: read.number("traefikReadTimeoutSeconds", "600") || undefined,
+        },
+        tls: {
+            mode: optional("tls") as "generated" | "secret" | "ingressDefault" | undefined,
+            secretName: optional("tlsSecretName"),
+            validityDays: read.number("tlsValidityDays", "365"),
+            caValidityDays: read.number("tlsCaValidityDays", "3650"),
         },
         bcryptCost: read.number("bcryptCost", "5"),
         resources: {

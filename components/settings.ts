@@ -1,9 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DistributionRegistryArgs } from "./args";
 import { HtpasswdUser } from "./htpasswd";
+import { objectName } from "./naming";
 import {
-    InputError, accessModes, storageTypes, validateAddress, validateBcryptCost, validateChoice, validateHostname, validateImage,
-    validateNamespace, validateObjectName, validatePassword, validatePort, validateQuantity, validateReplicas, validateUsername,
+    InputError, accessModes, storageTypes, tlsModes, validateAddress, validateBcryptCost, validateChoice, validateDays, validateHostname,
+    validateImage, validateNamespace, validateObjectName, validatePassword, validatePort, validateQuantity, validateReplicas, validateSeconds,
+    validateUsername,
 } from "./validation";
 
 /** The registry's settings with every default applied and every value checked: what the templates render. */
@@ -26,7 +28,15 @@ export interface RegistrySettings {
     ingress: {
         className?: string;
         annotations: Record<string, string>;
-        tlsSecretName?: string;
+        /** k3s's Traefik websecure readTimeout to render in a HelmChartConfig; none: leave Traefik alone. */
+        traefikReadTimeoutSeconds?: number;
+    };
+    tls: {
+        mode: "generated" | "secret" | "ingressDefault";
+        /** The Secret the Ingress serves: the generated one, the user's, or none (the controller's default). */
+        secretName?: string;
+        validityDays: number;
+        caValidityDays: number;
     };
     bcryptCost: number;
     resources: { requests: Record<string, string>; limits: Record<string, string> };
@@ -47,6 +57,10 @@ export const defaults = {
     bcryptCost: 5,
     requests: { cpu: "50m", memory: "64Mi" },
     limits: { memory: "512Mi" },
+    tlsMode: "generated" as const,
+    // A year, renewed after eight months; the CA ten years. Both stay under what clients refuse (macOS: 825 days for a server).
+    tlsValidityDays: 365,
+    tlsCaValidityDays: 3650,
 };
 
 /** The plain (already resolved) form of the arguments that settle the Kubernetes objects. */
@@ -91,8 +105,10 @@ export function settingsFromArgs(name: string, args: PlainSettingsArgs): Registr
         ingress: {
             className: args.ingress?.className,
             annotations: args.ingress?.annotations ?? {},
-            tlsSecretName: args.ingress?.tlsSecretName,
+            traefikReadTimeoutSeconds: args.ingress?.traefikReadTimeoutSeconds === undefined ? undefined
+                : validateSeconds(args.ingress.traefikReadTimeoutSeconds, "ingress.traefikReadTimeoutSeconds", 600),
         },
+        tls: tlsFromArgs(name, args.tls ?? {}),
         bcryptCost: validateBcryptCost(args.bcryptCost ?? defaults.bcryptCost),
         resources: {
             requests: validateResources(args.resources?.requests ?? defaults.requests, "resources.requests"),
@@ -100,6 +116,32 @@ export function settingsFromArgs(name: string, args: PlainSettingsArgs): Registr
         },
         labels: args.labels ?? {},
         skipAwait: args.skipAwait ?? false,
+    };
+}
+
+/** The certificate's source: "secret" needs a Secret name, and a Secret name means "secret". */
+export function tlsFromArgs(name: string, tls: NonNullable<PlainSettingsArgs["tls"]>): RegistrySettings["tls"] {
+    const mode = validateChoice(tls.mode ?? (tls.secretName ? "secret" : defaults.tlsMode), tlsModes, "tls.mode");
+    if (tls.secretName !== undefined && tls.secretName !== "") {
+        validateObjectName(tls.secretName, "tls.secretName");
+        if (mode !== "secret") {
+            throw new InputError("tls.secretName", `is set while tls.mode is "${mode}"`, "Unset one of them: a Secret name is for tls.mode \"secret\".");
+        }
+    } else if (mode === "secret") {
+        throw new InputError("tls.secretName", "is needed for tls.mode \"secret\"", "Give the name of a kubernetes.io/tls Secret in the registry's namespace, or use tls.mode \"generated\".");
+    }
+    const validityDays = validateDays(tls.validityDays ?? defaults.tlsValidityDays, 825, "tls.validityDays", defaults.tlsValidityDays);
+    const caValidityDays = validateDays(tls.caValidityDays ?? defaults.tlsCaValidityDays, 36500, "tls.caValidityDays", defaults.tlsCaValidityDays);
+    // The CA certificate in use always has a third of its validity left, so a server certificate that short never outlives it.
+    if (validityDays * 3 > caValidityDays) {
+        throw new InputError("tls.caValidityDays", `${caValidityDays} days is less than three times tls.validityDays (${validityDays})`,
+            `Give the CA at least ${validityDays * 3} days, or the server certificate at most ${Math.floor(caValidityDays / 3)}.`);
+    }
+    return {
+        mode,
+        secretName: mode === "generated" ? `${objectName(name)}-tls` : mode === "secret" ? tls.secretName : undefined,
+        validityDays,
+        caValidityDays,
     };
 }
 

@@ -28,6 +28,7 @@ export function validateChoice<T extends string>(value: string, allowed: readonl
 
 export const sudoModes = ["auto", "always", "never"] as const;
 export const trustModes = ["insecure", "ca", "none"] as const;
+export const tlsModes = ["generated", "secret", "ingressDefault"] as const;
 export const pushTools = ["docker", "skopeo"] as const;
 export const storageTypes = ["emptyDir", "persistentVolumeClaim"] as const;
 export const accessModes = ["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"] as const;
@@ -178,4 +179,20 @@ export function validateImage(image: string, input = "image"): string {
             "Use [registry/]repository[:tag][@sha256:digest], e.g. \"registry:2.8.3\" or \"registry:3.0.0\".");
     }
     return image;
+}
+
+/** A whole number of days of at least one, at most `max` (macOS refuses server certificates valid for more than 825 days). */
+export function validateDays(value: unknown, max: number, input: string, example: number): number {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > max) {
+        throw new InputError(input, `${JSON.stringify(value)} is not a whole number of days from 1 to ${max}`, `Use e.g. ${example} (the default).`);
+    }
+    return value;
+}
+
+/** Seconds for a timeout: a whole number above zero. */
+export function validateSeconds(value: unknown, input: string, example: number): number {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+        throw new InputError(input, `${JSON.stringify(value)} is not a whole number of seconds above zero`, `Use e.g. ${example}.`);
+    }
+    return value;
 }

@@ -12,6 +12,9 @@ import { renderNamespace } from "./templates/namespace";
 import { renderPersistentVolumeClaim } from "./templates/persistentVolumeClaim";
 import { renderSecret } from "./templates/secret";
 import { renderService } from "./templates/service";
+import { renderTlsSecret } from "./templates/tlsSecret";
+import { renderTraefikHelmChartConfig } from "./templates/traefikHelmChartConfig";
+import { IssuedCertificates } from "./tls/certificates";
 
 /** The Kubernetes side of the registry, and what other parts wait for. */
 export interface Workload {
@@ -24,6 +27,10 @@ export interface Workload {
     deployment: k8s.apps.v1.Deployment;
     service: k8s.core.v1.Service;
     ingress: k8s.networking.v1.Ingress;
+    /** The generated certificate the Ingress serves (tls "generated"). */
+    tlsSecret?: k8s.core.v1.Secret;
+    /** k3s's Traefik with a longer websecure readTimeout (ingress.traefikReadTimeoutSeconds). */
+    traefikConfig?: k8s.apiextensions.CustomResource;
     /** One image-pull Secret per listed namespace. */
     imagePullSecrets: k8s.core.v1.Secret[];
 }
@@ -36,6 +43,9 @@ export interface WorkloadShape {
     imagePullSecretNamespaces: string[];
     /** The registry as image references name it: host, or host:port. */
     registry: pulumi.Output<string>;
+    /** Secret: the generated certificates, when tls is "generated". */
+    generatedCertificates?: pulumi.Output<IssuedCertificates>;
+    renderTraefikConfig: boolean;
 }
 
 export function createWorkload(
@@ -84,10 +94,27 @@ export function createWorkload(
     const service = new k8s.core.v1.Service(`${name}-service`,
         { metadata: serviceObject.metadata, spec: serviceObject.spec }, inNamespace);
 
+    // The key is in stringData, which stays secret; the name and type are not.
+    const tlsSecret = shape.generatedCertificates && (() => {
+        const object = pulumi.all([settings, shape.generatedCertificates]).apply(([s, issued]) => renderTlsSecret(s, issued));
+        return new k8s.core.v1.Secret(`${name}-tls`, {
+            metadata: pulumi.unsecret(object.apply(o => o.metadata)),
+            type: pulumi.unsecret(object.apply(o => o.type)),
+            stringData: pulumi.secret(object.apply(o => o.stringData)),
+        }, inNamespace);
+    })();
+
     const ingressObject = settings.apply(renderIngress);
     const ingress = new k8s.networking.v1.Ingress(`${name}-ingress`,
         { metadata: ingressObject.metadata, spec: ingressObject.spec },
-        { ...opts, dependsOn: [...(namespace ? [namespace] : []), service] });
+        { ...opts, dependsOn: [...(namespace ? [namespace] : []), service, ...(tlsSecret ? [tlsSecret] : [])] });
+
+    const traefikObject = settings.apply(renderTraefikHelmChartConfig);
+    const traefikConfig = shape.renderTraefikConfig
+        ? new k8s.apiextensions.CustomResource(`${name}-traefik-config`, {
+            apiVersion: "helm.cattle.io/v1", kind: "HelmChartConfig", metadata: traefikObject.metadata, spec: traefikObject.spec,
+        }, opts)
+        : undefined;
 
     // The password is inside stringData, which stays secret; the name and type are not, so diffs stay readable.
     // The registry's own namespace may be one of them: each waits for the namespace this stack creates.
@@ -101,5 +128,5 @@ export function createWorkload(
         }, inNamespace);
     });
 
-    return { htpasswd, namespace, secret, configMap, claim, deployment, service, ingress, imagePullSecrets };
+    return { htpasswd, namespace, secret, configMap, claim, deployment, service, ingress, tlsSecret, traefikConfig, imagePullSecrets };
 }

@@ -32,7 +32,7 @@ export function renderIngress(s: RegistrySettings): pulumi.Unwrap<k8s.types.inpu
         spec: {
             ...(s.ingress.className ? { ingressClassName: s.ingress.className } : {}),
             // Without a secret name the controller serves its default certificate (self-signed on k3s).
-            tls: [{ hosts: [s.hostname], ...(s.ingress.tlsSecretName ? { secretName: s.ingress.tlsSecretName } : {}) }],
+            tls: [{ hosts: [s.hostname], ...(s.tls.secretName ? { secretName: s.tls.secretName } : {}) }],
             rules: [{
                 host: s.hostname,
                 http: {

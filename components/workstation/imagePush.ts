@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import * as path from "path";
 import { ImagePushArgs } from "../args";
+import { TlsSettings } from "../verification/registryClient";
 import { ResolvedImage } from "./images";
 import { scriptCommand } from "./commandScript";
 
@@ -11,10 +11,8 @@ export interface PushTarget {
     username: pulumi.Input<string>;
     /** Secret; reaches the script on stdin only. */
     password: pulumi.Input<string>;
-    /** How the push tool trusts the registry: as Docker was told to. */
-    tlsMode: "insecure" | "ca" | "none";
-    /** Docker's certs.d directory (for skopeo in "ca" mode). */
-    certsDir: pulumi.Input<string>;
+    /** How skopeo verifies the registry's certificate (docker goes by the daemon's trust): as the checks do. */
+    verify: pulumi.Input<TlsSettings>;
 }
 
 /** Login and push of every image; reruns when the images, the registry or the password change, and not otherwise. */
@@ -30,8 +28,8 @@ export function createImagePush(name: string, target: PushTarget, images: Resolv
             DR_REGISTRY: target.registry,
             DR_USERNAME: target.username,
             DR_IMAGES: JSON.stringify(images),
-            DR_TLS_MODE: target.tlsMode,
-            DR_CERT_DIR: pulumi.all([target.certsDir, target.registry]).apply(([dir, registry]) => path.join(dir, registry)),
+            DR_TLS_MODE: pulumi.output(target.verify).apply(v => v.mode),
+            DR_CA_CERTIFICATE: pulumi.output(target.verify).apply(v => v.caCertificate ?? ""),
         },
         stdin: pulumi.secret(target.password),
         // Another tool or registry: undo the old login and tags (delete) rather than leave them behind.

@@ -1,10 +1,11 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { WorkstationArgs } from "../args";
-import { createDockerTrust, defaultDockerPaths } from "./dockerTrust";
+import { createDockerTrust } from "./dockerTrust";
 import { createHostsEntry } from "./hostsEntry";
 import { createImagePush } from "./imagePush";
 import { ResolvedImage } from "./images";
+import { TrustPlan } from "../tls/trust";
 
 export { registryAuthority } from "./dockerTrust";
 export { resolveImages, ResolvedImage } from "./images";
@@ -24,6 +25,8 @@ export interface WorkstationTarget {
     username: pulumi.Input<string>;
     password: pulumi.Input<string>;
     owner: pulumi.Input<string>;
+    /** How Docker, skopeo and the checks trust the registry's certificate. */
+    trust: TrustPlan;
 }
 
 /**
@@ -35,14 +38,14 @@ export function createWorkstation(name: string, target: WorkstationTarget, args:
     const hostsEntry = args.hostsEntry?.enabled === false ? undefined
         : createHostsEntry(name, target, args.hostsEntry ?? {}, opts);
     const trust = args.dockerTrust ?? {};
-    const dockerTrust = createDockerTrust(name, target.registry, target.owner, trust, opts);
+    const dockerTrust = createDockerTrust(name, target.registry, target.owner,
+        { ...trust, mode: target.trust.dockerMode, caCertificate: target.trust.caCertificate }, opts);
     const imagePush = args.push?.enabled === false || images.length === 0 ? undefined
         : createImagePush(name, {
             registry: target.registry,
             username: target.username,
             password: target.password,
-            tlsMode: trust.mode ?? "insecure",
-            certsDir: trust.certsDir ?? defaultDockerPaths().certsDir,
+            verify: target.trust.verify,
         }, images, args.push ?? {}, {
             ...opts,
             dependsOn: [...workloadReady, ...(hostsEntry ? [hostsEntry] : []), ...(dockerTrust ? [dockerTrust] : [])],

@@ -1,5 +1,6 @@
 // Runs this program under Pulumi's mocks, with the SDK and ts-node installed here, and prints what it
 // registered as one JSON line. tests/integration/consumerPackage.test.ts runs it in a copy of this folder.
+import * as childProcess from "child_process";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -8,8 +9,11 @@ const registered: Registration[] = [];
 pulumi.runtime.setMocks({
     newResource(args: pulumi.runtime.MockResourceArgs) {
         registered.push({ type: args.type, name: args.name, provider: args.provider, inputs: args.inputs });
-        // What the random provider would keep in state; everything else echoes its inputs.
-        const result = args.type === "random:index/randomPassword:RandomPassword" ? { result: `${args.name}-0123456789abcdef` } : {};
+        // What the random provider would keep in state, and the TLS keys Command's output (its script really runs);
+        // everything else echoes its inputs.
+        const result = args.type === "random:index/randomPassword:RandomPassword" ? { result: `${args.name}-0123456789abcdef` }
+            : args.name.endsWith("-tls-keys") ? { stdout: childProcess.execFileSync("node", ["-e", String(args.inputs.create)], { encoding: "utf8" }) }
+            : {};
         return { id: `${args.name}-id`, state: { ...args.inputs, ...result } };
     },
     call(args: pulumi.runtime.MockCallArgs) {

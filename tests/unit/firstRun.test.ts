@@ -25,7 +25,7 @@ describe("the first run of a new user", () => {
     test("the program still builds every resource and exports the documented outputs", () => {
         const run = runProgram({ address: "192.0.2.10", username: "admin", password: "pw", hostsEntry: "false", dockerTrust: "none" });
         expect(run.ok).toBe(true);
-        expect(run.outputs.sort()).toEqual(["digests", "hostname", "htpasswd", "imagePullSecretName", "namespace", "pushedImages", "serviceName", "url"]);
+        expect(run.outputs.sort()).toEqual(["caCertificate", "digests", "hostname", "htpasswd", "imagePullSecretName", "namespace", "pushedImages", "serviceName", "url"]);
         expect(run.registered).toBeGreaterThan(10);
         expect(run.stderr).not.toMatch(/Warning/);
     }, 60000);

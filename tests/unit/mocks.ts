@@ -1,3 +1,4 @@
+import * as childProcess from "child_process";
 import * as pulumi from "@pulumi/pulumi";
 
 /** A resource the program registered, with the inputs the engine would have received. */
@@ -14,6 +15,23 @@ export const randomResults: Record<string, string> = {
 };
 
 /**
+ * The TLS keys Command's stdout: its script really runs, once per resource name in this process, so that a second
+ * program run reads the same keys, as from state.
+ */
+const keysInState = new Map<string, string>();
+export function tlsKeysStdout(name: string, script: string): string {
+    if (!keysInState.has(name)) {
+        keysInState.set(name, childProcess.execFileSync("node", ["-e", script], { encoding: "utf8" }));
+    }
+    return keysInState.get(name)!;
+}
+
+/** Forgets the keys, as a new stack would have none. */
+export function forgetTlsKeys(): void {
+    keysInState.clear();
+}
+
+/**
  * Pulumi mocks standing in for the engine: every registration is recorded, random results are the fixed
  * values a second `pulumi up` would read from state, and other resources echo their inputs.
  */
@@ -28,7 +46,7 @@ export function installMocks(): Registered[] {
                 state.result = randomResults[args.name] ?? `random-${args.name}`;
             }
             if (args.type === "command:local:Command") {
-                state.stdout = "";
+                state.stdout = args.name.endsWith("-tls-keys") ? tlsKeysStdout(args.name, plain(args.inputs.create)) : "";
                 state.stderr = "";
             }
             return { id: `${args.name}-id`, state };

@@ -57,7 +57,8 @@ describe("program configuration", () => {
         const args = argsFromConfig(configOf({
             hostname: "reg.example.com", port: 8443, namespace: "tools", createNamespace: true, image: "registry:3.0.0", replicas: 2,
             storageType: "persistentVolumeClaim", storageSize: "20Gi", storageClass: "fast", storageAccessMode: "ReadWriteMany", existingClaim: "",
-            ingressClass: "nginx", ingressAnnotations: ["a=b"], tlsSecretName: "tls", bcryptCost: 6, cpuRequest: "100m", memoryRequest: "128Mi",
+            ingressClass: "nginx", ingressAnnotations: ["a=b"], traefikReadTimeoutSeconds: 600,
+            tls: "secret", tlsSecretName: "tls", tlsValidityDays: 90, tlsCaValidityDays: 900, bcryptCost: 6, cpuRequest: "100m", memoryRequest: "128Mi",
             memoryLimit: "1Gi", skipAwait: true, hostsEntry: false, hostsFile: "/tmp/hosts", hostsSudo: "never", dockerTrust: "none",
             dockerDaemonConfig: "/tmp/daemon.json", dockerCertsDir: "/tmp/certs.d", dockerRestartCommand: ["true"], dockerSudo: "always",
             pushEnabled: true, pushTool: "skopeo", pushImages: ["busybox"], pushPlatform: "linux/arm64", verify: false,
@@ -66,7 +67,8 @@ describe("program configuration", () => {
         expect(args).toMatchObject({
             hostname: "reg.example.com", port: 8443, namespace: "tools", createNamespace: true, image: "registry:3.0.0", replicas: 2,
             storage: { type: "persistentVolumeClaim", size: "20Gi", storageClassName: "fast", accessMode: "ReadWriteMany", existingClaim: undefined },
-            ingress: { className: "nginx", annotations: { a: "b" }, tlsSecretName: "tls" }, bcryptCost: 6,
+            ingress: { className: "nginx", annotations: { a: "b" }, traefikReadTimeoutSeconds: 600 },
+            tls: { mode: "secret", secretName: "tls", validityDays: 90, caValidityDays: 900 }, bcryptCost: 6,
             resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "1Gi" } }, skipAwait: true,
             workstation: {
                 hostsEntry: { enabled: false, file: "/tmp/hosts", sudo: "never" },

@@ -88,7 +88,7 @@ describe("rendered Kubernetes objects", () => {
     });
 
     test("the Ingress lifts ingress-nginx's body limit and timeouts, keeps the host and TLS, and takes overrides", () => {
-        const { ingress } = render({ ingress: { className: "nginx", tlsSecretName: "tls", annotations: { "nginx.ingress.kubernetes.io/proxy-read-timeout": "900" } } });
+        const { ingress } = render({ tls: { secretName: "tls" }, ingress: { className: "nginx", annotations: { "nginx.ingress.kubernetes.io/proxy-read-timeout": "900" } } });
         expect(ingress.metadata.annotations["nginx.ingress.kubernetes.io/proxy-body-size"]).toBe("0");
         expect(ingress.metadata.annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]).toBe("900");
         expect(ingress.spec.ingressClassName).toBe("nginx");
@@ -97,11 +97,15 @@ describe("rendered Kubernetes objects", () => {
         expect(ingress.spec.rules[0].http.paths[0].backend.service).toEqual({ name: "registry", port: { number: 5000 } });
     });
 
-    test("by default the Ingress names no class and no secret: k3s's Traefik serves it with its default certificate", () => {
+    test("by default the Ingress names no class and serves the generated certificate's Secret", () => {
         const { ingress } = render();
         expect(ingress.spec.ingressClassName).toBeUndefined();
-        expect(ingress.spec.tls).toEqual([{ hosts: ["registry.test"] }]);
+        expect(ingress.spec.tls).toEqual([{ hosts: ["registry.test"], secretName: "registry-tls" }]);
         expect(Object.keys(ingress.metadata.annotations).every((k: string) => k.startsWith("nginx.ingress.kubernetes.io/"))).toBe(true);
+    });
+
+    test("tls ingressDefault names no Secret: the controller serves its default certificate (self-signed on k3s), as in the seed", () => {
+        expect(render({ tls: { mode: "ingressDefault" } }).ingress.spec.tls).toEqual([{ hosts: ["registry.test"] }]);
     });
 
     test("skipAwait marks the Deployment and the Ingress", () => {

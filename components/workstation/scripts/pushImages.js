@@ -3,7 +3,7 @@
 // or skopeo (a daemonless copy). The password arrives on stdin and leaves only through a child's stdin:
 // it is never in an argument, an environment variable or the output.
 // Inputs from the environment: DR_PUSH_TOOL, DR_REGISTRY (host or host:port), DR_USERNAME,
-// DR_IMAGES (JSON [{source, repository, tag, platform}]), DR_TLS_MODE (insecure|ca|none), DR_CERT_DIR.
+// DR_IMAGES (JSON [{source, repository, tag, platform}]), DR_TLS_MODE (insecure|ca|system), DR_CA_CERTIFICATE (PEM, for "ca").
 // Usage: node pushImages.js push|remove  (remove: docker logout and the local tags; skopeo keeps nothing)
 const childProcess = require("child_process");
 const fs = require("fs");
@@ -80,9 +80,18 @@ function undoDocker(registry, tagged, loggedIn) {
 function pushWithSkopeo(o, password) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "distribution-registry-auth-"));
     const authFile = path.join(dir, "auth.json");
-    const tls = o.tlsMode === "insecure" ? ["--tls-verify=false"] : o.tlsMode === "ca" ? ["--cert-dir", o.certDir] : [];
-    const destinationTls = tls.map(a => a.replace(/^--/, "--dest-"));
     try {
+        // skopeo trusts a CA through a directory holding it as ca.crt (as Docker's certs.d): a private one, whatever Docker was told.
+        let tls = [];
+        if (o.tlsMode === "insecure") {
+            tls = ["--tls-verify=false"];
+        } else if (o.tlsMode === "ca") {
+            const certDir = path.join(dir, "certs");
+            fs.mkdirSync(certDir);
+            fs.writeFileSync(path.join(certDir, "ca.crt"), o.caCertificate);
+            tls = ["--cert-dir", certDir];
+        }
+        const destinationTls = tls.map(a => a.replace(/^--/, "--dest-"));
         tool("skopeo", ["login", "--authfile", authFile, "--username", o.username, "--password-stdin", ...tls, o.registry], password);
         const pushed = [];
         const digests = {};
@@ -108,12 +117,15 @@ function inputs() {
     if (!Array.isArray(images) || !images.every(i => i && i.source && i.repository && i.tag && i.platform)) {
         throw new Error("DR_IMAGES must be a list of {source, repository, tag, platform}");
     }
+    if (env.DR_TLS_MODE === "ca" && !(env.DR_CA_CERTIFICATE || "").includes("BEGIN CERTIFICATE")) {
+        throw new Error("DR_TLS_MODE \"ca\" needs DR_CA_CERTIFICATE, the PEM of the registry's CA");
+    }
     if (env.DR_PUSH_TOOL !== "docker" && env.DR_PUSH_TOOL !== "skopeo") {
         throw new Error(`push tool "${env.DR_PUSH_TOOL}" is not "docker" or "skopeo"`);
     }
     return {
         tool: env.DR_PUSH_TOOL, registry: env.DR_REGISTRY, username: env.DR_USERNAME || "",
-        images, tlsMode: env.DR_TLS_MODE || "none", certDir: env.DR_CERT_DIR || "",
+        images, tlsMode: env.DR_TLS_MODE || "system", caCertificate: env.DR_CA_CERTIFICATE || "",
     };
 }
 

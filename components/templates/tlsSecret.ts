@@ -1,0 +1,16 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { commonLabels } from "../naming";
+import { RegistrySettings } from "../settings";
+import { IssuedCertificates } from "../tls/certificates";
+
+/** The generated certificate as the Ingress serves it; "ca.crt" too, as cert-manager writes it, for clients in the cluster. */
+export function renderTlsSecret(s: RegistrySettings, issued: IssuedCertificates): pulumi.Unwrap<k8s.types.input.core.v1.Secret> {
+    return {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: s.tls.secretName, namespace: s.namespace, labels: commonLabels(s.name, s.labels) },
+        type: "kubernetes.io/tls",
+        stringData: { "tls.crt": issued.certificate, "tls.key": issued.privateKey, "ca.crt": issued.caCertificate },
+    };
+}

@@ -1,0 +1,37 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { TlsArgs } from "../args";
+import { RegistrySettings } from "../settings";
+import { IssuedCertificates, issueCertificates } from "./certificates";
+import { createPrivateKeys } from "./privateKeys";
+
+export { dockerTrustModeOf, planTrust, TrustPlan } from "./trust";
+
+/** The registry's certificate, when the stack generates it. */
+export interface GeneratedTls {
+    /** The resource that keeps the keys. */
+    keys: command.local.Command;
+    /** Secret (it holds the server key): the certificates for this run's renewal window. */
+    issued: pulumi.Output<IssuedCertificates>;
+    /** PEM of the CA: public. */
+    caCertificate: pulumi.Output<string>;
+}
+
+/** The tls mode from plain values, as settings.ts decides it: a Secret name means "secret". */
+export function tlsModeOf(tls: TlsArgs | undefined): "generated" | "secret" | "ingressDefault" {
+    return tls?.mode ?? (tls?.secretName !== undefined && tls.secretName !== "" ? "secret" : "generated");
+}
+
+/**
+ * Keys once (in state), certificates every run from them: the same bytes until the renewal rule, the hostname or
+ * the address changes them. `now` is the clock the renewal rule reads.
+ */
+export function createGeneratedTls(name: string, settings: pulumi.Output<RegistrySettings>, address: pulumi.Output<string>,
+    opts: pulumi.CustomResourceOptions, now: () => Date = () => new Date()): GeneratedTls {
+    // The keys wait for the settings, so that a bad input creates nothing, as everywhere else.
+    const { command: keys, keys: material } = createPrivateKeys(name, opts, settings.apply(() => true));
+    const issued = pulumi.secret(pulumi.all([material, settings, address]).apply(([k, s, a]) =>
+        issueCertificates(k, { hostname: s.hostname, address: a, validityDays: s.tls.validityDays, caValidityDays: s.tls.caValidityDays }, now())));
+    const caCertificate = pulumi.unsecret(issued.apply(i => i.caCertificate));
+    return { keys, issued, caCertificate };
+}
