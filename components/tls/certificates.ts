@@ -51,11 +51,12 @@ export interface IssuedCertificates {
  * one window computes the same dates. notBefore is an hour early, for clocks a little behind.
  */
 export function validityWindow(created: Date, validityDays: number, now: Date): { notBefore: Date; notAfter: Date; renewAfter: Date } {
+    // Whole seconds: a certificate's dates have no finer unit, and renewAfter must be the next window's notBefore exactly.
+    const origin = Math.floor(created.getTime() / 1000) * 1000;
     const lifetime = validityDays * dayMs;
-    const step = Math.floor((lifetime * 2) / 3);
-    const elapsed = now.getTime() - created.getTime();
-    const index = Math.max(0, Math.floor(elapsed / step));
-    const start = created.getTime() + index * step;
+    const step = Math.floor((lifetime * 2) / 3 / 1000) * 1000;
+    const index = Math.max(0, Math.floor((now.getTime() - origin) / step));
+    const start = origin + index * step;
     return { notBefore: new Date(start - hourMs), notAfter: new Date(start + lifetime), renewAfter: new Date(start + step) };
 }
 
