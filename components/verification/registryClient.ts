@@ -215,8 +215,10 @@ export function networkError(e: RegistryEndpoint, err: Error & { code?: string }
     if (untrustedCertificateCodes.includes(code)) {
         return new RegistryError("untrustedCertificate",
             `the TLS certificate served at ${where} for ${e.hostname} is not trusted (${code}: ${err.message}) with tls mode "${e.tls.mode}". ` +
-            `If it is self-signed (k3s Traefik's default certificate is), set the verification tls mode to "insecure" to skip verification, ` +
-            `or to "ca" with caCertificate set to the PEM of the CA that signed it`);
+            `The trust options: tls "generated" (the default) serves a certificate whose CA Docker, skopeo and the checks trust; ` +
+            `with tls "secret", set dockerTrust "ca" and dockerCaFile to the CA that signed the Secret's certificate; ` +
+            `tls "ingressDefault" (the controller's self-signed certificate, as in the seed) needs dockerTrust "insecure", which skips verification. ` +
+            `If the Ingress serves another certificate than the one expected, check that its controller found the Secret`);
     }
     if (code === "EPROTO" || code.startsWith("ERR_SSL")) {
         return new RegistryError("protocol", `TLS handshake with ${where} (registry ${e.hostname}) failed: ${err.message}; is it serving HTTPS on that port?`);

@@ -61,7 +61,7 @@ describe("image push script with skopeo against a real TLS registry with htpassw
     const env = (extra: Record<string, string> = {}) => ({
         DR_PUSH_TOOL: "skopeo", DR_REGISTRY: `127.0.0.1:${registry.port}`, DR_USERNAME: username,
         DR_IMAGES: JSON.stringify([{ source: image.source, repository: "team/hello", tag: "v1", platform: "linux/amd64" }]),
-        DR_TLS_MODE: "ca", DR_CERT_DIR: tls.certDir, ...extra,
+        DR_TLS_MODE: "ca", DR_CA_CERTIFICATE: tls.certPem, ...extra,
     });
 
     beforeAll(async () => {
@@ -121,7 +121,7 @@ describe("image push script with skopeo against a real TLS registry with htpassw
 
     itWhen(haveTools, "needs skopeo, docker-registry and openssl")("insecure mode pushes without trusting the certificate", () => {
         const run = runCommandScript("pushImages.js", "push", env({
-            DR_TLS_MODE: "insecure", DR_CERT_DIR: "",
+            DR_TLS_MODE: "insecure", DR_CA_CERTIFICATE: "",
             DR_IMAGES: JSON.stringify([{ source: image.source, repository: "insecure", tag: "v1", platform: "linux/amd64" }]),
         }), password);
         expect(run.stderr).not.toContain("p@ss");
@@ -129,10 +129,18 @@ describe("image push script with skopeo against a real TLS registry with htpassw
     });
 
     itWhen(haveTools, "needs skopeo, docker-registry and openssl")("an untrusted certificate, or a wrong password, fails clearly and leaves no auth file", async () => {
-        const untrusted = runCommandScript("pushImages.js", "push", env({ DR_TLS_MODE: "none", DR_CERT_DIR: "" }), password);
+        const untrusted = runCommandScript("pushImages.js", "push", env({ DR_TLS_MODE: "system", DR_CA_CERTIFICATE: "" }), password);
         expect(untrusted.status).toBe(1);
         expect(untrusted.stderr).toMatch(/x509|certificate/);
         expect(untrusted.stderr).toMatch(/image push: `skopeo login/);
+        // Another CA than the one that signed the registry's certificate: refused, not skipped.
+        const otherCa = childProcess.execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "/dev/null",
+            "-subj", "/CN=another CA", "-days", "1"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+        const wrongCa = runCommandScript("pushImages.js", "push", env({ DR_CA_CERTIFICATE: otherCa }), password);
+        expect(wrongCa.status).toBe(1);
+        expect(wrongCa.stderr).toMatch(/x509: certificate signed by unknown authority|certificate/);
+        const noCa = runCommandScript("pushImages.js", "push", env({ DR_CA_CERTIFICATE: "" }), password);
+        expect(noCa.stderr).toContain("DR_TLS_MODE \"ca\" needs DR_CA_CERTIFICATE");
         const refused = runCommandScript("pushImages.js", "push", env(), "wrong password");
         expect(refused.status).toBe(1);
         expect(refused.stderr).toMatch(/unauthorized|401|invalid username\/password/i);

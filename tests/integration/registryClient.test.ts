@@ -208,8 +208,9 @@ describe("registry client against a real registry (TLS, htpasswd)", () => {
     itWhen(canRun, needs)("untrusted certificate (mode system, self-signed): names the trust options", async () => {
         const err = await errorOf(listCatalog(endpoint({ tls: { mode: "system" } })));
         expect(err.kind).toBe("untrustedCertificate");
-        expect(err.message).toContain('tls mode to "insecure"');
-        expect(err.message).toContain('"ca" with caCertificate');
+        expect(err.message).toContain('tls "generated" (the default)');
+        expect(err.message).toContain('dockerTrust "ca" and dockerCaFile');
+        expect(err.message).toContain('dockerTrust "insecure"');
     });
 
     itWhen(canRun, needs)("a certificate for another name is untrusted even with its CA", async () => {
