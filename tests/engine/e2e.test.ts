@@ -6,6 +6,7 @@ import * as path from "path";
 import * as tls from "tls";
 import { renderRegistryConfig } from "../../components/registryConfig";
 import { settingsFromArgs } from "../../components/settings";
+import { verifyCatalog } from "../../components/verification/registryChecks";
 import { RunningRegistry, startRegistry } from "../support/registryProcess";
 import { itWhen } from "../support/requirements";
 import { makeRandomLayerImage } from "./randomLayerImage";
@@ -18,8 +19,10 @@ import {
  * The program on the real Pulumi engine and a real node: `pulumi up` deploys the registry into a cluster whose
  * kubelet runs it (containerd, runc, CNI), Traefik serves it over TLS, Debian's Docker engine (or skopeo) pushes
  * through Traefik, the verification reads it back through Traefik, and a pod in another namespace pulls and runs
- * what was pushed. It runs once with Distribution 2.8 (docker push) and once with 3.x (skopeo push), each from an
- * empty stack to `destroy`. Figures (timings, push throughput) are printed and kept in <work>/logs/figures.json.
+ * what was pushed. It runs twice, each from an empty stack to `destroy`: the seed's setup (Traefik's default
+ * certificate, Docker's insecure-registries, Distribution 2.8, docker push), then the default (a generated
+ * certificate trusted through its CA, Distribution 3.x, skopeo then docker push). Figures (timings, push
+ * throughput) are printed and kept in <work>/logs/figures.json.
  */
 const why = whyNotRunnable();
 const e2e = itWhen(why === undefined, why ?? "");
@@ -52,13 +55,16 @@ function dockerdPid(): string {
     return fs.readFileSync(path.join(dockerState, "dockerd.pid"), "utf8").trim();
 }
 
-/** An HTTPS request to Traefik at `address` for the registry's host, with the registry credentials. */
-function throughIngress(method: string, urlPath: string, options: { address?: string; accept?: string; auth?: boolean } = {}):
+/**
+ * An HTTPS request to Traefik at `address` for the registry's host, with the registry credentials. With `ca`, the
+ * certificate must chain to it and name the host; without, it is not verified (Traefik's default certificate).
+ */
+function throughIngress(method: string, urlPath: string, options: { address?: string; accept?: string; auth?: boolean; ca?: string } = {}):
     Promise<{ status: number; headers: any; body: string; certificate: tls.PeerCertificate }> {
     return new Promise((resolve, reject) => {
         const req = https.request({
             host: options.address ?? ingressAddress, port: 443, path: urlPath, method, servername: hostname,
-            rejectUnauthorized: false, agent: false,
+            ...(options.ca ? { ca: options.ca, rejectUnauthorized: true } : { rejectUnauthorized: false }), agent: false,
             ...(options.auth === false ? {} : { auth: `${username}:${password}` }),
             headers: { Host: hostname, ...(options.accept ? { Accept: options.accept } : {}) },
         }, res => {
@@ -101,15 +107,7 @@ beforeAll(async () => {
     cluster = startRealNodeCluster(path.join(work, "cluster"));
     await cluster.api.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: appsNamespace } });
 
-    // The node pulls from the registry as the seed's setup trusts it: by name, through Traefik's default certificate.
     cluster.resolveOnNode(hostname, ingressAddress);
-    cluster.configureRegistryOnNode(hostname, [
-        `server = "https://${hostname}"`,
-        `[host."https://${hostname}"]`,
-        "  capabilities = [\"pull\", \"resolve\"]",
-        "  skip_verify = true",
-        "",
-    ].join("\n"));
 
     hostsCopy = path.join(work, "hosts");
     fs.copyFileSync("/etc/hosts", hostsCopy);
@@ -135,6 +133,29 @@ beforeAll(async () => {
     project = makePulumiProject({ work, hostsFile: hostsCopy, dockerEtc, kubeconfig: cluster.kubeconfig,
         env: { DOCKER_HOST: `unix://${dockerState}/docker.sock` } });
 }, 900000);
+
+/**
+ * How the node's containerd trusts the registry, as the README tells a k3s user: through the stack's CA
+ * (caCertificate output) in hosts.toml, or, for Traefik's default certificate, by not verifying.
+ */
+function trustOnNode(caCertificate: string | undefined): void {
+    const caFile = path.join(cluster!.dir, "registry-ca.crt");
+    if (caCertificate) {
+        fs.writeFileSync(caFile, caCertificate);
+    }
+    cluster!.configureRegistryOnNode(hostname, [
+        `server = "https://${hostname}"`,
+        `[host."https://${hostname}"]`,
+        "  capabilities = [\"pull\", \"resolve\"]",
+        caCertificate ? `  ca = "${caFile}"` : "  skip_verify = true",
+        "",
+    ].join("\n"));
+}
+
+/** A CA that signed nothing the registry serves. */
+function anotherCa(): string {
+    return run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "/dev/null", "-subj", "/CN=another CA", "-days", "1"]);
+}
 
 /** Stops what the test started: the Docker Hub stand-in, the test's dockerd and the cluster. */
 async function stopEverything(): Promise<void> {
@@ -165,16 +186,19 @@ interface Scenario {
     /** The image's name in the node's containerd: images/build-images.sh. */
     image: string;
     pushTool: "docker" | "skopeo";
-    /** The extra steps (address change, push benchmark) run once, in the first scenario. */
+    /** "ingressDefault" with Docker insecure is the seed's setup (Pulumi.dev.yaml); "generated" is the default. */
+    tls: "ingressDefault" | "generated";
+    /** The extra steps (push benchmark, docker push, address change) run once, on the default. */
     full: boolean;
 }
 
 const scenarios: Scenario[] = [
-    { image: "registry-2", pushTool: "docker", full: true },
-    { image: "registry-3", pushTool: "skopeo", full: false },
+    { image: "registry-2", pushTool: "docker", tls: "ingressDefault", full: false },
+    { image: "registry-3", pushTool: "skopeo", tls: "generated", full: true },
 ];
 
-describe.each(scenarios)("the program on a real node with $image, pushing with $pushTool", scenario => {
+describe.each(scenarios)("the program on a real node with $image, tls $tls, pushing with $pushTool", scenario => {
+    const generated = scenario.tls === "generated";
     const stack = `e2e-${scenario.image}`;
     const image = why ? "" : imageReference(scenario.image);
     const version = image.split(":").pop();
@@ -201,6 +225,8 @@ describe.each(scenarios)("the program on a real node with $image, pushing with $
             "    - restart",
             `    - ${dockerState}`,
             "  distribution-registry:verifyDeadlineSeconds: 180",
+            // The seed's setup, as Pulumi.dev.yaml sets it; the default sets neither key.
+            ...(generated ? [] : ["  distribution-registry:tls: ingressDefault", "  distribution-registry:dockerTrust: insecure"]),
             "",
         ].join("\n"));
         dockerdPidBefore = dockerdPid();
@@ -252,15 +278,32 @@ describe.each(scenarios)("the program on a real node with $image, pushing with $
         const anonymous = await throughIngress("GET", "/v2/", { auth: false });
         expect(anonymous.status).toBe(401);
         expect(anonymous.headers["www-authenticate"]).toMatch(/^Basic realm=/);
-        expect(anonymous.certificate.subject.CN).toBe("TRAEFIK DEFAULT CERT");
         expect((await throughIngress("GET", "/v2/")).status).toBe(200);
+        if (generated) {
+            // Verified: the chain ends at the stack's CA and the certificate names the host (Node refuses it otherwise).
+            const verified = await throughIngress("GET", "/v2/", { ca: project.outputs(stack).caCertificate });
+            expect(verified.status).toBe(200);
+            expect(verified.certificate.subject.CN).toBe(hostname);
+            expect(verified.certificate.subjectaltname).toBe(`DNS:${hostname}, IP Address:${ingressAddress}`);
+            expect(verified.certificate.issuer.CN).toMatch(/^distribution-registry CA [0-9a-f]{16}$/);
+            expect(ingress.spec.tls).toEqual([{ hosts: [hostname], secretName: "registry-tls" }]);
+        } else {
+            expect(anonymous.certificate.subject.CN).toBe("TRAEFIK DEFAULT CERT");
+        }
     });
 
     e2e("the hosts line points the hostname at Traefik; the trust and the push were done for real", async () => {
         expect(fs.readFileSync(hostsCopy, "utf8"))
             .toContain(`${ingressAddress} ${hostname} # distribution-registry: distribution-registry/${stack}/registry\n`);
-        expect(JSON.parse(fs.readFileSync(path.join(dockerEtc, "daemon.json"), "utf8")))
-            .toEqual({ "log-level": "warn", "insecure-registries": [hostname] });
+        if (generated) {
+            // The CA in certs.d, daemon.json untouched, no restart: Docker reads certs.d at each connection.
+            expect(fs.readFileSync(path.join(dockerEtc, "certs.d", hostname, "ca.crt"), "utf8")).toBe(project.outputs(stack).caCertificate);
+            expect(fs.readFileSync(path.join(dockerEtc, "daemon.json"), "utf8")).toBe(daemonJsonBefore);
+            expect(dockerdPid()).toBe(dockerdPidBefore);
+        } else {
+            expect(JSON.parse(fs.readFileSync(path.join(dockerEtc, "daemon.json"), "utf8")))
+                .toEqual({ "log-level": "warn", "insecure-registries": [hostname] });
+        }
         const pushed = pushResult(stack);
         expect(pushed.tool).toBe(scenario.pushTool);
         if (scenario.pushTool === "docker") {
@@ -286,6 +329,7 @@ describe.each(scenarios)("the program on a real node with $image, pushing with $
     });
 
     e2e("a pod in another namespace pulls the pushed image with the image-pull Secret and runs; without it the pull is refused", async () => {
+        trustOnNode(generated ? project.outputs(stack).caCertificate : undefined);
         const clusterIP = (await cluster!.api.request("GET", "/api/v1/namespaces/examples/services/registry")).body.spec.clusterIP;
         const pod = (name: string, pullSecret: boolean) => ({
             apiVersion: "v1", kind: "Pod", metadata: { name, namespace: appsNamespace },
@@ -336,14 +380,39 @@ describe.each(scenarios)("the program on a real node with $image, pushing with $
         run("ctr", ["-a", cluster!.containerdSocket, "-n", "k8s.io", "images", "rm", ...pulled]);
     });
 
-    e2e("no plaintext password in pulumi up's output or in the exported state", () => {
+    e2e("no plaintext password (nor, with tls generated, private key) in pulumi up's output, the outputs or the exported state", async () => {
         expect(upOutput).not.toContain("p@ss");
         const exported = project.exportState(stack);
         expect(exported).toContain("ciphertext");
         for (const form of [password, Buffer.from(password).toString("base64"), Buffer.from(`${username}:${password}`).toString("base64")]) {
             expect(exported.includes(form) ? `state holds ${form}` : "no plaintext").toBe("no plaintext");
         }
+        if (generated) {
+            // The server key as Traefik reads it from the Secret; the CA key exists only in state, encrypted.
+            const secret = (await cluster!.api.request("GET", "/api/v1/namespaces/examples/secrets/registry-tls")).body;
+            const keyPem = Buffer.from(secret.data["tls.key"], "base64").toString();
+            expect(keyPem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+            const outputs = JSON.stringify(project.outputs(stack));
+            for (const form of ["PRIVATE KEY", Buffer.from("-----BEGIN PRIVATE KEY-----").toString("base64").slice(0, 32), keyPem.split("\n")[1],
+                secret.data["tls.key"]]) {
+                for (const [where, text] of [["state", exported], ["pulumi up's output", upOutput], ["the outputs", outputs]]) {
+                    expect(text.includes(form) ? `${where} holds ${form}` : "no plaintext key").toBe("no plaintext key");
+                }
+            }
+        }
     });
+
+    if (generated) {
+        e2e("the checks verify the chain: the stack's CA passes, another CA fails with the hint naming the trust options", async () => {
+            const target = { hostname, address: ingressAddress, port: 443, username, password, repositories: ["hello"], deadlineSeconds: 10 };
+            const caCertificate = project.outputs(stack).caCertificate;
+            expect(await verifyCatalog({ ...target, tls: { mode: "ca", caCertificate } })).toEqual(["hello"]);
+            const refused = await verifyCatalog({ ...target, tls: { mode: "ca", caCertificate: anotherCa() } }).then(() => undefined, e => e as Error);
+            expect(refused?.message).toContain(`the TLS certificate served at ${ingressAddress}:443 for ${hostname} is not trusted`);
+            expect(refused?.message).toContain('The trust options: tls "generated" (the default)');
+            expect(refused?.message).toContain('dockerTrust "ca" and dockerCaFile');
+        });
+    }
 
     e2e("a second pulumi up, a preview and a refresh report no changes", async () => {
         const second = await project.cli(`${stack}-up-again`, ["up", "--yes", "--skip-preview", "--expect-no-changes", "--non-interactive", "--stack", stack]);
@@ -400,6 +469,27 @@ describe.each(scenarios)("the program on a real node with $image, pushing with $
             expect(seconds["through Traefik"]).toBeGreaterThan(0);
         });
 
+        e2e("docker pushes on the default path too: trusting certs.d, with no insecure registry and no daemon restart", async () => {
+            const pidBefore = dockerdPid();
+            run("pulumi", ["config", "set", "pushTool", "docker", "--stack", stack], { cwd: project.dir, env: project.env });
+            run("pulumi", ["config", "set", "--path", "pushImages[0]", `127.0.0.1:${hub!.port}/library/e2e-hello:v1=hello:v1`, "--stack", stack],
+                { cwd: project.dir, env: project.env });
+            const up = await project.cli(`${stack}-docker-push`, ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", stack]);
+            expect(up.code).toBe(0);
+            expect(up.output).toMatch(/registry-image-push\s+replaced/);
+            const pushed = pushResult(stack);
+            expect(pushed.tool).toBe("docker");
+            expect(dockerdPid()).toBe(pidBefore);
+            expect(fs.readFileSync(path.join(dockerEtc, "daemon.json"), "utf8")).toBe(daemonJsonBefore);
+            // Docker knows nothing insecure about the registry: it verified Traefik's certificate against certs.d.
+            expect(JSON.parse(docker(["info", "--format", "{{json .RegistryConfig.IndexConfigs}}"]))[hostname]?.Secure ?? true).toBe(true);
+            expect(docker(["image", "inspect", "--format", "{{json .RepoDigests}}", `${hostname}/hello:v1`]))
+                .toContain(`${hostname}/hello@${pushed.digests["hello:v1"]}`);
+            expect(fs.readFileSync(path.join(cluster!.dir, "logs", "traefik-access.log"), "utf8"))
+                .toMatch(/"PUT \/v2\/hello\/manifests\/v1 HTTP\/[\d.]+" 201/);
+            expect(project.outputs(stack).digests).toEqual({ "hello:v1": await servedDigest("hello", "v1") });
+        });
+
         e2e("an address change updates the hosts line in place and the checks pass through the new address", async () => {
             run("pulumi", ["config", "set", "address", otherIngressAddress, "--stack", stack], { cwd: project.dir, env: project.env });
             const up = await project.cli(`${stack}-address-change`, ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", stack]);
@@ -410,6 +500,15 @@ describe.each(scenarios)("the program on a real node with $image, pushing with $
                 .toContain(`${otherIngressAddress} ${hostname} # distribution-registry: distribution-registry/${stack}/registry\n`);
             expect(fs.readFileSync(hostsCopy, "utf8")).not.toContain(`${ingressAddress} ${hostname}`);
             expect(project.outputs(stack).digests).toEqual({ "hello:v1": await servedDigest("hello", "v1", otherIngressAddress) });
+            // The certificate names the new address, from the same CA: Traefik serves it once it has read the updated Secret.
+            const ca = project.outputs(stack).caCertificate;
+            const served = await waitFor("Traefik to serve the certificate for the new address", 30, async () => {
+                const r = await throughIngress("GET", "/v2/", { address: otherIngressAddress, ca });
+                return r.certificate.subjectaltname?.includes(otherIngressAddress) ? r.certificate : undefined;
+            });
+            expect(served.subjectaltname).toBe(`DNS:${hostname}, IP Address:${otherIngressAddress}`);
+            expect(fs.readFileSync(path.join(dockerEtc, "certs.d", hostname, "ca.crt"), "utf8")).toBe(ca);
+            expect(up.output).toMatch(/registry-tls\s+updated/);
         });
     }
 
@@ -419,7 +518,7 @@ describe.each(scenarios)("the program on a real node with $image, pushing with $
         expect(destroy.code).toBe(0);
         for (const objectPath of ["/apis/apps/v1/namespaces/examples/deployments/registry", "/api/v1/namespaces/examples/secrets/registry",
             "/api/v1/namespaces/examples/services/registry", "/apis/networking.k8s.io/v1/namespaces/examples/ingresses/registry",
-            `/api/v1/namespaces/${appsNamespace}/secrets/registry-pull`]) {
+            `/api/v1/namespaces/${appsNamespace}/secrets/registry-pull`, "/api/v1/namespaces/examples/secrets/registry-tls"]) {
             expect(`${objectPath}: ${(await cluster!.api.request("GET", objectPath)).status}`).toBe(`${objectPath}: 404`);
         }
         await waitFor("the namespace to be gone", 120, async () =>
@@ -428,6 +527,8 @@ describe.each(scenarios)("the program on a real node with $image, pushing with $
             (await cluster!.api.request("GET", `/api/v1/persistentvolumes/${claim.spec.volumeName}`)).status === 404 ? true : undefined);
         expect(fs.readFileSync(hostsCopy)).toEqual(hostsBefore);
         expect(fs.readFileSync(path.join(dockerEtc, "daemon.json"), "utf8")).toBe(daemonJsonBefore);
+        // certs.d was made for the CA, so it goes with it.
+        expect(fs.readdirSync(dockerEtc)).toEqual(["daemon.json"]);
         expect(fs.existsSync("/tmp/dr-e2e-pwned")).toBe(false);
         run("pulumi", ["stack", "rm", "--yes", "--stack", stack], { cwd: project.dir, env: project.env });
     });

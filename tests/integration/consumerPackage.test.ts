@@ -115,8 +115,9 @@ describe("the packed package, installed into another TypeScript stack", () => {
             "kubernetes:apps/v1:Deployment shared-deployment",
             "kubernetes:networking.k8s.io/v1:Ingress shared-ingress",
         ]));
-        // The workstation steps are off in this stack: no Command, no checks.
-        expect(kinds.filter((k: string) => k.startsWith("command:") || k.includes("dynamic"))).toEqual([]);
+        // The workstation steps are off in this stack: no checks, and the one Command keeps the generated TLS keys.
+        expect(kinds.filter((k: string) => k.startsWith("command:") || k.includes("dynamic"))).toEqual(["command:local:Command shared-tls-keys"]);
+        expect(kinds).toContain("kubernetes:core/v1:Secret shared-tls");
         expect(result.outputs).toEqual({ url: "https://registry.consumer.test", namespace: "consumer", htpasswdIsSecret: true });
         expect(result.rootExportIsComponents).toBe(true);
     });
