@@ -6,7 +6,7 @@ import { imagePullSecretName } from "./templates/imagePullSecret";
 import { createGeneratedTls, planTrust, tlsModeOf } from "./tls";
 import { createVerification } from "./verification";
 import { createWorkload } from "./workload";
-import { createWorkstation, registryAuthority } from "./workstation";
+import { createWorkstation, pushedDigestsOf, registryAuthority } from "./workstation";
 
 /**
  * A private CNCF Distribution registry on Kubernetes with htpasswd auth, the workstation wired to it,
@@ -76,6 +76,7 @@ export class DistributionRegistry extends pulumi.ComponentResource {
             }, images.map(i => ({ repository: i.repository, tag: i.tag })), {
                 deadlineSeconds: args.verification?.deadlineSeconds,
                 deleteRemovedImages: args.verification?.deleteRemovedImages,
+                pushedDigests: workstation.imagePush.stdout.apply(pushedDigestsOf),
             }, { ...child, dependsOn: [workstation.imagePush] });
 
         this.url = settings.apply(s => `https://${registryAuthority(s.hostname, s.port)}`);

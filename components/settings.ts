@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DistributionRegistryArgs } from "./args";
 import { HtpasswdUser } from "./htpasswd";
-import { objectName } from "./naming";
 import {
     InputError, accessModes, storageTypes, tlsModes, validateAddress, validateBcryptCost, validateChoice, validateDays, validateHostname,
     validateImage, validateNamespace, validateObjectName, validatePassword, validatePort, validateQuantity, validateReplicas, validateSeconds,
@@ -33,7 +32,7 @@ export interface RegistrySettings {
     };
     tls: {
         mode: "generated" | "secret" | "ingressDefault";
-        /** The Secret the Ingress serves: the generated one, the user's, or none (the controller's default). */
+        /** The user's Secret ("secret"); the generated one is named when it is created, and none means the controller's default. */
         secretName?: string;
         validityDays: number;
         caValidityDays: number;
@@ -108,7 +107,7 @@ export function settingsFromArgs(name: string, args: PlainSettingsArgs): Registr
             traefikReadTimeoutSeconds: args.ingress?.traefikReadTimeoutSeconds === undefined ? undefined
                 : validateSeconds(args.ingress.traefikReadTimeoutSeconds, "ingress.traefikReadTimeoutSeconds", 600),
         },
-        tls: tlsFromArgs(name, args.tls ?? {}),
+        tls: tlsFromArgs(args.tls ?? {}),
         bcryptCost: validateBcryptCost(args.bcryptCost ?? defaults.bcryptCost),
         resources: {
             requests: validateResources(args.resources?.requests ?? defaults.requests, "resources.requests"),
@@ -120,7 +119,7 @@ export function settingsFromArgs(name: string, args: PlainSettingsArgs): Registr
 }
 
 /** The certificate's source: "secret" needs a Secret name, and a Secret name means "secret". */
-export function tlsFromArgs(name: string, tls: NonNullable<PlainSettingsArgs["tls"]>): RegistrySettings["tls"] {
+export function tlsFromArgs(tls: NonNullable<PlainSettingsArgs["tls"]>): RegistrySettings["tls"] {
     const mode = validateChoice(tls.mode ?? (tls.secretName ? "secret" : defaults.tlsMode), tlsModes, "tls.mode");
     if (tls.secretName !== undefined && tls.secretName !== "") {
         validateObjectName(tls.secretName, "tls.secretName");
@@ -139,7 +138,7 @@ export function tlsFromArgs(name: string, tls: NonNullable<PlainSettingsArgs["tl
     }
     return {
         mode,
-        secretName: mode === "generated" ? `${objectName(name)}-tls` : mode === "secret" ? tls.secretName : undefined,
+        secretName: mode === "secret" ? tls.secretName : undefined,
         validityDays,
         caValidityDays,
     };

@@ -104,7 +104,7 @@ export function createWorkload(
         }, inNamespace);
     })();
 
-    const ingressObject = settings.apply(renderIngress);
+    const ingressObject = pulumi.all([settings, tlsSecret?.metadata.name]).apply(([s, generatedName]) => renderIngress(s, generatedName ?? s.tls.secretName));
     const ingress = new k8s.networking.v1.Ingress(`${name}-ingress`,
         { metadata: ingressObject.metadata, spec: ingressObject.spec },
         { ...opts, dependsOn: [...(namespace ? [namespace] : []), service, ...(tlsSecret ? [tlsSecret] : [])] });

@@ -15,7 +15,8 @@ export const ingressNginxAnnotations: Record<string, string> = {
     "nginx.ingress.kubernetes.io/proxy-request-buffering": "off",
 };
 
-export function renderIngress(s: RegistrySettings): pulumi.Unwrap<k8s.types.input.networking.v1.Ingress> {
+/** `tlsSecretName`: the generated Secret's name, known once it exists; otherwise the user's Secret, if any. */
+export function renderIngress(s: RegistrySettings, tlsSecretName: string | undefined = s.tls.secretName): pulumi.Unwrap<k8s.types.input.networking.v1.Ingress> {
     return {
         apiVersion: "networking.k8s.io/v1",
         kind: "Ingress",
@@ -32,7 +33,7 @@ export function renderIngress(s: RegistrySettings): pulumi.Unwrap<k8s.types.inpu
         spec: {
             ...(s.ingress.className ? { ingressClassName: s.ingress.className } : {}),
             // Without a secret name the controller serves its default certificate (self-signed on k3s).
-            tls: [{ hosts: [s.hostname], ...(s.tls.secretName ? { secretName: s.tls.secretName } : {}) }],
+            tls: [{ hosts: [s.hostname], ...(tlsSecretName ? { secretName: tlsSecretName } : {}) }],
             rules: [{
                 host: s.hostname,
                 http: {

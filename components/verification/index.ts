@@ -18,6 +18,8 @@ export interface VerificationOptions {
     deadlineSeconds?: pulumi.Input<number>;
     /** Delete, by digest, the manifest of an image removed from the list. Default: true. */
     deleteRemovedImages?: pulumi.Input<boolean>;
+    /** "repository:tag" -> the digest the push reported; the checks wait for it, and a new push reruns them. Default: none. */
+    pushedDigests?: pulumi.Input<Record<string, string>>;
 }
 
 export interface Verification {
@@ -78,6 +80,8 @@ export function createVerification(name: string, target: VerificationTarget, ima
         repository,
         tags: repositoryTags,
         deleteRemovedImages: options.deleteRemovedImages,
+        pushedDigests: pulumi.output(options.pushedDigests ?? {}).apply(all => Object.fromEntries(repositoryTags
+            .filter(tag => all[`${repository}:${tag}`]).map(tag => [tag, all[`${repository}:${tag}`]]))),
     }, opts));
     const repositories = [...byRepository.keys()];
     const digests = pulumi.all(tags.map(t => t.digests)).apply(perRepository => {

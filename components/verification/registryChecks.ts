@@ -37,6 +37,8 @@ export interface TagsCheckState extends TargetState {
     deadlineSeconds: number;
     /** Delete, by digest, the manifest of a tag that is no longer expected (and all on delete). */
     deleteRemovedImages: boolean;
+    /** tag -> the digest the push reported: the check waits until the registry serves it. A new push reruns the check. */
+    pushedDigests?: Record<string, string>;
     /** Output: tag -> manifest digest, as last checked. */
     digests?: Record<string, string>;
 }
@@ -147,6 +149,13 @@ export async function verifyTags(s: TagsCheckState, counter?: RequestCounter, po
         const digests: Record<string, string> = {};
         for (const tag of s.tags) {
             digests[tag] = await manifestDigest(e, s.repository, tag);
+        }
+        const stale = s.tags.filter(t => s.pushedDigests?.[t] && s.pushedDigests[t] !== digests[t]);
+        if (stale.length > 0) {
+            return {
+                done: false,
+                seen: stale.map(t => `"${s.repository}:${t}" is ${digests[t]}, not ${s.pushedDigests![t]} as the push reported`).join("; "),
+            };
         }
         return { done: true, value: digests };
     });
@@ -286,7 +295,7 @@ export function stableJson(value: unknown): string {
 
 export const targetKeys = ["hostname", "address", "port", "username", "password", "tls"];
 export const catalogKeys = [...targetKeys, "repositories", "deadlineSeconds"];
-export const tagsKeys = [...targetKeys, "repository", "tags", "deadlineSeconds", "deleteRemovedImages"];
+export const tagsKeys = [...targetKeys, "repository", "tags", "deadlineSeconds", "deleteRemovedImages", "pushedDigests"];
 
 /**
  * Changes exactly when an input changed, and then the check runs again (an update): a new tag, password,
@@ -441,6 +450,8 @@ export interface TagsCheckArgs extends CheckTargetArgs {
     deadlineSeconds?: pulumi.Input<number>;
     /** Default: true. */
     deleteRemovedImages?: pulumi.Input<boolean>;
+    /** tag -> digest the push reported (tags without one are not compared). Default: none. */
+    pushedDigests?: pulumi.Input<Record<string, string>>;
 }
 
 /** The password output is a secret whatever the engine infers from the inputs. */

@@ -15,6 +15,18 @@ export interface PushTarget {
     verify: pulumi.Input<TlsSettings>;
 }
 
+/** "repository:tag" -> digest, from the push Command's stdout (the report of pushImages.js); {} when it holds none. */
+export function pushedDigestsOf(stdout: string | undefined): Record<string, string> {
+    try {
+        const digests = JSON.parse(stdout ?? "").digests;
+        return digests && typeof digests === "object"
+            ? Object.fromEntries(Object.entries(digests).filter(([, d]) => typeof d === "string" && d !== "")) as Record<string, string>
+            : {};
+    } catch (_) {
+        return {};
+    }
+}
+
 /** Login and push of every image; reruns when the images, the registry or the password change, and not otherwise. */
 export function createImagePush(name: string, target: PushTarget, images: ResolvedImage[], args: ImagePushArgs,
     opts: pulumi.CustomResourceOptions): command.local.Command {

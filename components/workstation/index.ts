@@ -8,6 +8,7 @@ import { ResolvedImage } from "./images";
 import { TrustPlan } from "../tls/trust";
 
 export { registryAuthority } from "./dockerTrust";
+export { pushedDigestsOf } from "./imagePush";
 export { resolveImages, ResolvedImage } from "./images";
 
 /** The operator's machine's side: what the seed does by hand with sudo, docker login and docker push. */

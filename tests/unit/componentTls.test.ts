@@ -51,7 +51,9 @@ describe("tls generated, the default", () => {
         const { one, component } = await build("serve", { hostname: "images.example.test" });
         const secret = one("serve-tls");
         expect(secret.inputs.type).toBe("kubernetes.io/tls");
-        expect(secret.inputs.metadata).toMatchObject({ name: "serve-tls", namespace: "examples" });
+        // No name of its own: the provider names it, so a new certificate is a new Secret made before the old one goes.
+        expect(secret.inputs.metadata.name).toBeUndefined();
+        expect(secret.inputs.metadata.namespace).toBe("examples");
         expect(wasSecret(secret.raw.stringData)).toBe(true);
         expect(wasSecret(secret.raw.metadata)).toBe(false);
         const ca = await valueOf(component.caCertificate);
@@ -60,7 +62,7 @@ describe("tls generated, the default", () => {
         expect(served.subjectAltName).toBe("DNS:images.example.test, IP Address:192.0.2.10");
         expect(served.verify(new crypto.X509Certificate(ca).publicKey)).toBe(true);
         expect(served.checkPrivateKey(crypto.createPrivateKey(secret.inputs.stringData["tls.key"]))).toBe(true);
-        expect(one("serve-ingress").inputs.spec.tls).toEqual([{ hosts: ["images.example.test"], secretName: "serve-tls" }]);
+        expect(one("serve-ingress").inputs.spec.tls).toEqual([{ hosts: ["images.example.test"], secretName: "serve-tls-5f3c9a1e" }]);
     });
 
     test("trust follows it: Docker gets the CA in certs.d (no insecure registry), skopeo and the checks verify against it", async () => {
@@ -89,16 +91,19 @@ describe("tls generated, the default", () => {
         expect(second.one("again-catalog").inputs).toEqual(first.one("again-catalog").inputs);
     });
 
-    test("a changed hostname gives a new certificate in the same Secret, and Docker's trust moves to the new host's certs.d", async () => {
+    test("a changed hostname gives a new certificate, rolled out as a new Secret the Ingress moves to, and Docker's trust moves to the new host", async () => {
         const before = await build("rename");
         const after = await build("rename", { hostname: "images.example.test" });
         const certificate = (b: typeof before) => new crypto.X509Certificate(b.one("rename-tls").inputs.stringData["tls.crt"]);
         expect(certificate(before).subjectAltName).toBe("DNS:registry.test, IP Address:192.0.2.10");
         expect(certificate(after).subjectAltName).toBe("DNS:images.example.test, IP Address:192.0.2.10");
-        // Same Secret name: an update, which Traefik picks up from its watch; the CA stays, so no client re-trusts anything.
-        expect(after.one("rename-tls").inputs.metadata.name).toBe(before.one("rename-tls").inputs.metadata.name);
+        // The data differs, so the provider replaces the Secret: auto-named, the new one is created first (create before
+        // delete) and the Ingress, which depends on it, moves to its name. The CA stays: no client re-trusts anything.
+        expect(after.one("rename-tls").inputs.stringData["tls.crt"]).not.toBe(before.one("rename-tls").inputs.stringData["tls.crt"]);
+        expect(after.options.get("rename-tls")!.deleteBeforeReplace).toBeFalsy();
+        expect((after.options.get("rename-ingress")!.dependsOn as pulumi.Resource[]).map(r => (r as any).__name)).toContain("rename-tls");
         expect(await valueOf(after.component.caCertificate)).toBe(await valueOf(before.component.caCertificate));
-        expect(after.one("rename-ingress").inputs.spec.tls).toEqual([{ hosts: ["images.example.test"], secretName: "rename-tls" }]);
+        expect(after.one("rename-ingress").inputs.spec.tls).toEqual([{ hosts: ["images.example.test"], secretName: "rename-tls-5f3c9a1e" }]);
         // The trust's triggers hold the registry: a new host replaces it (certs.d/<old host> removed, <new host> written).
         expect(before.one("rename-docker-trust").inputs.triggers).toContain("registry.test");
         expect(after.one("rename-docker-trust").inputs.triggers).toContain("images.example.test");

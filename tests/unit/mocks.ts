@@ -19,6 +19,7 @@ export const randomResults: Record<string, string> = {
  * program run reads the same keys, as from state.
  */
 const keysInState = new Map<string, string>();
+const autonameSuffix = "5f3c9a1e";
 export function tlsKeysStdout(name: string, script: string): string {
     if (!keysInState.has(name)) {
         keysInState.set(name, childProcess.execFileSync("node", ["-e", script], { encoding: "utf8" }));
@@ -42,6 +43,11 @@ export function installMocks(): Registered[] {
             registered.push({ type: args.type, name: args.name, inputs: args.inputs });
             // Keep secrets wrapped only in what the test reads; the program gets plain state back, as from the engine.
             const state: Record<string, unknown> = { ...args.inputs };
+            // The Kubernetes provider names an object without a name: <resource name>-<8 random hex>.
+            const metadata = args.inputs.metadata;
+            if (args.type.startsWith("kubernetes:") && metadata && typeof metadata === "object" && metadata.name === undefined) {
+                state.metadata = { ...metadata, name: `${args.name}-${autonameSuffix}` };
+            }
             if (args.type === "random:index/randomPassword:RandomPassword") {
                 state.result = randomResults[args.name] ?? `random-${args.name}`;
             }

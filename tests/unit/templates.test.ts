@@ -97,10 +97,11 @@ describe("rendered Kubernetes objects", () => {
         expect(ingress.spec.rules[0].http.paths[0].backend.service).toEqual({ name: "registry", port: { number: 5000 } });
     });
 
-    test("by default the Ingress names no class and serves the generated certificate's Secret", () => {
-        const { ingress } = render();
+    test("by default the Ingress names no class and serves the generated certificate's Secret, by the name it was given", () => {
+        const { ingress, settings } = render();
         expect(ingress.spec.ingressClassName).toBeUndefined();
-        expect(ingress.spec.tls).toEqual([{ hosts: ["registry.test"], secretName: "registry-tls" }]);
+        expect(settings.tls.mode).toBe("generated");
+        expect((renderIngress(settings, "registry-tls-5f3c9a1e") as any).spec.tls).toEqual([{ hosts: ["registry.test"], secretName: "registry-tls-5f3c9a1e" }]);
         expect(Object.keys(ingress.metadata.annotations).every((k: string) => k.startsWith("nginx.ingress.kubernetes.io/"))).toBe(true);
     });
 
