@@ -107,6 +107,15 @@ describe("the checks against a real registry", () => {
         expect(Date.now() - started).toBeLessThan(5000);
     });
 
+    itWhen(canRun, needs)("the tags check waits for the digest the push reported: the served one passes, another times out naming both", async () => {
+        expect(await verifyTags(tagsState("web", ["1.0"], { pushedDigests: { "1.0": imageA.manifestDigest } }))).toEqual({ "1.0": imageA.manifestDigest });
+        const err = await rejection(verifyTags(tagsState("web", ["1.0"], { pushedDigests: { "1.0": imageB.manifestDigest }, deadlineSeconds: 1 })));
+        expect(err.message).toContain(`last seen: "web:1.0" is ${imageA.manifestDigest}, not ${imageB.manifestDigest} as the push reported`);
+        // A new push is a new input: the check runs again (an update), so the digests output follows the push.
+        const olds = tagsState("web", ["1.0"], { pushedDigests: { "1.0": imageB.manifestDigest } });
+        expect((await tagsCheckProvider.diff!("id", olds, tagsState("web", ["1.0"], { pushedDigests: { "1.0": imageA.manifestDigest } }))).changes).toBe(true);
+    });
+
     itWhen(canRun, needs)("deadline passed: the catalog check names the repository it did not find", async () => {
         const err = await rejection(verifyCatalog({ ...target(), repositories: ["web", "ghost"], deadlineSeconds: 1 }));
         expect(err.message).toContain("did not pass within 1 s");
