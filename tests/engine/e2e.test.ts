@@ -108,6 +108,11 @@ beforeAll(async () => {
     await cluster.api.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: appsNamespace } });
 
     cluster.resolveOnNode(hostname, ingressAddress);
+    // k3s registers its helm controller's HelmChartConfig type; so does this test (no helm controller runs here,
+    // so the opt-in object is checked as the API server stores it, not applied to Traefik).
+    await cluster.api.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", helmChartConfigDefinition);
+    await waitFor("the HelmChartConfig type to be served", 60, async () =>
+        (await cluster!.api.request("GET", "/apis/helm.cattle.io/v1/namespaces/kube-system/helmchartconfigs")).status === 200 ? true : undefined);
 
     hostsCopy = path.join(work, "hosts");
     fs.copyFileSync("/etc/hosts", hostsCopy);
@@ -151,6 +156,22 @@ function trustOnNode(caCertificate: string | undefined): void {
         "",
     ].join("\n"));
 }
+
+/** k3s's CustomResourceDefinition of helm.cattle.io/v1 HelmChartConfig (the fields this project sets). */
+const helmChartConfigDefinition = {
+    apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition",
+    metadata: { name: "helmchartconfigs.helm.cattle.io" },
+    spec: {
+        group: "helm.cattle.io", scope: "Namespaced",
+        names: { kind: "HelmChartConfig", plural: "helmchartconfigs", singular: "helmchartconfig" },
+        versions: [{
+            name: "v1", served: true, storage: true,
+            schema: { openAPIV3Schema: { type: "object", properties: {
+                spec: { type: "object", properties: { valuesContent: { type: "string" }, failurePolicy: { type: "string" } } },
+            } } },
+        }],
+    },
+};
 
 /** A CA that signed nothing the registry serves. */
 function anotherCa(): string {
@@ -225,8 +246,9 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
             "    - restart",
             `    - ${dockerState}`,
             "  distribution-registry:verifyDeadlineSeconds: 180",
-            // The seed's setup, as Pulumi.dev.yaml sets it; the default sets neither key.
-            ...(generated ? [] : ["  distribution-registry:tls: ingressDefault", "  distribution-registry:dockerTrust: insecure"]),
+            // The seed's setup, as Pulumi.dev.yaml sets it; the default sets neither key, and takes the Traefik opt-in.
+            ...(generated ? ["  distribution-registry:traefikReadTimeoutSeconds: 1800"]
+                : ["  distribution-registry:tls: ingressDefault", "  distribution-registry:dockerTrust: insecure"]),
             "",
         ].join("\n"));
         dockerdPidBefore = dockerdPid();
@@ -405,6 +427,12 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
     });
 
     if (generated) {
+        e2e("the Traefik opt-in is k3s's HelmChartConfig \"traefik\" in kube-system, raising websecure's readTimeout", async () => {
+            const config = (await cluster!.api.request("GET", "/apis/helm.cattle.io/v1/namespaces/kube-system/helmchartconfigs/traefik")).body;
+            expect(config.spec.valuesContent).toBe("ports:\n  websecure:\n    transport:\n      respondingTimeouts:\n        readTimeout: 1800s\n");
+            expect(config.metadata.labels["app.kubernetes.io/instance"]).toBe("registry");
+        });
+
         e2e("the checks verify the chain: the stack's CA passes, another CA fails with the hint naming the trust options", async () => {
             const target = { hostname, address: ingressAddress, port: 443, username, password, repositories: ["hello"], deadlineSeconds: 3 };
             const caCertificate = project.outputs(stack).caCertificate;
@@ -527,6 +555,7 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
             `/api/v1/namespaces/${appsNamespace}/secrets/registry-pull`]) {
             expect(`${objectPath}: ${(await cluster!.api.request("GET", objectPath)).status}`).toBe(`${objectPath}: 404`);
         }
+        expect((await cluster!.api.request("GET", "/apis/helm.cattle.io/v1/namespaces/kube-system/helmchartconfigs/traefik")).status).toBe(404);
         await waitFor("the namespace to be gone", 120, async () =>
             (await cluster!.api.request("GET", "/api/v1/namespaces/examples")).status === 404 ? true : undefined);
         await waitFor("the volume to be released and deleted", 120, async () =>

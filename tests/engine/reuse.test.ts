@@ -304,9 +304,10 @@ describe("a Pulumi YAML stack previews the component, no cluster needed", () => 
                 expect(kinds).toEqual(expect.arrayContaining(["distribution-registry:index:DistributionRegistry",
                     "kubernetes:core/v1:Namespace", "kubernetes:core/v1:Secret", "kubernetes:core/v1:ConfigMap",
                     "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service", "kubernetes:networking.k8s.io/v1:Ingress",
-                    "random:index/randomPassword:RandomPassword"]));
+                    "random:index/randomPassword:RandomPassword", "command:local:Command"]));
+                // The six objects of the registry and the generated certificate's Secret.
                 const providers = kubernetesProviders(planned);
-                expect(providers.length).toBe(6);
+                expect(providers.length).toBe(7);
                 for (const p of providers) {
                     expect(p).toMatch(/: cluster$/);
                 }
