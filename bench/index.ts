@@ -1,6 +1,7 @@
 // npm run bench: every benchmark of the project, figures printed; none asserts a time.
 import { main as programConstruction } from "./programConstruction";
 import { main as registryThroughput } from "./registryThroughput";
+import { main as tlsCertificates } from "./tlsCertificates";
 
 async function all(): Promise<void> {
     await registryThroughput();
@@ -9,6 +10,8 @@ async function all(): Promise<void> {
     console.log();
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     await require("./verification").main();
+    console.log();
+    await tlsCertificates();
 }
 
 all().catch(e => { console.error(e); process.exit(1); });
