@@ -146,52 +146,48 @@ describe("our Node.js language host runs the component as a plugin", () => {
     itWhen(hostBuilt, "pulumi-language-nodejs not built (run tests/engine/build-tools.sh)")("RunPlugin serves the schema the SDK infers", async () => {
         const proto = (m: string) => require(`@pulumi/pulumi/proto/${m}`);
         const lang = proto("language_pb"), langGrpc = proto("language_grpc_pb"), prov = proto("provider_pb"), provGrpc = proto("provider_grpc_pb");
-        run("npm", ["run", "build"], { cwd: repo });
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-plugin-"));
-        const plugin = path.join(dir, "distribution-registry");
-        makePluginDir(plugin);
-        const host = childProcess.spawn(path.join(toolsBin, "pulumi-language-nodejs"), [], { stdio: ["ignore", "pipe", "inherit"] });
-        try {
-            const hostPort = await new Promise<string>(resolve => host.stdout.once("data", d => resolve(String(d).trim())));
-            const client = new langGrpc.LanguageRuntimeClient(`127.0.0.1:${hostPort}`, grpc.credentials.createInsecure());
-            const info = new lang.ProgramInfo();
-            info.setRootDirectory(plugin);
-            info.setProgramDirectory(plugin);
-            info.setEntryPoint(".");
-            const req = new lang.RunPluginRequest();
-            req.setPwd(plugin);
-            req.setInfo(info);
-            req.setKind("resource");
-            req.setEnvList(Object.entries(process.env).map(([k, v]) => `${k}=${v}`));
-            const stream = client.runPlugin(req);
-            let stdout = "";
-            let stderr = "";
-            const pluginPort = await new Promise<string>((resolve, reject) => {
-                stream.on("data", (m: any) => {
-                    stdout += Buffer.from(m.getStdout_asU8()).toString();
-                    stderr += Buffer.from(m.getStderr_asU8()).toString();
-                    const port = stdout.match(/^(\d+)\n/);
-                    if (port) {
-                        resolve(port[1]);
-                    }
+        await withPluginFolder("dr-plugin-", async (_dir, plugin) => {
+            const host = childProcess.spawn(path.join(toolsBin, "pulumi-language-nodejs"), [], { stdio: ["ignore", "pipe", "inherit"] });
+            try {
+                const hostPort = await new Promise<string>(resolve => host.stdout.once("data", d => resolve(String(d).trim())));
+                const client = new langGrpc.LanguageRuntimeClient(`127.0.0.1:${hostPort}`, grpc.credentials.createInsecure());
+                const info = new lang.ProgramInfo();
+                info.setRootDirectory(plugin);
+                info.setProgramDirectory(plugin);
+                info.setEntryPoint(".");
+                const req = new lang.RunPluginRequest();
+                req.setPwd(plugin);
+                req.setInfo(info);
+                req.setKind("resource");
+                req.setEnvList(Object.entries(process.env).map(([k, v]) => `${k}=${v}`));
+                const stream = client.runPlugin(req);
+                let stdout = "";
+                let stderr = "";
+                const pluginPort = await new Promise<string>((resolve, reject) => {
+                    stream.on("data", (m: any) => {
+                        stdout += Buffer.from(m.getStdout_asU8()).toString();
+                        stderr += Buffer.from(m.getStderr_asU8()).toString();
+                        const port = stdout.match(/^(\d+)\n/);
+                        if (port) {
+                            resolve(port[1]);
+                        }
+                    });
+                    stream.on("error", reject);
+                    stream.on("end", () => reject(new Error(`the plugin exited without serving: ${stdout}${stderr}`)));
                 });
-                stream.on("error", reject);
-                stream.on("end", () => reject(new Error(`the plugin exited without serving: ${stdout}${stderr}`)));
-            });
-            const provider = new provGrpc.ResourceProviderClient(`127.0.0.1:${pluginPort}`, grpc.credentials.createInsecure());
-            const served = await new Promise<any>((resolve, reject) => provider.getSchema(new prov.GetSchemaRequest(),
-                (err: Error | null, res: any) => (err ? reject(err) : resolve(JSON.parse(res.getSchema())))));
-            stream.cancel();
-            const inferred = JSON.parse(await new ComponentProvider({ name: "distribution-registry", dirname: plugin,
-                components: getPulumiComponents(require(path.join(plugin, "bin", "components"))) }).getSchema());
-            expect(Object.keys(served.resources)).toEqual(["distribution-registry:index:DistributionRegistry"]);
-            expect(served.resources).toEqual(inferred.resources);
-            expect(served.types).toEqual(inferred.types);
-        } finally {
-            host.kill();
-            stopProcessesUnder(dir);
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
+                const provider = new provGrpc.ResourceProviderClient(`127.0.0.1:${pluginPort}`, grpc.credentials.createInsecure());
+                const served = await new Promise<any>((resolve, reject) => provider.getSchema(new prov.GetSchemaRequest(),
+                    (err: Error | null, res: any) => (err ? reject(err) : resolve(JSON.parse(res.getSchema())))));
+                stream.cancel();
+                const inferred = JSON.parse(await new ComponentProvider({ name: "distribution-registry", dirname: plugin,
+                    components: getPulumiComponents(require(path.join(plugin, "bin", "components"))) }).getSchema());
+                expect(Object.keys(served.resources)).toEqual(["distribution-registry:index:DistributionRegistry"]);
+                expect(served.resources).toEqual(inferred.resources);
+                expect(served.types).toEqual(inferred.types);
+            } finally {
+                host.kill();
+            }
+        });
     }, 300000);
 });
 
@@ -230,6 +226,30 @@ function preinstallPlugins(pulumiHome: string): void {
 }
 
 /** The CLI's environment in a scratch folder: its own home, state and passphrase; no cluster in reach. */
+let built = false;
+
+/** The compiled package (bin/components) that a plugin folder holds: built once per run, by whichever test comes first. */
+function buildOnce(): void {
+    if (!built) {
+        run("npm", ["run", "build"], { cwd: repo });
+        built = true;
+    }
+}
+
+/** A scratch folder with the built plugin folder in it; after `body`, what still runs from it is stopped and it is removed. */
+async function withPluginFolder(prefix: string, body: (dir: string, plugin: string) => Promise<void>): Promise<void> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    try {
+        buildOnce();
+        const plugin = path.join(dir, "distribution-registry");
+        makePluginDir(plugin);
+        await body(dir, plugin);
+    } finally {
+        stopProcessesUnder(dir);
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
 function scratchCliEnv(dir: string): NodeJS.ProcessEnv {
     const cliEnv: NodeJS.ProcessEnv = {
         PATH: `${toolsBin}:${process.env.PATH}`, HOME: path.join(dir, "home"), PULUMI_HOME: path.join(dir, "pulumi-home"),
@@ -248,12 +268,8 @@ describe("pulumi package get-schema on this project", () => {
     const missing = ["pulumi", "pulumi-language-nodejs"].filter(t => !fs.existsSync(path.join(toolsBin, t)));
     itWhen(missing.length === 0, `tools not built (run tests/engine/build-tools.sh): ${missing.join(", ")}`)(
         "prints the schema the SDK infers (the CLI installs the folder, then runs it as a plugin)", async () => {
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-get-schema-"));
-            const cliEnv = scratchCliEnv(dir);
-            try {
-                run("npm", ["run", "build"], { cwd: repo });
-                const plugin = path.join(dir, "distribution-registry");
-                makePluginDir(plugin);
+            await withPluginFolder("dr-get-schema-", async (dir, plugin) => {
+                const cliEnv = scratchCliEnv(dir);
                 const printed = JSON.parse(run("pulumi", ["package", "get-schema", plugin], { cwd: dir, env: cliEnv }));
                 const components = require(path.join(repo, "bin", "components"));
                 const inferred = JSON.parse(await new ComponentProvider({ name: "distribution-registry", dirname: plugin,
@@ -267,10 +283,7 @@ describe("pulumi package get-schema on this project", () => {
                 expect(Object.keys(printed.resources)).toEqual(["distribution-registry:index:DistributionRegistry"]);
                 expect(printed.resources).toEqual(dropOptional(inferred.resources));
                 expect(printed.types).toEqual(dropOptional(inferred.types));
-            } finally {
-                stopProcessesUnder(dir);
-                fs.rmSync(dir, { recursive: true, force: true });
-            }
+            });
         }, 600000);
 });
 
@@ -282,12 +295,8 @@ describe("a Pulumi YAML stack previews the component, no cluster needed", () => 
         .filter(t => !fs.existsSync(path.join(toolsBin, t)));
     itWhen(missing.length === 0, `tools not built (run tests/engine/build-tools.sh): ${missing.join(", ")}`)(
         "pulumi preview plans every child, each Kubernetes object with the explicit provider", async () => {
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-yaml-preview-"));
-            const cliEnv = scratchCliEnv(dir);
-            try {
-                run("npm", ["run", "build"], { cwd: repo });
-                const plugin = path.join(dir, "distribution-registry");
-                makePluginDir(plugin);
+            await withPluginFolder("dr-yaml-preview-", async (dir, plugin) => {
+                const cliEnv = scratchCliEnv(dir);
                 const stack = path.join(dir, "yaml-stack");
                 fs.mkdirSync(stack);
                 fs.writeFileSync(path.join(stack, "Pulumi.yaml"), yamlProgram(plugin));
@@ -312,10 +321,7 @@ describe("a Pulumi YAML stack previews the component, no cluster needed", () => 
                     expect(p).toMatch(/: cluster$/);
                 }
                 expect(JSON.stringify(preview)).not.toContain("p@ss");
-            } finally {
-                stopProcessesUnder(dir);
-                fs.rmSync(dir, { recursive: true, force: true });
-            }
+            });
         }, 600000);
 });
 
