@@ -1,4 +1,3 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { TlsArgs } from "../args";
 import { RegistrySettings } from "../settings";
@@ -9,8 +8,6 @@ export { dockerTrustModeOf, planTrust, TrustPlan } from "./trust";
 
 /** The registry's certificate, when the stack generates it. */
 export interface GeneratedTls {
-    /** The resource that keeps the keys. */
-    keys: command.local.Command;
     /** Secret (it holds the server key): the certificates for this run's renewal window. */
     issued: pulumi.Output<IssuedCertificates>;
     /** PEM of the CA: public. */
@@ -24,14 +21,14 @@ export function tlsModeOf(tls: TlsArgs | undefined): "generated" | "secret" | "i
 
 /**
  * Keys once (in state), certificates every run from them: the same bytes until the renewal rule, the hostname or
- * the address changes them. `now` is the clock the renewal rule reads.
+ * the address changes them. The renewal rule reads the clock of the run.
  */
 export function createGeneratedTls(name: string, settings: pulumi.Output<RegistrySettings>, address: pulumi.Output<string>,
-    opts: pulumi.CustomResourceOptions, now: () => Date = () => new Date()): GeneratedTls {
+    opts: pulumi.CustomResourceOptions): GeneratedTls {
     // The keys wait for the settings, so that a bad input creates nothing, as everywhere else.
-    const { command: keys, keys: material } = createPrivateKeys(name, opts, settings.apply(() => true));
+    const material = createPrivateKeys(name, opts, settings.apply(() => true));
     const issued = pulumi.secret(pulumi.all([material, settings, address]).apply(([k, s, a]) =>
-        issueCertificates(k, { hostname: s.hostname, address: a, validityDays: s.tls.validityDays, caValidityDays: s.tls.caValidityDays }, now())));
+        issueCertificates(k, { hostname: s.hostname, address: a, validityDays: s.tls.validityDays, caValidityDays: s.tls.caValidityDays })));
     const caCertificate = pulumi.unsecret(issued.apply(i => i.caCertificate));
-    return { keys, issued, caCertificate };
+    return { issued, caCertificate };
 }

@@ -22,16 +22,14 @@ export const generateKeysScript = [
  * a dependency of this package, and pulumi-command is. Its stdout is made secret and never logged; a change of
  * the script text alone keeps the keys (ignoreChanges), and a new `keySpec` replaces them.
  */
-export function createPrivateKeys(name: string, opts: pulumi.CustomResourceOptions, ready: pulumi.Output<boolean>):
-    { command: command.local.Command; keys: pulumi.Output<TlsKeys> } {
+export function createPrivateKeys(name: string, opts: pulumi.CustomResourceOptions, ready: pulumi.Output<boolean>): pulumi.Output<TlsKeys> {
     const keysCommand = new command.local.Command(`${name}-tls-keys`, {
         interpreter: ["node", "-e"],
         create: generateKeysScript,
         logging: "none",
         triggers: [ready.apply(() => keySpec)],
     }, { ...opts, additionalSecretOutputs: ["stdout"], ignoreChanges: ["create", "interpreter", "logging"] });
-    const keys = pulumi.secret(keysCommand.stdout.apply(parseKeys));
-    return { command: keysCommand, keys };
+    return pulumi.secret(keysCommand.stdout.apply(parseKeys));
 }
 
 /** The Command's stdout as keys; a clear error if the state holds something else. */
