@@ -187,12 +187,13 @@ async function run(config: Record<string, string | undefined>): Promise<{ error?
     pulumi.runtime.setAllConfig(all, ["distribution-registry:password"]);
     const before = registered.length;
     let error: Error | undefined;
+    let component: object | undefined;
     try {
-        await registryFromConfig(new pulumi.Config());
+        component = await registryFromConfig(new pulumi.Config());
     } catch (e) {
         error = e as Error;
     }
-    await settled(registered);
+    await settled(registered, component);
     return { error, registered: registered.length - before };
 }
 

@@ -20,7 +20,7 @@ async function build(name: string, args: Partial<DistributionRegistryArgs> = {})
     const start = registered.length;
     // promise() rejects where apply would wait forever: a bad input fails every registration that depends on it.
     await (component.url as any).promise().catch(() => undefined);
-    await settled(registered);
+    await settled(registered, component);
     const mine = registered.slice(start).filter(r => r.name.startsWith(name)).map(r => ({ ...r, inputs: plain(r.inputs), raw: r.inputs }));
     return { component, parents, resources: mine, byType: (t: string) => mine.filter(r => r.type === t) };
 }

@@ -13,7 +13,7 @@ async function build(name: string, args: Partial<DistributionRegistryArgs> = {})
     });
     const start = registered.length;
     await (component.url as any).promise().catch(() => undefined);
-    await settled(registered);
+    await settled(registered, component);
     const mine = registered.slice(start).filter(r => r.name.startsWith(name)).map(r => ({ ...r, inputs: plain(r.inputs), raw: r.inputs }));
     const one = (resourceName: string) => mine.find(r => r.name === resourceName)!;
     return { component, options, resources: mine, one };

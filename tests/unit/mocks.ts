@@ -88,8 +88,17 @@ export function wasSecret(value: any): boolean {
     return !!value && typeof value === "object" && value[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
 }
 
-/** Waits until no registration has come in for a while: the program's resources are all registered. */
-export async function settled(registered: { length: number }): Promise<void> {
+/**
+ * Waits until the program's resources are all registered: first for the Outputs of `outputsOf` (a component, or a
+ * program's outputs), which resolve only after the children they come from are registered, then until no
+ * registration has come in for a while. The quiet spell alone is not enough: a step such as signing the
+ * certificates can take longer than it on a loaded machine, and its dependants would be counted late.
+ */
+export async function settled(registered: { length: number }, outputsOf?: object): Promise<void> {
+    if (outputsOf) {
+        await Promise.all(Object.values(outputsOf).filter(v => pulumi.Output.isInstance(v))
+            .map(o => (o as any).promise().catch(() => undefined)));
+    }
     let last = -1;
     let quiet = 0;
     while (quiet < 5) {

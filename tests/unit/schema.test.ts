@@ -173,7 +173,7 @@ describe("the component's inferred schema", () => {
             address: "192.0.2.10", username: "admin", password: pulumi.secret("p4ss"),
             workstation: { hostsEntry: { enabled: false }, dockerTrust: { mode: "none" }, push: { enabled: false } },
         }, {});
-        await settled(registered);
+        await settled(registered, result.state);
         expect(Object.keys(result.state).sort()).toEqual(Object.keys(schema.resources[token].properties).sort());
         expect(await pulumi.isSecret(result.state.htpasswd as pulumi.Output<string>)).toBe(true);
         expect(await pulumi.isSecret(result.state.url as pulumi.Output<string>)).toBe(false);
