@@ -241,7 +241,14 @@ function addCa(o) {
             // The user's own file, with the same certificate: used, never removed.
             return false;
         }
-        const ledger = ledgerBefore || { owners: [], createdDirs: legacyOurs ? (previous.createdDirs || []) : createdDirs };
+        const ledger = ledgerBefore || { owners: [], createdDirs: legacyOurs ? (previous.createdDirs || []) : [] };
+        // The directories were made before the lock (it lives in one of them), so a stack running at the same time
+        // may have written the ledger first, seeing them already there: what we made is recorded all the same.
+        for (const dir of createdDirs) {
+            if (!ledger.createdDirs.includes(dir)) {
+                ledger.createdDirs.push(dir);
+            }
+        }
         // Another stack's certificate is never replaced; our own (we are its only owner) is, on an update.
         if (current !== null && current !== o.caCertificate && ledger.owners.some(x => x !== o.owner)) {
             throw new Error(`${file} holds the certificate another stack (${ledger.owners.find(x => x !== o.owner)}) trusts; ` +
@@ -304,8 +311,8 @@ function removeCa(o, created) {
         privileged("removeFile", ledgerFile, "", o.sudo);
         return ledger.createdDirs || [];
     }, o.sudo);
-    // After the lock is gone: it lives in the certificate's directory.
-    for (const dir of [...dirs].reverse()) {
+    // After the lock is gone: it lives in the certificate's directory. Deepest first: two stacks may each have made one.
+    for (const dir of [...dirs].sort((x, y) => y.length - x.length)) {
         privileged("removeEmptyDirectory", dir, "", o.sudo);
     }
     return { removed: true };
