@@ -1,10 +1,10 @@
 /** The engine end-to-end test: the real Pulumi CLI and providers against a local Kubernetes API server (npm run test:e2e). */
 module.exports = {
-  preset: "ts-jest",
-  testEnvironment: "node",
-  roots: ["<rootDir>/tests/engine"],
-  testMatch: ["**/*.test.ts"],
-  testTimeout: 900000,
-  maxWorkers: 1,
-  reporters: ["default", "<rootDir>/tests/support/summaryReporter.js"],
+    preset: "ts-jest",
+    testEnvironment: "node",
+    roots: ["<rootDir>/tests/engine"],
+    testMatch: ["**/*.test.ts"],
+    testTimeout: 900000,
+    maxWorkers: 1,
+    reporters: ["default", "<rootDir>/tests/support/summaryReporter.js"],
 };

@@ -13,9 +13,13 @@ process.env.PULUMI_CONFIG = JSON.stringify({
 require("@pulumi/pulumi").runtime.setAllConfig(JSON.parse(process.env.PULUMI_CONFIG));
 const loaded = performance.now();
 // The program exports an async function, as the Node.js language host runs it.
-Promise.resolve(require("../index")()).then(() => settled(registered)).then(() => {
-    // settled() waits 100 ms of quiet to be sure registrations stopped: not part of construction.
-    const construct = performance.now() - loaded - 100;
-    process.stdout.write(`${JSON.stringify({ load: loaded - started, construct, resources: registered.length })}\n`);
-    process.exit(0);
-});
+Promise.resolve(require("../index")())
+    .then(() => settled(registered))
+    .then(() => {
+        // settled() waits 100 ms of quiet to be sure registrations stopped: not part of construction.
+        const construct = performance.now() - loaded - 100;
+        process.stdout.write(
+            `${JSON.stringify({ load: loaded - started, construct, resources: registered.length })}\n`,
+        );
+        process.exit(0);
+    });

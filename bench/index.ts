@@ -14,4 +14,7 @@ async function all(): Promise<void> {
     await tlsCertificates();
 }
 
-all().catch(e => { console.error(e); process.exit(1); });
+all().catch(e => {
+    console.error(e);
+    process.exit(1);
+});

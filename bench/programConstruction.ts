@@ -12,7 +12,10 @@ export async function main(): Promise<void> {
     const script = path.join(__dirname, "constructProgram.ts");
     const figures: Array<{ load: number; construct: number }> = [];
     for (let i = 0; i < runs; i++) {
-        const r = childProcess.spawnSync("npx", ["ts-node", "--transpile-only", script], { encoding: "utf8", cwd: path.join(__dirname, "..") });
+        const r = childProcess.spawnSync("npx", ["ts-node", "--transpile-only", script], {
+            encoding: "utf8",
+            cwd: path.join(__dirname, ".."),
+        });
         if (r.status !== 0) {
             throw new Error(`constructProgram failed: ${r.stderr}`);
         }
@@ -20,9 +23,14 @@ export async function main(): Promise<void> {
     }
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     console.log(`  module load (median):                  ${median(figures.map(f => f.load)).toFixed(0)} ms`);
-    console.log(`  construct until all registered (median): ${median(figures.map(f => f.construct)).toFixed(0)} ms (${figures.map(f => f.construct.toFixed(0)).join(", ")})`);
+    console.log(
+        `  construct until all registered (median): ${median(figures.map(f => f.construct)).toFixed(0)} ms (${figures.map(f => f.construct.toFixed(0)).join(", ")})`,
+    );
 }
 
 if (require.main === module) {
-    main().catch(e => { console.error(e); process.exit(1); });
+    main().catch(e => {
+        console.error(e);
+        process.exit(1);
+    });
 }

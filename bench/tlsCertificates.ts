@@ -22,14 +22,26 @@ export async function main(): Promise<void> {
     const issueTimes: number[] = [];
     for (let i = 0; i < issueRuns; i++) {
         const start = process.hrtime.bigint();
-        await issueCertificates(keys, { hostname: "registry.test", address: "192.0.2.10", validityDays: 365, caValidityDays: 3650 });
+        await issueCertificates(keys, {
+            hostname: "registry.test",
+            address: "192.0.2.10",
+            validityDays: 365,
+            caValidityDays: 3650,
+        });
         issueTimes.push(milliseconds(start));
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    console.log(`  keys script, node start included (median): ${median(keyTimes).toFixed(0)} ms (${keyTimes.map(t => t.toFixed(0)).join(", ")})`);
-    console.log(`  CA + server certificate (median):          ${median(issueTimes).toFixed(1)} ms (first ${issueTimes[0].toFixed(1)} ms)`);
+    console.log(
+        `  keys script, node start included (median): ${median(keyTimes).toFixed(0)} ms (${keyTimes.map(t => t.toFixed(0)).join(", ")})`,
+    );
+    console.log(
+        `  CA + server certificate (median):          ${median(issueTimes).toFixed(1)} ms (first ${issueTimes[0].toFixed(1)} ms)`,
+    );
 }
 
 if (require.main === module) {
-    main().catch(e => { console.error(e); process.exit(1); });
+    main().catch(e => {
+        console.error(e);
+        process.exit(1);
+    });
 }

@@ -7,7 +7,13 @@ import { renderHtpasswd } from "../components/htpasswd";
 import { renderRegistryConfig } from "../components/registryConfig";
 import { settingsFromArgs } from "../components/settings";
 import { TagsCheckState, firstDelayMs, maxDelayMs, verifyTags } from "../components/verification/registryChecks";
-import { RegistryEndpoint, catalogPage, compareRepositoryNames, defaultPageSize, findRepositories } from "../components/verification/registryClient";
+import {
+    RegistryEndpoint,
+    catalogPage,
+    compareRepositoryNames,
+    defaultPageSize,
+    findRepositories,
+} from "../components/verification/registryClient";
 import { makeOciImage } from "../tests/support/ociImage";
 import { freePort } from "../tests/support/ports";
 import { pushImage } from "../tests/support/skopeoPush";
@@ -34,17 +40,22 @@ export interface VerificationFigures {
     catalogRequests: { strategy: string; repository: string; requests: number; ms: number }[];
 }
 
-
 /** When GET / on the port first answers 200, polled every 10 ms: the moment the registry is ready. */
 async function firstAnswer(port: number): Promise<number> {
     for (;;) {
         const ok = await new Promise<boolean>(resolve => {
-            const req = https.get({ host: "127.0.0.1", port, path: "/", rejectUnauthorized: false, agent: false, timeout: 1000 }, res => {
-                res.resume();
-                resolve(res.statusCode === 200);
-            });
+            const req = https.get(
+                { host: "127.0.0.1", port, path: "/", rejectUnauthorized: false, agent: false, timeout: 1000 },
+                res => {
+                    res.resume();
+                    resolve(res.statusCode === 200);
+                },
+            );
             req.on("error", () => resolve(false));
-            req.on("timeout", () => { req.destroy(); resolve(false); });
+            req.on("timeout", () => {
+                req.destroy();
+                resolve(false);
+            });
         });
         if (ok) {
             return Date.now();
@@ -71,8 +82,16 @@ async function readyToPassed(dir: string): Promise<VerificationFigures["readyToP
     for (const startDelayMs of startDelaysMs) {
         const port = await freePort();
         const state: TagsCheckState = {
-            hostname, address: "127.0.0.1", port, username: user.username, password: user.password,
-            tls: { mode: "ca", caCertificate: tls.certPem }, repository: "web", tags: ["1.0"], deadlineSeconds: 60, deleteRemovedImages: false,
+            hostname,
+            address: "127.0.0.1",
+            port,
+            username: user.username,
+            password: user.password,
+            tls: { mode: "ca", caCertificate: tls.certPem },
+            repository: "web",
+            tags: ["1.0"],
+            deadlineSeconds: 60,
+            deleteRemovedImages: false,
         };
         const started = Date.now();
         const check = verifyTags(state).then(() => Date.now());
@@ -97,35 +116,55 @@ async function readyToPassed(dir: string): Promise<VerificationFigures["readyToP
  * PAGINATION_NUMBER_INVALID, `last` is exclusive in storage-walk order, and a full page that has more after
  * it carries `Link: </v2/_catalog?last=<last>&n=<n>>; rel="next"`.
  */
-async function simulatedCatalog(names: string[], cert: { certFile: string; keyFile: string }): Promise<{ port: number; close(): Promise<void> }> {
+async function simulatedCatalog(
+    names: string[],
+    cert: { certFile: string; keyFile: string },
+): Promise<{ port: number; close(): Promise<void> }> {
     const sorted = [...names].sort(compareRepositoryNames);
-    const server = https.createServer({ cert: fs.readFileSync(cert.certFile), key: fs.readFileSync(cert.keyFile) }, (req, res) => {
-        const url = new URL(req.url ?? "/", "https://x");
-        if (url.pathname !== "/v2/_catalog") {
-            res.writeHead(404).end();
-            return;
-        }
-        const n = url.searchParams.has("n") ? Number(url.searchParams.get("n")) : defaultPageSize;
-        if (!Number.isInteger(n) || n < 0 || n > 1000) {
-            res.writeHead(400, { "Content-Type": "application/json" });
-            res.end(JSON.stringify({ errors: [{ code: "PAGINATION_NUMBER_INVALID", message: "invalid number of results requested", detail: { n } }] }));
-            return;
-        }
-        const last = url.searchParams.get("last") ?? "";
-        const start = last ? sorted.findIndex(r => compareRepositoryNames(r, last) > 0) : 0;
-        const from = start < 0 ? sorted.length : start;
-        const page = sorted.slice(from, from + n);
-        const headers: Record<string, string> = { "Content-Type": "application/json" };
-        if (page.length === n && n > 0 && from + n < sorted.length) {
-            headers.Link = `</v2/_catalog?last=${encodeURIComponent(page[page.length - 1])}&n=${n}>; rel="next"`;
-        }
-        res.writeHead(200, headers);
-        res.end(JSON.stringify({ repositories: page }));
-    });
+    const server = https.createServer(
+        { cert: fs.readFileSync(cert.certFile), key: fs.readFileSync(cert.keyFile) },
+        (req, res) => {
+            const url = new URL(req.url ?? "/", "https://x");
+            if (url.pathname !== "/v2/_catalog") {
+                res.writeHead(404).end();
+                return;
+            }
+            const n = url.searchParams.has("n") ? Number(url.searchParams.get("n")) : defaultPageSize;
+            if (!Number.isInteger(n) || n < 0 || n > 1000) {
+                res.writeHead(400, { "Content-Type": "application/json" });
+                res.end(
+                    JSON.stringify({
+                        errors: [
+                            {
+                                code: "PAGINATION_NUMBER_INVALID",
+                                message: "invalid number of results requested",
+                                detail: { n },
+                            },
+                        ],
+                    }),
+                );
+                return;
+            }
+            const last = url.searchParams.get("last") ?? "";
+            const start = last ? sorted.findIndex(r => compareRepositoryNames(r, last) > 0) : 0;
+            const from = start < 0 ? sorted.length : start;
+            const page = sorted.slice(from, from + n);
+            const headers: Record<string, string> = { "Content-Type": "application/json" };
+            if (page.length === n && n > 0 && from + n < sorted.length) {
+                headers.Link = `</v2/_catalog?last=${encodeURIComponent(page[page.length - 1])}&n=${n}>; rel="next"`;
+            }
+            res.writeHead(200, headers);
+            res.end(JSON.stringify({ repositories: page }));
+        },
+    );
     await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
     return {
         port: (server.address() as net.AddressInfo).port,
-        close: () => new Promise(resolve => { server.close(() => resolve()); server.closeAllConnections(); }),
+        close: () =>
+            new Promise(resolve => {
+                server.close(() => resolve());
+                server.closeAllConnections();
+            }),
     };
 }
 
@@ -146,18 +185,30 @@ async function walkUntilFound(e: RegistryEndpoint, name: string, pageSize: numbe
 async function catalogRequests(dir: string): Promise<VerificationFigures["catalogRequests"]> {
     const cert = makeSelfSignedCertificate(path.join(dir, "catalog-tls"), hostname);
     // Names spread like a real registry's: a few teams, several images each, sorted by the catalog's order.
-    const names = Array.from({ length: catalogSize }, (_, i) => `team-${String(i % 50).padStart(2, "0")}/image-${String(i).padStart(4, "0")}`);
+    const names = Array.from(
+        { length: catalogSize },
+        (_, i) => `team-${String(i % 50).padStart(2, "0")}/image-${String(i).padStart(4, "0")}`,
+    );
     const sorted = [...names].sort(compareRepositoryNames);
     const targets = [sorted[0], sorted[Math.floor(sorted.length / 2)], sorted[sorted.length - 1], "team-99/absent"];
     const server = await simulatedCatalog(names, cert);
     const figures: VerificationFigures["catalogRequests"] = [];
     try {
         // Warm-up: the first TLS handshake and JIT would be charged to the first figure.
-        await catalogPage({ hostname, address: "127.0.0.1", port: server.port, tls: { mode: "ca", caCertificate: cert.certPem } }, { n: 1 });
+        await catalogPage(
+            { hostname, address: "127.0.0.1", port: server.port, tls: { mode: "ca", caCertificate: cert.certPem } },
+            { n: 1 },
+        );
         for (const repository of targets) {
             const run = async (strategy: string, fn: (e: RegistryEndpoint) => Promise<boolean>) => {
                 const counter = { requests: 0 };
-                const e: RegistryEndpoint = { hostname, address: "127.0.0.1", port: server.port, tls: { mode: "ca", caCertificate: cert.certPem }, counter };
+                const e: RegistryEndpoint = {
+                    hostname,
+                    address: "127.0.0.1",
+                    port: server.port,
+                    tls: { mode: "ca", caCertificate: cert.certPem },
+                    counter,
+                };
                 const started = process.hrtime.bigint();
                 const found = await fn(e);
                 const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -168,7 +219,10 @@ async function catalogRequests(dir: string): Promise<VerificationFigures["catalo
             };
             await run("walk from the start, n=100 (default)", e => walkUntilFound(e, repository, 100));
             await run("walk from the start, n=1000 (maximum)", e => walkUntilFound(e, repository, 1000));
-            await run("findRepositories: from last=<prefix>, n=100", async e => (await findRepositories(e, [repository])).present.length === 1);
+            await run(
+                "findRepositories: from last=<prefix>, n=100",
+                async e => (await findRepositories(e, [repository])).present.length === 1,
+            );
         }
     } finally {
         await server.close();
@@ -180,23 +234,33 @@ export async function main(): Promise<VerificationFigures> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-bench-verification-"));
     const figures: VerificationFigures = { readyToPassed: [], catalogRequests: [] };
     try {
-        console.log("Verification: registry ready (first 200 on GET /, polled every 10 ms) -> check passed (real docker-registry, TLS, htpasswd cost 5; check started first)");
+        console.log(
+            "Verification: registry ready (first 200 on GET /, polled every 10 ms) -> check passed (real docker-registry, TLS, htpasswd cost 5; check started first)",
+        );
         if (["docker-registry", "skopeo", "openssl"].every(hasCommand)) {
             figures.readyToPassed = await readyToPassed(dir);
             for (const r of figures.readyToPassed) {
-                console.log(`  registry started ${(r.startDelayMs / 1000).toFixed(1)} s after the check: passed ${r.readyToPassedMs} ms after its first answer` +
-                    ` (${r.checkTotalMs} ms after the check began)`);
+                console.log(
+                    `  registry started ${(r.startDelayMs / 1000).toFixed(1)} s after the check: passed ${r.readyToPassedMs} ms after its first answer` +
+                        ` (${r.checkTotalMs} ms after the check began)`,
+                );
             }
-            console.log(`  backoff ${firstDelayMs} ms doubling to ${maxDelayMs} ms; the wait after ready is at most the current step`);
+            console.log(
+                `  backoff ${firstDelayMs} ms doubling to ${maxDelayMs} ms; the wait after ready is at most the current step`,
+            );
         } else {
             console.log("  skipped: needs docker-registry, skopeo and openssl");
         }
         console.log();
         console.log(`Verification: HTTP requests to confirm one repository in a catalog of ${catalogSize}`);
-        console.log("  (simulated: a local HTTPS server paging _catalog exactly as Distribution 2.8.2+ does; the real registry is covered up to 131 repositories by tests/integration/registryClient.test.ts)");
+        console.log(
+            "  (simulated: a local HTTPS server paging _catalog exactly as Distribution 2.8.2+ does; the real registry is covered up to 131 repositories by tests/integration/registryClient.test.ts)",
+        );
         figures.catalogRequests = await catalogRequests(dir);
         for (const f of figures.catalogRequests) {
-            console.log(`  ${f.repository.padEnd(18)} ${f.strategy.padEnd(46)} ${String(f.requests).padStart(3)} requests ${f.ms.toFixed(1).padStart(7)} ms`);
+            console.log(
+                `  ${f.repository.padEnd(18)} ${f.strategy.padEnd(46)} ${String(f.requests).padStart(3)} requests ${f.ms.toFixed(1).padStart(7)} ms`,
+            );
         }
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
@@ -205,5 +269,8 @@ export async function main(): Promise<VerificationFigures> {
 }
 
 if (require.main === module) {
-    main().catch(e => { console.error(e); process.exit(1); });
+    main().catch(e => {
+        console.error(e);
+        process.exit(1);
+    });
 }

@@ -46,38 +46,61 @@ export class DistributionRegistry extends pulumi.ComponentResource {
         const generated = tlsMode === "generated" ? createGeneratedTls(name, settings, address, child) : undefined;
         const trust = planTrust(tlsMode, args.workstation?.dockerTrust ?? {}, generated?.caCertificate);
 
-        const workload = createWorkload(name, {
-            createNamespace: args.createNamespace ?? false,
-            createClaim: (args.storage?.type ?? defaults.storageType) === "persistentVolumeClaim" && !args.storage?.existingClaim,
-            imagePullSecretNamespaces: pullSecretNamespaces,
-            registry,
-            generatedCertificates: generated?.issued,
-            renderTraefikConfig: args.ingress?.traefikReadTimeoutSeconds !== undefined,
-        }, settings, users, child);
+        const workload = createWorkload(
+            name,
+            {
+                createNamespace: args.createNamespace ?? false,
+                createClaim:
+                    (args.storage?.type ?? defaults.storageType) === "persistentVolumeClaim" &&
+                    !args.storage?.existingClaim,
+                imagePullSecretNamespaces: pullSecretNamespaces,
+                registry,
+                generatedCertificates: generated?.issued,
+                renderTraefikConfig: args.ingress?.traefikReadTimeoutSeconds !== undefined,
+            },
+            settings,
+            users,
+            child,
+        );
 
-        const workstation = createWorkstation(name, {
-            hostname: settings.hostname,
-            address,
-            registry,
-            username,
-            password,
-            owner: args.workstation?.owner ?? defaultOwner(name),
-            trust,
-        }, args.workstation ?? {}, images, [workload.deployment, workload.ingress], child);
-
-        const verification = args.verification?.enabled === false || !workstation.imagePush ? undefined
-            : createVerification(name, {
+        const workstation = createWorkstation(
+            name,
+            {
                 hostname: settings.hostname,
                 address,
-                port: settings.port,
+                registry,
                 username,
                 password,
-                tls: trust.verify,
-            }, images.map(i => ({ repository: i.repository, tag: i.tag })), {
-                deadlineSeconds: args.verification?.deadlineSeconds,
-                deleteRemovedImages: args.verification?.deleteRemovedImages,
-                pushedDigests: workstation.imagePush.stdout.apply(pushedDigestsOf),
-            }, { ...child, dependsOn: [workstation.imagePush] });
+                owner: args.workstation?.owner ?? defaultOwner(name),
+                trust,
+            },
+            args.workstation ?? {},
+            images,
+            [workload.deployment, workload.ingress],
+            child,
+        );
+
+        const verification =
+            args.verification?.enabled === false || !workstation.imagePush
+                ? undefined
+                : createVerification(
+                      name,
+                      {
+                          hostname: settings.hostname,
+                          address,
+                          port: settings.port,
+                          username,
+                          password,
+                          tls: trust.verify,
+                      },
+                      images.map(i => ({ repository: i.repository, tag: i.tag })),
+                      {
+                          deadlineSeconds: args.verification?.deadlineSeconds,
+                          deleteRemovedImages: args.verification?.deleteRemovedImages,
+                          pushedDigests: workstation.imagePush.stdout.apply(pushedDigestsOf),
+                      },
+                      { ...child, dependsOn: [workstation.imagePush] },
+                  );
 
         this.url = settings.apply(s => `https://${registryAuthority(s.hostname, s.port)}`);
         this.hostname = settings.hostname;
@@ -88,7 +111,9 @@ export class DistributionRegistry extends pulumi.ComponentResource {
             ? registry.apply(r => images.map(i => `${r}/${i.repository}:${i.tag}`))
             : pulumi.output([]);
         this.digests = verification ? verification.digests : pulumi.output<Record<string, string>>({});
-        this.imagePullSecretName = pullSecretNamespaces.length ? settings.apply(imagePullSecretName) : pulumi.output("");
+        this.imagePullSecretName = pullSecretNamespaces.length
+            ? settings.apply(imagePullSecretName)
+            : pulumi.output("");
         this.caCertificate = pulumi.unsecret(pulumi.output(trust.caCertificate ?? ""));
         this.registerOutputs({
             url: this.url,

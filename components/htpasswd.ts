@@ -13,7 +13,12 @@ export interface HtpasswdUser {
  * this one changes only when the password (or the key) does.
  */
 export function bcryptSalt(saltKey: string, user: HtpasswdUser, cost: number): string {
-    const digest = crypto.createHmac("sha256", saltKey).update(user.username).update("\0").update(user.password).digest();
+    const digest = crypto
+        .createHmac("sha256", saltKey)
+        .update(user.username)
+        .update("\0")
+        .update(user.password)
+        .digest();
     const salt22 = bcrypt.encodeBase64(digest.subarray(0, 16), 16);
     // $2y$ is what Apache's `htpasswd -B` writes; the registry (Go's bcrypt) accepts $2a$, $2b$ and $2y$.
     return `$2y$${String(cost).padStart(2, "0")}$${salt22}`;

@@ -2,6 +2,11 @@ export { DistributionRegistry } from "./distributionRegistry";
 export * from "./args";
 export { InputError } from "./validation";
 export {
-    registryCredentialsFromTerraform, readTerraformOutputs, RegistryCredentials, TerraformSource, TerraformOutputNames,
-    defaultOutputNames, TerraformError,
+    registryCredentialsFromTerraform,
+    readTerraformOutputs,
+    RegistryCredentials,
+    TerraformSource,
+    TerraformOutputNames,
+    defaultOutputNames,
+    TerraformError,
 } from "./terraformOutputs";

@@ -43,36 +43,61 @@ function checkWorkstationArgs(name: string, args: DistributionRegistryArgs): voi
     checkChoiceIfPlain(w.dockerTrust?.sudo, sudoModes, "workstation.dockerTrust.sudo");
     checkChoiceIfPlain(w.push?.tool, pushTools, "workstation.push.tool");
     if (typeof w.owner === "string" && (w.owner.length === 0 || /[\r\n]/.test(w.owner))) {
-        throw new InputError("workstation.owner", "is empty or has a line break", "Give a single line that names this stack, e.g. \"project/stack/name\".");
+        throw new InputError(
+            "workstation.owner",
+            "is empty or has a line break",
+            'Give a single line that names this stack, e.g. "project/stack/name".',
+        );
     }
     const trust = w.dockerTrust ?? {};
     const tlsMode = tlsModeOf(args.tls);
     if (tlsMode === "generated" && trust.caCertificate !== undefined) {
-        throw new InputError("workstation.dockerTrust.caCertificate", "is set while tls.mode is \"generated\", which brings its own CA",
-            "Unset it (Docker then trusts the generated CA), or use tls.mode \"secret\" for a certificate that CA signed.");
+        throw new InputError(
+            "workstation.dockerTrust.caCertificate",
+            'is set while tls.mode is "generated", which brings its own CA',
+            'Unset it (Docker then trusts the generated CA), or use tls.mode "secret" for a certificate that CA signed.',
+        );
     }
     if (trust.mode === "ca" && trust.caCertificate === undefined && tlsMode !== "generated") {
-        throw new InputError("workstation.dockerTrust.caCertificate", `is needed for the trust mode "ca" with tls.mode "${tlsMode}"`,
-            "Give the PEM CA certificate that signed the registry's certificate, or use tls.mode \"generated\" (the default), which makes one.");
+        throw new InputError(
+            "workstation.dockerTrust.caCertificate",
+            `is needed for the trust mode "ca" with tls.mode "${tlsMode}"`,
+            'Give the PEM CA certificate that signed the registry\'s certificate, or use tls.mode "generated" (the default), which makes one.',
+        );
     }
     if (typeof trust.caCertificate === "string" && trust.mode === "ca") {
         try {
             new crypto.X509Certificate(trust.caCertificate);
         } catch (e) {
-            throw new InputError("workstation.dockerTrust.caCertificate", `is not a PEM certificate (${(e as Error).message})`, "Give the CA certificate in PEM, \"-----BEGIN CERTIFICATE-----\"...");
+            throw new InputError(
+                "workstation.dockerTrust.caCertificate",
+                `is not a PEM certificate (${(e as Error).message})`,
+                'Give the CA certificate in PEM, "-----BEGIN CERTIFICATE-----"...',
+            );
         }
     }
     if (trust.restartCommand !== undefined && isPlain(trust.restartCommand)) {
         const argv = trust.restartCommand as unknown[];
         if (!Array.isArray(argv) || !argv.every(a => typeof a === "string" && a.length > 0)) {
-            throw new InputError("workstation.dockerTrust.restartCommand", "is not a list of non-empty strings", "Give the command as argv, e.g. [\"sudo\",\"systemctl\",\"restart\",\"docker\"].");
+            throw new InputError(
+                "workstation.dockerTrust.restartCommand",
+                "is not a list of non-empty strings",
+                'Give the command as argv, e.g. ["sudo","systemctl","restart","docker"].',
+            );
         }
     }
     const hostname = args.hostname === undefined ? defaults.hostname : args.hostname;
     const owner = w.owner === undefined ? defaultOwner(name) : w.owner;
-    const line = typeof hostname === "string" && typeof args.address === "string" && typeof owner === "string"
-        ? { hostname, address: args.address, owner } : undefined;
-    checkWorkstationFiles({ ...w, dockerTrust: { ...trust, mode: dockerTrustModeOf(tlsMode, trust) } }, argumentNames, undefined, line);
+    const line =
+        typeof hostname === "string" && typeof args.address === "string" && typeof owner === "string"
+            ? { hostname, address: args.address, owner }
+            : undefined;
+    checkWorkstationFiles(
+        { ...w, dockerTrust: { ...trust, mode: dockerTrustModeOf(tlsMode, trust) } },
+        argumentNames,
+        undefined,
+        line,
+    );
 }
 
 /** The owner the component gives its hosts line and daemon.json record when none is set. */
@@ -82,8 +107,16 @@ export function defaultOwner(name: string): string {
 
 function checkVerificationArgs(args: DistributionRegistryArgs): void {
     const deadline = args.verification?.deadlineSeconds;
-    if (deadline !== undefined && isPlain(deadline) && (typeof deadline !== "number" || !Number.isFinite(deadline) || deadline <= 0)) {
-        throw new InputError("verification.deadlineSeconds", `${deadline} is not a number of seconds above zero`, "Use e.g. 300 (the default).");
+    if (
+        deadline !== undefined &&
+        isPlain(deadline) &&
+        (typeof deadline !== "number" || !Number.isFinite(deadline) || deadline <= 0)
+    ) {
+        throw new InputError(
+            "verification.deadlineSeconds",
+            `${deadline} is not a number of seconds above zero`,
+            "Use e.g. 300 (the default).",
+        );
     }
 }
 
@@ -99,8 +132,16 @@ export function checkPlainInputs(name: string, args: DistributionRegistryArgs): 
     if (users.every(u => isPlain(u.username) && isPlain(u.password))) {
         usersFromArgs(users as HtpasswdUser[]);
     }
-    const { address: _a, username: _u, password: _p, extraUsers: _e, workstation: _w, verification: _v, imagePullSecretNamespaces: _n,
-        ...settingsArgs } = args;
+    const {
+        address: _a,
+        username: _u,
+        password: _p,
+        extraUsers: _e,
+        workstation: _w,
+        verification: _v,
+        imagePullSecretNamespaces: _n,
+        ...settingsArgs
+    } = args;
     if (isPlain(settingsArgs)) {
         settingsFromArgs(name, settingsArgs as PlainSettingsArgs);
     }

@@ -1,7 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DistributionRegistryArgs, ImageToPush } from "./args";
 import {
-    RegistryCredentials, defaultOutputNames, outputString, readTerraformOutputs, registryCredentialsFromTerraform,
+    RegistryCredentials,
+    defaultOutputNames,
+    outputString,
+    readTerraformOutputs,
+    registryCredentialsFromTerraform,
 } from "./terraformOutputs";
 import { defaultImages } from "./workstation/images";
 import { InputError, validateAddress, validatePassword, validateUsername } from "./validation";
@@ -37,7 +41,11 @@ export function parseKeyValues(items: string[], configKey: string): Record<strin
 /** "source" or "source=repository[:tag]" strings to images; nothing of an entry is dropped silently. */
 export function parseImages(items: string[], platform: string | undefined): ImageToPush[] {
     if (!Array.isArray(items) || !items.every(i => typeof i === "string")) {
-        throw new InputError("pushImages", "is not a list of strings", "Write it as a list, e.g. [\"nginx\", \"nginx:1.27=web:stable\"].");
+        throw new InputError(
+            "pushImages",
+            "is not a list of strings",
+            'Write it as a list, e.g. ["nginx", "nginx:1.27=web:stable"].',
+        );
     }
     return items.map((item, i) => {
         const at = item.lastIndexOf("=");
@@ -47,8 +55,11 @@ export function parseImages(items: string[], platform: string | undefined): Imag
         const target = item.slice(at + 1);
         const parts = target.split(":");
         if (at === 0 || parts.length > 2 || parts.some(p => p.length === 0)) {
-            throw new InputError(`pushImages[${i}]`, `"${item}" is not source=repository[:tag]`,
-                "Write e.g. \"nginx:1.27=web:stable\": one '=' after the source, then the repository and at most one ':tag'.");
+            throw new InputError(
+                `pushImages[${i}]`,
+                `"${item}" is not source=repository[:tag]`,
+                "Write e.g. \"nginx:1.27=web:stable\": one '=' after the source, then the repository and at most one ':tag'.",
+            );
         }
         return { source: item.slice(0, at), repository: parts[0], tag: parts[1], platform };
     });
@@ -61,19 +72,25 @@ export function credentialsFromConfig(config: ConfigReader): RegistryCredentials
     const password = config.getSecret("password");
     let terraform: RegistryCredentials | undefined;
     // Terraform runs only if one of the three is not set in config.
-    const fromTerraform = () => terraform ??= registryCredentialsFromTerraform({
-        dir: config.get("terraformDir") || "../../infra",
-        stateFile: config.get("terraformStateFile") || undefined,
-        binary: config.get("terraformBinary") || "terraform",
-    }, {
-        address: config.get("terraformAddressOutput") || "vm_public_ip",
-        username: config.get("terraformUsernameOutput") || "container_registry_username",
-        password: config.get("terraformPasswordOutput") || "container_registry_password",
-    });
+    const fromTerraform = () =>
+        (terraform ??= registryCredentialsFromTerraform(
+            {
+                dir: config.get("terraformDir") || "../../infra",
+                stateFile: config.get("terraformStateFile") || undefined,
+                binary: config.get("terraformBinary") || "terraform",
+            },
+            {
+                address: config.get("terraformAddressOutput") || "vm_public_ip",
+                username: config.get("terraformUsernameOutput") || "container_registry_username",
+                password: config.get("terraformPasswordOutput") || "container_registry_password",
+            },
+        ));
     return {
         address: address !== undefined ? pulumi.output(address) : fromTerraform().address,
         username: username !== undefined ? pulumi.output(username) : fromTerraform().username,
-        password: pulumi.secret(pulumi.output(password ?? "").apply(p => p ? pulumi.output(p) : fromTerraform().password)),
+        password: pulumi.secret(
+            pulumi.output(password ?? "").apply(p => (p ? pulumi.output(p) : fromTerraform().password)),
+        ),
     };
 }
 
@@ -86,7 +103,12 @@ export interface CredentialInputs {
 
 /** The value of an Output that is known now (config values are, even at preview). */
 function knownValue<T>(output: pulumi.Output<T>): Promise<T> {
-    return new Promise(resolve => output.apply(v => { resolve(v); return v; }));
+    return new Promise(resolve =>
+        output.apply(v => {
+            resolve(v);
+            return v;
+        }),
+    );
 }
 
 /**
@@ -194,21 +216,45 @@ function typedReader(config: ConfigReader) {
             throw new InputError(key, `${JSON.stringify(config.get(key))} is not ${what}`, fix);
         }
     };
-    const listFix = (key: string) => `Write it as a list of strings, e.g. \`pulumi config set --path '${key}[0]' value\`.`;
+    const listFix = (key: string) =>
+        `Write it as a list of strings, e.g. \`pulumi config set --path '${key}[0]' value\`.`;
     return {
         number: (key: string, example: string) => {
-            const value = typed(key, () => config.getNumber(key), "a number", `Set a number, e.g. \`pulumi config set ${key} ${example}\`.`);
+            const value = typed(
+                key,
+                () => config.getNumber(key),
+                "a number",
+                `Set a number, e.g. \`pulumi config set ${key} ${example}\`.`,
+            );
             // pulumi.Config reads "10m" as 10 (parseFloat): a unit or a typo must not be dropped silently.
             const text = config.get(key);
-            if (value !== undefined && typeof text === "string" && !/^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(text)) {
-                throw new InputError(key, `${JSON.stringify(text)} is not a number`, `Set a number, e.g. \`pulumi config set ${key} ${example}\`.`);
+            if (
+                value !== undefined &&
+                typeof text === "string" &&
+                !/^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(text)
+            ) {
+                throw new InputError(
+                    key,
+                    `${JSON.stringify(text)} is not a number`,
+                    `Set a number, e.g. \`pulumi config set ${key} ${example}\`.`,
+                );
             }
             if (value !== undefined && !Number.isFinite(value)) {
-                throw new InputError(key, `${JSON.stringify(config.get(key))} is not a number`, `Set it to a number, e.g. ${example}.`);
+                throw new InputError(
+                    key,
+                    `${JSON.stringify(config.get(key))} is not a number`,
+                    `Set it to a number, e.g. ${example}.`,
+                );
             }
             return value;
         },
-        boolean: (key: string) => typed(key, () => config.getBoolean(key), "true or false", `Set true or false, e.g. \`pulumi config set ${key} true\`.`),
+        boolean: (key: string) =>
+            typed(
+                key,
+                () => config.getBoolean(key),
+                "true or false",
+                `Set true or false, e.g. \`pulumi config set ${key} true\`.`,
+            ),
         list: (key: string): string[] | undefined => {
             const value = typed(key, () => config.getObject<unknown>(key), "a list", listFix(key));
             if (value !== undefined && (!Array.isArray(value) || !value.every(v => typeof v === "string"))) {
@@ -219,7 +265,10 @@ function typedReader(config: ConfigReader) {
     };
 }
 
-export function argsFromConfig(config: ConfigReader, credentials: CredentialInputs | RegistryCredentials): DistributionRegistryArgs {
+export function argsFromConfig(
+    config: ConfigReader,
+    credentials: CredentialInputs | RegistryCredentials,
+): DistributionRegistryArgs {
     const read = typedReader(config);
     const list = (key: string) => read.list(key) ?? [];
     const optional = (key: string) => config.get(key) || undefined;
@@ -276,7 +325,9 @@ export function argsFromConfig(config: ConfigReader, credentials: CredentialInpu
                 mode: trustMode,
                 daemonConfig: optional("dockerDaemonConfig"),
                 certsDir: optional("dockerCertsDir"),
-                caCertificate: optional("dockerCaFile") ? readText(optional("dockerCaFile")!, "dockerCaFile") : undefined,
+                caCertificate: optional("dockerCaFile")
+                    ? readText(optional("dockerCaFile")!, "dockerCaFile")
+                    : undefined,
                 restartCommand: list("dockerRestartCommand"),
                 sudo: optional("dockerSudo") as "auto" | "always" | "never" | undefined,
             },
@@ -284,8 +335,11 @@ export function argsFromConfig(config: ConfigReader, credentials: CredentialInpu
                 enabled: read.boolean("pushEnabled"),
                 tool: optional("pushTool") as "docker" | "skopeo" | undefined,
                 // pushPlatform applies to the default image too, rather than being ignored without pushImages.
-                images: images ? parseImages(images, optional("pushPlatform"))
-                    : optional("pushPlatform") ? defaultImages.map(i => ({ ...i, platform: optional("pushPlatform") })) : undefined,
+                images: images
+                    ? parseImages(images, optional("pushPlatform"))
+                    : optional("pushPlatform")
+                      ? defaultImages.map(i => ({ ...i, platform: optional("pushPlatform") }))
+                      : undefined,
             },
         },
         verification: {
@@ -300,6 +354,10 @@ function readText(file: string, configKey: string): string {
     try {
         return require("fs").readFileSync(file, "utf8");
     } catch (e) {
-        throw new InputError(configKey, `cannot read ${file} (${(e as NodeJS.ErrnoException).code})`, "Give the path of the registry's CA certificate in PEM.");
+        throw new InputError(
+            configKey,
+            `cannot read ${file} (${(e as NodeJS.ErrnoException).code})`,
+            "Give the path of the registry's CA certificate in PEM.",
+        );
     }
 }

@@ -55,5 +55,12 @@ export function registryEnvironment(secretName: string) {
  * config change rolls the pods at once instead of after the kubelet's ~1 minute Secret refresh.
  */
 export function podChecksum(config: string, htpasswd: string, httpSecret: string): string {
-    return crypto.createHash("sha256").update(config).update("\0").update(htpasswd).update("\0").update(httpSecret).digest("hex");
+    return crypto
+        .createHash("sha256")
+        .update(config)
+        .update("\0")
+        .update(htpasswd)
+        .update("\0")
+        .update(httpSecret)
+        .digest("hex");
 }

@@ -2,8 +2,23 @@ import * as pulumi from "@pulumi/pulumi";
 import { DistributionRegistryArgs } from "./args";
 import { HtpasswdUser } from "./htpasswd";
 import {
-    InputError, accessModes, storageTypes, tlsModes, validateAddress, validateBcryptCost, validateChoice, validateDays, validateHostname,
-    validateImage, validateNamespace, validateObjectName, validatePassword, validatePort, validateQuantity, validateReplicas, validateSeconds,
+    InputError,
+    accessModes,
+    storageTypes,
+    tlsModes,
+    validateAddress,
+    validateBcryptCost,
+    validateChoice,
+    validateDays,
+    validateHostname,
+    validateImage,
+    validateNamespace,
+    validateObjectName,
+    validatePassword,
+    validatePort,
+    validateQuantity,
+    validateReplicas,
+    validateSeconds,
     validateUsername,
 } from "./validation";
 
@@ -63,8 +78,18 @@ export const defaults = {
 };
 
 /** The plain (already resolved) form of the arguments that settle the Kubernetes objects. */
-export type PlainSettingsArgs = pulumi.Unwrap<Omit<DistributionRegistryArgs,
-    "address" | "username" | "password" | "extraUsers" | "workstation" | "verification" | "imagePullSecretNamespaces">>;
+export type PlainSettingsArgs = pulumi.Unwrap<
+    Omit<
+        DistributionRegistryArgs,
+        | "address"
+        | "username"
+        | "password"
+        | "extraUsers"
+        | "workstation"
+        | "verification"
+        | "imagePullSecretNamespaces"
+    >
+>;
 
 /** Applies defaults and checks every value; throws InputError naming the first bad input. */
 export function settingsFromArgs(name: string, args: PlainSettingsArgs): RegistrySettings {
@@ -75,13 +100,19 @@ export function settingsFromArgs(name: string, args: PlainSettingsArgs): Registr
     if (storageArgs.existingClaim !== undefined) {
         validateObjectName(storageArgs.existingClaim, "storage.existingClaim");
         if (storageArgs.type === "emptyDir") {
-            throw new InputError("storage.existingClaim", "is set while storage.type is \"emptyDir\"", "Unset one of them: the claim is storage of type \"persistentVolumeClaim\".");
+            throw new InputError(
+                "storage.existingClaim",
+                'is set while storage.type is "emptyDir"',
+                'Unset one of them: the claim is storage of type "persistentVolumeClaim".',
+            );
         }
     }
     if (storageArgs.storageClassName !== undefined) {
         validateObjectName(storageArgs.storageClassName, "storage.storageClassName");
     }
-    const storageType = storageArgs.existingClaim ? "persistentVolumeClaim" : (storageArgs.type ?? defaults.storageType);
+    const storageType = storageArgs.existingClaim
+        ? "persistentVolumeClaim"
+        : (storageArgs.type ?? defaults.storageType);
     const accessMode = validateChoice(storageArgs.accessMode ?? defaults.accessMode, accessModes, "storage.accessMode");
     const size = validateQuantity(storageArgs.size ?? defaults.storageSize, "storage", "storage.size");
     // An existing claim's access mode is not known here: trust the user's accessMode for it.
@@ -104,8 +135,10 @@ export function settingsFromArgs(name: string, args: PlainSettingsArgs): Registr
         ingress: {
             className: args.ingress?.className,
             annotations: args.ingress?.annotations ?? {},
-            traefikReadTimeoutSeconds: args.ingress?.traefikReadTimeoutSeconds === undefined ? undefined
-                : validateSeconds(args.ingress.traefikReadTimeoutSeconds, "ingress.traefikReadTimeoutSeconds", 600),
+            traefikReadTimeoutSeconds:
+                args.ingress?.traefikReadTimeoutSeconds === undefined
+                    ? undefined
+                    : validateSeconds(args.ingress.traefikReadTimeoutSeconds, "ingress.traefikReadTimeoutSeconds", 600),
         },
         tls: tlsFromArgs(args.tls ?? {}),
         bcryptCost: validateBcryptCost(args.bcryptCost ?? defaults.bcryptCost),
@@ -124,17 +157,38 @@ export function tlsFromArgs(tls: NonNullable<PlainSettingsArgs["tls"]>): Registr
     if (tls.secretName !== undefined && tls.secretName !== "") {
         validateObjectName(tls.secretName, "tls.secretName");
         if (mode !== "secret") {
-            throw new InputError("tls.secretName", `is set while tls.mode is "${mode}"`, "Unset one of them: a Secret name is for tls.mode \"secret\".");
+            throw new InputError(
+                "tls.secretName",
+                `is set while tls.mode is "${mode}"`,
+                'Unset one of them: a Secret name is for tls.mode "secret".',
+            );
         }
     } else if (mode === "secret") {
-        throw new InputError("tls.secretName", "is needed for tls.mode \"secret\"", "Give the name of a kubernetes.io/tls Secret in the registry's namespace, or use tls.mode \"generated\".");
+        throw new InputError(
+            "tls.secretName",
+            'is needed for tls.mode "secret"',
+            'Give the name of a kubernetes.io/tls Secret in the registry\'s namespace, or use tls.mode "generated".',
+        );
     }
-    const validityDays = validateDays(tls.validityDays ?? defaults.tlsValidityDays, 825, "tls.validityDays", defaults.tlsValidityDays);
-    const caValidityDays = validateDays(tls.caValidityDays ?? defaults.tlsCaValidityDays, 36500, "tls.caValidityDays", defaults.tlsCaValidityDays);
+    const validityDays = validateDays(
+        tls.validityDays ?? defaults.tlsValidityDays,
+        825,
+        "tls.validityDays",
+        defaults.tlsValidityDays,
+    );
+    const caValidityDays = validateDays(
+        tls.caValidityDays ?? defaults.tlsCaValidityDays,
+        36500,
+        "tls.caValidityDays",
+        defaults.tlsCaValidityDays,
+    );
     // The CA certificate in use always has a third of its validity left, so a server certificate that short never outlives it.
     if (validityDays * 3 > caValidityDays) {
-        throw new InputError("tls.caValidityDays", `${caValidityDays} days is less than three times tls.validityDays (${validityDays})`,
-            `Give the CA at least ${validityDays * 3} days, or the server certificate at most ${Math.floor(caValidityDays / 3)}.`);
+        throw new InputError(
+            "tls.caValidityDays",
+            `${caValidityDays} days is less than three times tls.validityDays (${validityDays})`,
+            `Give the CA at least ${validityDays * 3} days, or the server certificate at most ${Math.floor(caValidityDays / 3)}.`,
+        );
     }
     return {
         mode,
@@ -158,14 +212,22 @@ export function imagePullSecretNamespacesFromArgs(namespaces: string[] = []): st
     return namespaces;
 }
 
-const resourceKinds: Record<string, "cpu" | "memory" | "storage"> = { cpu: "cpu", memory: "memory", "ephemeral-storage": "storage" };
+const resourceKinds: Record<string, "cpu" | "memory" | "storage"> = {
+    cpu: "cpu",
+    memory: "memory",
+    "ephemeral-storage": "storage",
+};
 
 /** Requests or limits: known resource names with quantities above zero. */
 function validateResources(resources: Record<string, string>, input: string): Record<string, string> {
     for (const [key, value] of Object.entries(resources)) {
         const kind = resourceKinds[key];
         if (!kind) {
-            throw new InputError(`${input}.${key}`, "is not a container resource", "Use cpu, memory or ephemeral-storage.");
+            throw new InputError(
+                `${input}.${key}`,
+                "is not a container resource",
+                "Use cpu, memory or ephemeral-storage.",
+            );
         }
         validateQuantity(value, kind, `${input}.${key}`);
     }
@@ -180,7 +242,11 @@ export function usersFromArgs(users: HtpasswdUser[]): HtpasswdUser[] {
         validateUsername(u.username, `${input}username`);
         validatePassword(u.password, `${input}password`);
         if (seen.has(u.username)) {
-            throw new InputError(`${input}username`, `"${u.username}" is listed twice`, "Give each registry user once.");
+            throw new InputError(
+                `${input}username`,
+                `"${u.username}" is listed twice`,
+                "Give each registry user once.",
+            );
         }
         seen.add(u.username);
     });
@@ -196,14 +262,26 @@ export interface ResolvedInputs {
 }
 
 export function resolveInputs(name: string, args: DistributionRegistryArgs): ResolvedInputs {
-    const users = pulumi.secret(pulumi.all([
-        { username: args.username, password: args.password },
-        ...(args.extraUsers ?? []).map(u => ({ username: u.username, password: u.password })),
-    ]).apply(all => usersFromArgs(all as HtpasswdUser[])));
+    const users = pulumi.secret(
+        pulumi
+            .all([
+                { username: args.username, password: args.password },
+                ...(args.extraUsers ?? []).map(u => ({ username: u.username, password: u.password })),
+            ])
+            .apply(all => usersFromArgs(all as HtpasswdUser[])),
+    );
     // An IP address is not a secret even when Terraform marks it sensitive; keeping it secret would hide the Ingress and the hosts line.
     const address = pulumi.unsecret(pulumi.output(args.address).apply(a => validateAddress(a)));
-    const { address: _a, username: _u, password: _p, extraUsers: _e, workstation: _w, verification: _v, imagePullSecretNamespaces: _n,
-        ...settingsArgs } = args;
+    const {
+        address: _a,
+        username: _u,
+        password: _p,
+        extraUsers: _e,
+        workstation: _w,
+        verification: _v,
+        imagePullSecretNamespaces: _n,
+        ...settingsArgs
+    } = args;
     const checked = pulumi.output(settingsArgs).apply(plain => settingsFromArgs(name, plain as PlainSettingsArgs));
     // The settings wait for the credential and address checks too, without taking on their secrecy.
     const usersChecked = pulumi.unsecret(users.apply(() => true));

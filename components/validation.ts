@@ -7,7 +7,11 @@ import * as pulumi from "@pulumi/pulumi";
  * A RunError: the Pulumi runtime prints its message alone, without a stack trace (which is for our bugs).
  */
 export class InputError extends pulumi.RunError {
-    constructor(public readonly input: string, public readonly problem: string, public readonly fix: string) {
+    constructor(
+        public readonly input: string,
+        public readonly problem: string,
+        public readonly fix: string,
+    ) {
         super(`${input}: ${problem}. ${fix}`);
         this.name = "InputError";
     }
@@ -21,7 +25,14 @@ export class InputError extends pulumi.RunError {
 /** One of a fixed set of strings (the choice arguments); a typo must not fall back to a default. */
 export function validateChoice<T extends string>(value: string, allowed: readonly T[], input: string): T {
     if (!(allowed as readonly string[]).includes(value)) {
-        throw new InputError(input, `"${value}" is not one of the choices`, `Use ${allowed.map(a => `"${a}"`).join(", ").replace(/, ([^,]*)$/, " or $1")}.`);
+        throw new InputError(
+            input,
+            `"${value}" is not one of the choices`,
+            `Use ${allowed
+                .map(a => `"${a}"`)
+                .join(", ")
+                .replace(/, ([^,]*)$/, " or $1")}.`,
+        );
     }
     return value as T;
 }
@@ -41,12 +52,20 @@ const quantityPattern = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+|Ki|
  * be 0.064 bytes (a frequent slip for "64Mi").
  */
 export function validateQuantity(value: string, kind: "cpu" | "memory" | "storage", input: string): string {
-    const example = kind === "cpu" ? "\"50m\" or \"0.5\"" : kind === "memory" ? "\"64Mi\" or \"1Gi\"" : "\"10Gi\"";
+    const example = kind === "cpu" ? '"50m" or "0.5"' : kind === "memory" ? '"64Mi" or "1Gi"' : '"10Gi"';
     if (typeof value !== "string" || !quantityPattern.test(value) || parseFloat(value) <= 0) {
-        throw new InputError(input, `${JSON.stringify(value)} is not a ${kind} quantity above zero`, `Use a Kubernetes quantity, e.g. ${example}.`);
+        throw new InputError(
+            input,
+            `${JSON.stringify(value)} is not a ${kind} quantity above zero`,
+            `Use a Kubernetes quantity, e.g. ${example}.`,
+        );
     }
     if (kind !== "cpu" && value.endsWith("m")) {
-        throw new InputError(input, `"${value}" means ${value.slice(0, -1)} thousandths of a byte`, `Use "Mi" for mebibytes, e.g. "${value.slice(0, -1)}Mi".`);
+        throw new InputError(
+            input,
+            `"${value}" means ${value.slice(0, -1)} thousandths of a byte`,
+            `Use "Mi" for mebibytes, e.g. "${value.slice(0, -1)}Mi".`,
+        );
     }
     return value;
 }
@@ -56,7 +75,11 @@ const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-
 /** A Kubernetes object name (DNS-1123 subdomain), e.g. a claim or storage class. */
 export function validateObjectName(value: string, input: string): string {
     if (value.length > 253 || !dnsSubdomain.test(value)) {
-        throw new InputError(input, `"${value}" is not a Kubernetes object name`, "Use at most 253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.");
+        throw new InputError(
+            input,
+            `"${value}" is not a Kubernetes object name`,
+            "Use at most 253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.",
+        );
     }
     return value;
 }
@@ -67,57 +90,92 @@ export function validateHostname(hostname: string, input = "hostname"): string {
     const labels = hostname.split(".");
     // An Ingress host must be a DNS name, and a name whose last label is all digits is read as an IPv4 address.
     if (net.isIP(hostname) !== 0 || /^[0-9]+$/.test(labels[labels.length - 1])) {
-        throw new InputError(input, `"${hostname}" is an IP address, and an Ingress host must be a DNS name`,
-            "Use a DNS name such as \"registry.test\" and put the IP address in address (the hosts entry maps one to the other).");
+        throw new InputError(
+            input,
+            `"${hostname}" is an IP address, and an Ingress host must be a DNS name`,
+            'Use a DNS name such as "registry.test" and put the IP address in address (the hosts entry maps one to the other).',
+        );
     }
     if (hostname.length === 0 || hostname.length > 253 || !labels.every(l => l.length <= 63 && dnsLabel.test(l))) {
-        throw new InputError(input, `"${hostname}" is not a DNS name`,
-            "Use lower-case letters, digits, '-' and '.', e.g. \"registry.test\" (no scheme, port or path).");
+        throw new InputError(
+            input,
+            `"${hostname}" is not a DNS name`,
+            "Use lower-case letters, digits, '-' and '.', e.g. \"registry.test\" (no scheme, port or path).",
+        );
     }
     return hostname;
 }
 
 export function validateAddress(address: string, input = "address"): string {
     if (net.isIP(address) === 0) {
-        throw new InputError(input, `"${address}" is not an IPv4 or IPv6 address`,
-            "Give the IP address the hostname should resolve to, e.g. the Terraform output vm_public_ip.");
+        throw new InputError(
+            input,
+            `"${address}" is not an IPv4 or IPv6 address`,
+            "Give the IP address the hostname should resolve to, e.g. the Terraform output vm_public_ip.",
+        );
     }
     return address;
 }
 
 export function validateNamespace(namespace: string, input = "namespace"): string {
     if (namespace.length > 63 || !dnsLabel.test(namespace)) {
-        throw new InputError(input, `"${namespace}" is not a DNS-1123 label`,
-            "Use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit.");
+        throw new InputError(
+            input,
+            `"${namespace}" is not a DNS-1123 label`,
+            "Use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit.",
+        );
     }
     return namespace;
 }
 
 export function validateUsername(username: string, input = "username"): string {
     if (username.length === 0) {
-        throw new InputError(input, "is empty", "Set a registry username (Terraform output container_registry_username).");
+        throw new InputError(
+            input,
+            "is empty",
+            "Set a registry username (Terraform output container_registry_username).",
+        );
     }
     if (username.includes(":")) {
-        throw new InputError(input, `"${username}" contains ':', which htpasswd uses as its separator`, "Choose a username without ':'.");
+        throw new InputError(
+            input,
+            `"${username}" contains ':', which htpasswd uses as its separator`,
+            "Choose a username without ':'.",
+        );
     }
     if (/[\r\n]/.test(username)) {
-        throw new InputError(input, "contains a line break, which would split the htpasswd entry", "Choose a username on one line.");
+        throw new InputError(
+            input,
+            "contains a line break, which would split the htpasswd entry",
+            "Choose a username on one line.",
+        );
     }
     return username;
 }
 
 export function validatePassword(password: string, input = "password"): string {
     if (password.length === 0) {
-        throw new InputError(input, "is empty", "Set a registry password (Terraform output container_registry_password).");
+        throw new InputError(
+            input,
+            "is empty",
+            "Set a registry password (Terraform output container_registry_password).",
+        );
     }
     // `docker login --password-stdin` and `skopeo login --password-stdin` read one line: the rest would be lost (401).
     if (/[\r\n]/.test(password)) {
-        throw new InputError(input, "contains a line break, which `docker login --password-stdin` cannot carry",
-            "Choose a password on one line (change it where it is made, e.g. the Terraform output container_registry_password).");
+        throw new InputError(
+            input,
+            "contains a line break, which `docker login --password-stdin` cannot carry",
+            "Choose a password on one line (change it where it is made, e.g. the Terraform output container_registry_password).",
+        );
     }
     // bcrypt reads at most 72 bytes: a longer password would let any password sharing its first 72 bytes in.
     if (Buffer.byteLength(password, "utf8") > 72) {
-        throw new InputError(input, "is longer than 72 bytes, and bcrypt ignores what follows", "Use a password of at most 72 bytes.");
+        throw new InputError(
+            input,
+            "is longer than 72 bytes, and bcrypt ignores what follows",
+            "Use a password of at most 72 bytes.",
+        );
     }
     return password;
 }
@@ -127,22 +185,33 @@ export function validateReplicas(replicas: number, storageShared: boolean, input
         throw new InputError(input, `${replicas} is not a whole number of at least 1`, "Set replicas to 1 or more.");
     }
     if (replicas > 1 && !storageShared) {
-        throw new InputError(input, `${replicas} replicas need storage all of them can write, and this storage is not shared`,
-            "Use 1 replica, or storage type \"persistentVolumeClaim\" with accessMode \"ReadWriteMany\" (or an existing ReadWriteMany claim).");
+        throw new InputError(
+            input,
+            `${replicas} replicas need storage all of them can write, and this storage is not shared`,
+            'Use 1 replica, or storage type "persistentVolumeClaim" with accessMode "ReadWriteMany" (or an existing ReadWriteMany claim).',
+        );
     }
     return replicas;
 }
 
 export function validateBcryptCost(cost: number, input = "bcryptCost"): number {
     if (!Number.isInteger(cost) || cost < 4 || cost > 31) {
-        throw new InputError(input, `${cost} is outside 4..31`, "Use 5 (as `htpasswd -B`), or higher only if you accept fewer requests per second.");
+        throw new InputError(
+            input,
+            `${cost} is outside 4..31`,
+            "Use 5 (as `htpasswd -B`), or higher only if you accept fewer requests per second.",
+        );
     }
     return cost;
 }
 
 export function validatePort(port: number, input = "port"): number {
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
-        throw new InputError(input, `${port} is not a TCP port`, "Use a number from 1 to 65535 (443 for a standard ingress).");
+        throw new InputError(
+            input,
+            `${port} is not a TCP port`,
+            "Use a number from 1 to 65535 (443 for a standard ingress).",
+        );
     }
     return port;
 }
@@ -175,8 +244,11 @@ export function isImageReference(reference: string): boolean {
 
 export function validateImage(image: string, input = "image"): string {
     if (!isImageReference(image)) {
-        throw new InputError(input, `"${image}" is not a valid image reference`,
-            "Use [registry/]repository[:tag][@sha256:digest], e.g. \"registry:2.8.3\" or \"registry:3.0.0\".");
+        throw new InputError(
+            input,
+            `"${image}" is not a valid image reference`,
+            'Use [registry/]repository[:tag][@sha256:digest], e.g. "registry:2.8.3" or "registry:3.0.0".',
+        );
     }
     return image;
 }
@@ -184,7 +256,11 @@ export function validateImage(image: string, input = "image"): string {
 /** A whole number of days of at least one, at most `max` (macOS refuses server certificates valid for more than 825 days). */
 export function validateDays(value: unknown, max: number, input: string, example: number): number {
     if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > max) {
-        throw new InputError(input, `${JSON.stringify(value)} is not a whole number of days from 1 to ${max}`, `Use e.g. ${example} (the default).`);
+        throw new InputError(
+            input,
+            `${JSON.stringify(value)} is not a whole number of days from 1 to ${max}`,
+            `Use e.g. ${example} (the default).`,
+        );
     }
     return value;
 }
@@ -192,7 +268,11 @@ export function validateDays(value: unknown, max: number, input: string, example
 /** Seconds for a timeout: a whole number above zero. */
 export function validateSeconds(value: unknown, input: string, example: number): number {
     if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-        throw new InputError(input, `${JSON.stringify(value)} is not a whole number of seconds above zero`, `Use e.g. ${example}.`);
+        throw new InputError(
+            input,
+            `${JSON.stringify(value)} is not a whole number of seconds above zero`,
+            `Use e.g. ${example}.`,
+        );
     }
     return value;
 }

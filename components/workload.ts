@@ -57,14 +57,26 @@ export function createWorkload(
 ): Workload {
     // Both kept in state: the salt key makes the bcrypt hashes repeatable, and every replica needs the same HTTP secret.
     // Their lengths wait for the settings so that, like everything else, they are not created when an input is bad.
-    const saltKey = new random.RandomPassword(`${name}-bcrypt-salt-key`, { length: settings.apply(() => 32), special: false }, opts);
-    const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: settings.apply(() => 48), special: false }, opts);
+    const saltKey = new random.RandomPassword(
+        `${name}-bcrypt-salt-key`,
+        { length: settings.apply(() => 32), special: false },
+        opts,
+    );
+    const httpSecret = new random.RandomPassword(
+        `${name}-http-secret`,
+        { length: settings.apply(() => 48), special: false },
+        opts,
+    );
 
-    const htpasswd = pulumi.secret(pulumi.all([users, saltKey.result, settings])
-        .apply(([u, key, s]) => renderHtpasswd(u, key, s.bcryptCost)));
+    const htpasswd = pulumi.secret(
+        pulumi.all([users, saltKey.result, settings]).apply(([u, key, s]) => renderHtpasswd(u, key, s.bcryptCost)),
+    );
     // A hash of a bcrypt file and a random string reveals neither; unsecret it so the Deployment stays readable in state and diffs.
-    const checksum = pulumi.unsecret(pulumi.all([settings, htpasswd, httpSecret.result])
-        .apply(([s, h, x]) => podChecksum(renderRegistryConfig(s), h, x)));
+    const checksum = pulumi.unsecret(
+        pulumi
+            .all([settings, htpasswd, httpSecret.result])
+            .apply(([s, h, x]) => podChecksum(renderRegistryConfig(s), h, x)),
+    );
 
     const namespaceObject = settings.apply(renderNamespace);
     const namespace = shape.createNamespace
@@ -72,61 +84,114 @@ export function createWorkload(
         : undefined;
     const inNamespace: pulumi.CustomResourceOptions = { ...opts, dependsOn: namespace ? [namespace] : [] };
 
-    const secretObject = pulumi.all([settings, htpasswd, httpSecret.result]).apply(([s, h, x]) => renderSecret(s, h, x));
-    const secret = new k8s.core.v1.Secret(`${name}-secret`,
-        { metadata: secretObject.metadata, type: secretObject.type, stringData: secretObject.stringData }, inNamespace);
+    const secretObject = pulumi
+        .all([settings, htpasswd, httpSecret.result])
+        .apply(([s, h, x]) => renderSecret(s, h, x));
+    const secret = new k8s.core.v1.Secret(
+        `${name}-secret`,
+        { metadata: secretObject.metadata, type: secretObject.type, stringData: secretObject.stringData },
+        inNamespace,
+    );
 
     const configMapObject = settings.apply(renderConfigMap);
-    const configMap = new k8s.core.v1.ConfigMap(`${name}-config`,
-        { metadata: configMapObject.metadata, data: configMapObject.data }, inNamespace);
+    const configMap = new k8s.core.v1.ConfigMap(
+        `${name}-config`,
+        { metadata: configMapObject.metadata, data: configMapObject.data },
+        inNamespace,
+    );
 
     const claimObject = settings.apply(renderPersistentVolumeClaim);
     const claim = shape.createClaim
-        ? new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, { metadata: claimObject.metadata, spec: claimObject.spec }, inNamespace)
+        ? new k8s.core.v1.PersistentVolumeClaim(
+              `${name}-data`,
+              { metadata: claimObject.metadata, spec: claimObject.spec },
+              inNamespace,
+          )
         : undefined;
 
     const deploymentObject = pulumi.all([settings, checksum]).apply(([s, c]) => renderDeployment(s, c));
-    const deployment = new k8s.apps.v1.Deployment(`${name}-deployment`,
+    const deployment = new k8s.apps.v1.Deployment(
+        `${name}-deployment`,
         { metadata: deploymentObject.metadata, spec: deploymentObject.spec },
-        { ...opts, dependsOn: [...(namespace ? [namespace] : []), secret, configMap, ...(claim ? [claim] : [])] });
+        { ...opts, dependsOn: [...(namespace ? [namespace] : []), secret, configMap, ...(claim ? [claim] : [])] },
+    );
 
     const serviceObject = settings.apply(renderService);
-    const service = new k8s.core.v1.Service(`${name}-service`,
-        { metadata: serviceObject.metadata, spec: serviceObject.spec }, inNamespace);
+    const service = new k8s.core.v1.Service(
+        `${name}-service`,
+        { metadata: serviceObject.metadata, spec: serviceObject.spec },
+        inNamespace,
+    );
 
     // The key is in stringData, which stays secret; the name and type are not.
-    const tlsSecret = shape.generatedCertificates && (() => {
-        const object = pulumi.all([settings, shape.generatedCertificates]).apply(([s, issued]) => renderTlsSecret(s, issued));
-        return new k8s.core.v1.Secret(`${name}-tls`, {
-            metadata: pulumi.unsecret(object.apply(o => o.metadata)),
-            type: pulumi.unsecret(object.apply(o => o.type)),
-            stringData: pulumi.secret(object.apply(o => o.stringData)),
-        }, inNamespace);
-    })();
+    const tlsSecret =
+        shape.generatedCertificates &&
+        (() => {
+            const object = pulumi
+                .all([settings, shape.generatedCertificates])
+                .apply(([s, issued]) => renderTlsSecret(s, issued));
+            return new k8s.core.v1.Secret(
+                `${name}-tls`,
+                {
+                    metadata: pulumi.unsecret(object.apply(o => o.metadata)),
+                    type: pulumi.unsecret(object.apply(o => o.type)),
+                    stringData: pulumi.secret(object.apply(o => o.stringData)),
+                },
+                inNamespace,
+            );
+        })();
 
-    const ingressObject = pulumi.all([settings, tlsSecret?.metadata.name]).apply(([s, generatedName]) => renderIngress(s, generatedName ?? s.tls.secretName));
-    const ingress = new k8s.networking.v1.Ingress(`${name}-ingress`,
+    const ingressObject = pulumi
+        .all([settings, tlsSecret?.metadata.name])
+        .apply(([s, generatedName]) => renderIngress(s, generatedName ?? s.tls.secretName));
+    const ingress = new k8s.networking.v1.Ingress(
+        `${name}-ingress`,
         { metadata: ingressObject.metadata, spec: ingressObject.spec },
-        { ...opts, dependsOn: [...(namespace ? [namespace] : []), service, ...(tlsSecret ? [tlsSecret] : [])] });
+        { ...opts, dependsOn: [...(namespace ? [namespace] : []), service, ...(tlsSecret ? [tlsSecret] : [])] },
+    );
 
     const traefikObject = settings.apply(renderTraefikHelmChartConfig);
     const traefikConfig = shape.renderTraefikConfig
-        ? new k8s.apiextensions.CustomResource(`${name}-traefik-config`, {
-            apiVersion: "helm.cattle.io/v1", kind: "HelmChartConfig", metadata: traefikObject.metadata, spec: traefikObject.spec,
-        }, opts)
+        ? new k8s.apiextensions.CustomResource(
+              `${name}-traefik-config`,
+              {
+                  apiVersion: "helm.cattle.io/v1",
+                  kind: "HelmChartConfig",
+                  metadata: traefikObject.metadata,
+                  spec: traefikObject.spec,
+              },
+              opts,
+          )
         : undefined;
 
     // The password is inside stringData, which stays secret; the name and type are not, so diffs stay readable.
     // The registry's own namespace may be one of them: each waits for the namespace this stack creates.
     const imagePullSecrets = shape.imagePullSecretNamespaces.map(target => {
-        const object = pulumi.all([settings, shape.registry, users])
+        const object = pulumi
+            .all([settings, shape.registry, users])
             .apply(([s, r, u]) => renderImagePullSecret(s, target, r, u[0].username, u[0].password));
-        return new k8s.core.v1.Secret(`${name}-pull-secret-${target}`, {
-            metadata: pulumi.unsecret(object.apply(o => o.metadata)),
-            type: pulumi.unsecret(object.apply(o => o.type)),
-            stringData: pulumi.secret(object.apply(o => o.stringData)),
-        }, inNamespace);
+        return new k8s.core.v1.Secret(
+            `${name}-pull-secret-${target}`,
+            {
+                metadata: pulumi.unsecret(object.apply(o => o.metadata)),
+                type: pulumi.unsecret(object.apply(o => o.type)),
+                stringData: pulumi.secret(object.apply(o => o.stringData)),
+            },
+            inNamespace,
+        );
     });
 
-    return { htpasswd, namespace, secret, configMap, claim, deployment, service, ingress, tlsSecret, traefikConfig, imagePullSecrets };
+    return {
+        htpasswd,
+        namespace,
+        secret,
+        configMap,
+        claim,
+        deployment,
+        service,
+        ingress,
+        tlsSecret,
+        traefikConfig,
+        imagePullSecrets,
+    };
 }

@@ -12,8 +12,13 @@ export function imagePullSecretName(s: RegistrySettings): string {
  * A `kubernetes.io/dockerconfigjson` Secret that lets pods in `namespace` pull from the registry
  * (`imagePullSecrets: [{ name }]`). The key of `auths` is the registry as image references name it.
  */
-export function renderImagePullSecret(s: RegistrySettings, namespace: string, registry: string, username: string,
-    password: string): pulumi.Unwrap<k8s.types.input.core.v1.Secret> {
+export function renderImagePullSecret(
+    s: RegistrySettings,
+    namespace: string,
+    registry: string,
+    username: string,
+    password: string,
+): pulumi.Unwrap<k8s.types.input.core.v1.Secret> {
     const auth = Buffer.from(`${username}:${password}`, "utf8").toString("base64");
     return {
         apiVersion: "v1",

@@ -16,7 +16,10 @@ export const ingressNginxAnnotations: Record<string, string> = {
 };
 
 /** `tlsSecretName`: the generated Secret's name, known once it exists; otherwise the user's Secret, if any. */
-export function renderIngress(s: RegistrySettings, tlsSecretName: string | undefined = s.tls.secretName): pulumi.Unwrap<k8s.types.input.networking.v1.Ingress> {
+export function renderIngress(
+    s: RegistrySettings,
+    tlsSecretName: string | undefined = s.tls.secretName,
+): pulumi.Unwrap<k8s.types.input.networking.v1.Ingress> {
     return {
         apiVersion: "networking.k8s.io/v1",
         kind: "Ingress",
@@ -34,16 +37,20 @@ export function renderIngress(s: RegistrySettings, tlsSecretName: string | undef
             ...(s.ingress.className ? { ingressClassName: s.ingress.className } : {}),
             // Without a secret name the controller serves its default certificate (self-signed on k3s).
             tls: [{ hosts: [s.hostname], ...(tlsSecretName ? { secretName: tlsSecretName } : {}) }],
-            rules: [{
-                host: s.hostname,
-                http: {
-                    paths: [{
-                        path: "/",
-                        pathType: "Prefix",
-                        backend: { service: { name: objectName(s.name), port: { number: containerPort } } },
-                    }],
+            rules: [
+                {
+                    host: s.hostname,
+                    http: {
+                        paths: [
+                            {
+                                path: "/",
+                                pathType: "Prefix",
+                                backend: { service: { name: objectName(s.name), port: { number: containerPort } } },
+                            },
+                        ],
+                    },
                 },
-            }],
+            ],
         },
     };
 }

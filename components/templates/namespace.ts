@@ -4,5 +4,9 @@ import { commonLabels } from "../naming";
 import { RegistrySettings } from "../settings";
 
 export function renderNamespace(s: RegistrySettings): pulumi.Unwrap<k8s.types.input.core.v1.Namespace> {
-    return { apiVersion: "v1", kind: "Namespace", metadata: { name: s.namespace, labels: commonLabels(s.name, s.labels) } };
+    return {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name: s.namespace, labels: commonLabels(s.name, s.labels) },
+    };
 }

@@ -8,7 +8,9 @@ export function claimName(s: RegistrySettings): string {
     return s.storage.existingClaim ?? `${objectName(s.name)}-data`;
 }
 
-export function renderPersistentVolumeClaim(s: RegistrySettings): pulumi.Unwrap<k8s.types.input.core.v1.PersistentVolumeClaim> {
+export function renderPersistentVolumeClaim(
+    s: RegistrySettings,
+): pulumi.Unwrap<k8s.types.input.core.v1.PersistentVolumeClaim> {
     return {
         apiVersion: "v1",
         kind: "PersistentVolumeClaim",

@@ -5,7 +5,11 @@ import { htpasswdKey, httpSecretKey } from "../registryConfig";
 import { RegistrySettings } from "../settings";
 
 /** The htpasswd file and the HTTP secret; the kubelet mounts the first and the second becomes an env var. */
-export function renderSecret(s: RegistrySettings, htpasswd: string, httpSecret: string): pulumi.Unwrap<k8s.types.input.core.v1.Secret> {
+export function renderSecret(
+    s: RegistrySettings,
+    htpasswd: string,
+    httpSecret: string,
+): pulumi.Unwrap<k8s.types.input.core.v1.Secret> {
     return {
         apiVersion: "v1",
         kind: "Secret",

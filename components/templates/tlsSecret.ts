@@ -10,7 +10,10 @@ import { IssuedCertificates } from "../tls/certificates";
  * Secret whose data changes) is a new Secret created before the Ingress moves to it and the old one goes, never a
  * moment with none.
  */
-export function renderTlsSecret(s: RegistrySettings, issued: IssuedCertificates): pulumi.Unwrap<k8s.types.input.core.v1.Secret> {
+export function renderTlsSecret(
+    s: RegistrySettings,
+    issued: IssuedCertificates,
+): pulumi.Unwrap<k8s.types.input.core.v1.Secret> {
     return {
         apiVersion: "v1",
         kind: "Secret",

@@ -50,23 +50,39 @@ export interface IssuedCertificates {
  * of that have passed (cert-manager's default). The windows are counted from `created`, so every run inside
  * one window computes the same dates. notBefore is an hour early, for clocks a little behind.
  */
-export function validityWindow(created: Date, validityDays: number, now: Date): { notBefore: Date; notAfter: Date; renewAfter: Date } {
+export function validityWindow(
+    created: Date,
+    validityDays: number,
+    now: Date,
+): { notBefore: Date; notAfter: Date; renewAfter: Date } {
     // Whole seconds: a certificate's dates have no finer unit, and renewAfter must be the next window's notBefore exactly.
     const origin = Math.floor(created.getTime() / 1000) * 1000;
     const lifetime = validityDays * dayMs;
     const step = Math.floor((lifetime * 2) / 3 / 1000) * 1000;
     const index = Math.max(0, Math.floor((now.getTime() - origin) / step));
     const start = origin + index * step;
-    return { notBefore: new Date(start - hourMs), notAfter: new Date(start + lifetime), renewAfter: new Date(start + step) };
+    return {
+        notBefore: new Date(start - hourMs),
+        notAfter: new Date(start + lifetime),
+        renewAfter: new Date(start + step),
+    };
 }
 
-async function signingKeys(pem: string): Promise<{ privateKey: crypto.webcrypto.CryptoKey; publicKey: crypto.webcrypto.CryptoKey }> {
+async function signingKeys(
+    pem: string,
+): Promise<{ privateKey: crypto.webcrypto.CryptoKey; publicKey: crypto.webcrypto.CryptoKey }> {
     const key = crypto.createPrivateKey(pem);
     if (key.asymmetricKeyType !== "rsa") {
         throw new Error(`the TLS key in state is ${key.asymmetricKeyType}, not RSA`);
     }
     const subtle = crypto.webcrypto.subtle;
-    const privateKey = await subtle.importKey("pkcs8", key.export({ type: "pkcs8", format: "der" }), signingAlgorithm, true, ["sign"]);
+    const privateKey = await subtle.importKey(
+        "pkcs8",
+        key.export({ type: "pkcs8", format: "der" }),
+        signingAlgorithm,
+        true,
+        ["sign"],
+    );
     const publicDer = crypto.createPublicKey(key).export({ type: "spki", format: "der" });
     const publicKey = await subtle.importKey("spki", publicDer, signingAlgorithm, true, ["verify"]);
     return { privateKey, publicKey };
@@ -81,7 +97,10 @@ function serialNumber(...parts: string[]): string {
 }
 
 function publicKeyId(pem: string): string {
-    return crypto.createHash("sha256").update(crypto.createPublicKey(pem).export({ type: "spki", format: "der" })).digest("hex");
+    return crypto
+        .createHash("sha256")
+        .update(crypto.createPublicKey(pem).export({ type: "spki", format: "der" }))
+        .digest("hex");
 }
 
 /** The CA's name: stable for the life of its key (not the hostname's), and different for every stack's CA. */
@@ -90,7 +109,11 @@ export function caSubject(caPrivateKey: string): string {
 }
 
 /** Issues the CA and server certificates for `now`'s renewal window. */
-export async function issueCertificates(keys: TlsKeys, request: CertificateRequest, now: Date = new Date()): Promise<IssuedCertificates> {
+export async function issueCertificates(
+    keys: TlsKeys,
+    request: CertificateRequest,
+    now: Date = new Date(),
+): Promise<IssuedCertificates> {
     const created = new Date(keys.created);
     if (Number.isNaN(created.getTime())) {
         throw new Error(`the TLS keys in state have no creation time ("${keys.created}")`);
@@ -99,45 +122,60 @@ export async function issueCertificates(keys: TlsKeys, request: CertificateReque
     const server = await signingKeys(keys.serverPrivateKey);
     const caName = caSubject(keys.caPrivateKey);
     const caWindow = validityWindow(created, request.caValidityDays, now);
-    const caCertificate = await x509.X509CertificateGenerator.createSelfSigned({
-        serialNumber: serialNumber("ca", publicKeyId(keys.caPrivateKey), caWindow.notBefore.toISOString()),
-        name: caName,
-        notBefore: caWindow.notBefore,
-        notAfter: caWindow.notAfter,
-        signingAlgorithm,
-        keys: ca,
-        extensions: [
-            // pathLen 0: the CA signs server certificates only, never another CA.
-            new x509.BasicConstraintsExtension(true, 0, true),
-            new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-            await x509.SubjectKeyIdentifierExtension.create(ca.publicKey, false, crypto.webcrypto),
-        ],
-    }, crypto.webcrypto);
+    const caCertificate = await x509.X509CertificateGenerator.createSelfSigned(
+        {
+            serialNumber: serialNumber("ca", publicKeyId(keys.caPrivateKey), caWindow.notBefore.toISOString()),
+            name: caName,
+            notBefore: caWindow.notBefore,
+            notAfter: caWindow.notAfter,
+            signingAlgorithm,
+            keys: ca,
+            extensions: [
+                // pathLen 0: the CA signs server certificates only, never another CA.
+                new x509.BasicConstraintsExtension(true, 0, true),
+                new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+                await x509.SubjectKeyIdentifierExtension.create(ca.publicKey, false, crypto.webcrypto),
+            ],
+        },
+        crypto.webcrypto,
+    );
 
     const window = validityWindow(created, request.validityDays, now);
     const names: x509.JsonGeneralName[] = [{ type: "dns", value: request.hostname }];
     if (request.address && net.isIP(request.address)) {
         names.push({ type: "ip", value: request.address });
     }
-    const certificate = await x509.X509CertificateGenerator.create({
-        serialNumber: serialNumber("server", publicKeyId(keys.serverPrivateKey), window.notBefore.toISOString(),
-            request.hostname, request.address ?? "", caCertificate.serialNumber),
-        subject: `CN=${request.hostname}`,
-        issuer: caCertificate.subject,
-        notBefore: window.notBefore,
-        notAfter: window.notAfter,
-        signingAlgorithm,
-        publicKey: server.publicKey,
-        signingKey: ca.privateKey,
-        extensions: [
-            new x509.BasicConstraintsExtension(false, undefined, true),
-            new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-            new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
-            new x509.SubjectAlternativeNameExtension(names, false),
-            await x509.AuthorityKeyIdentifierExtension.create(ca.publicKey, false, crypto.webcrypto),
-            await x509.SubjectKeyIdentifierExtension.create(server.publicKey, false, crypto.webcrypto),
-        ],
-    }, crypto.webcrypto);
+    const certificate = await x509.X509CertificateGenerator.create(
+        {
+            serialNumber: serialNumber(
+                "server",
+                publicKeyId(keys.serverPrivateKey),
+                window.notBefore.toISOString(),
+                request.hostname,
+                request.address ?? "",
+                caCertificate.serialNumber,
+            ),
+            subject: `CN=${request.hostname}`,
+            issuer: caCertificate.subject,
+            notBefore: window.notBefore,
+            notAfter: window.notAfter,
+            signingAlgorithm,
+            publicKey: server.publicKey,
+            signingKey: ca.privateKey,
+            extensions: [
+                new x509.BasicConstraintsExtension(false, undefined, true),
+                new x509.KeyUsagesExtension(
+                    x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
+                    true,
+                ),
+                new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
+                new x509.SubjectAlternativeNameExtension(names, false),
+                await x509.AuthorityKeyIdentifierExtension.create(ca.publicKey, false, crypto.webcrypto),
+                await x509.SubjectKeyIdentifierExtension.create(server.publicKey, false, crypto.webcrypto),
+            ],
+        },
+        crypto.webcrypto,
+    );
 
     return {
         caCertificate: caCertificate.toString("pem") + "\n",

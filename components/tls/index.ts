@@ -23,12 +23,30 @@ export function tlsModeOf(tls: TlsArgs | undefined): "generated" | "secret" | "i
  * Keys once (in state), certificates every run from them: the same bytes until the renewal rule, the hostname or
  * the address changes them. The renewal rule reads the clock of the run.
  */
-export function createGeneratedTls(name: string, settings: pulumi.Output<RegistrySettings>, address: pulumi.Output<string>,
-    opts: pulumi.CustomResourceOptions): GeneratedTls {
+export function createGeneratedTls(
+    name: string,
+    settings: pulumi.Output<RegistrySettings>,
+    address: pulumi.Output<string>,
+    opts: pulumi.CustomResourceOptions,
+): GeneratedTls {
     // The keys wait for the settings, so that a bad input creates nothing, as everywhere else.
-    const material = createPrivateKeys(name, opts, settings.apply(() => true));
-    const issued = pulumi.secret(pulumi.all([material, settings, address]).apply(([k, s, a]) =>
-        issueCertificates(k, { hostname: s.hostname, address: a, validityDays: s.tls.validityDays, caValidityDays: s.tls.caValidityDays })));
+    const material = createPrivateKeys(
+        name,
+        opts,
+        settings.apply(() => true),
+    );
+    const issued = pulumi.secret(
+        pulumi
+            .all([material, settings, address])
+            .apply(([k, s, a]) =>
+                issueCertificates(k, {
+                    hostname: s.hostname,
+                    address: a,
+                    validityDays: s.tls.validityDays,
+                    caValidityDays: s.tls.caValidityDays,
+                }),
+            ),
+    );
     const caCertificate = pulumi.unsecret(issued.apply(i => i.caCertificate));
     return { issued, caCertificate };
 }

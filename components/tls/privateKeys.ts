@@ -10,9 +10,9 @@ export const keySpec = "rsa-2048";
  * JSON. It runs once, at create: the keys then live only in the Command's state, as secrets.
  */
 export const generateKeysScript = [
-    "\"use strict\";",
-    "const crypto = require(\"crypto\");",
-    "const key = () => crypto.generateKeyPairSync(\"rsa\", { modulusLength: 2048 }).privateKey.export({ type: \"pkcs8\", format: \"pem\" });",
+    '"use strict";',
+    'const crypto = require("crypto");',
+    'const key = () => crypto.generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" });',
     "process.stdout.write(JSON.stringify({ created: new Date().toISOString(), caPrivateKey: key(), serverPrivateKey: key() }));",
     "",
 ].join("\n");
@@ -22,13 +22,21 @@ export const generateKeysScript = [
  * a dependency of this package, and pulumi-command is. Its stdout is made secret and never logged; a change of
  * the script text alone keeps the keys (ignoreChanges), and a new `keySpec` replaces them.
  */
-export function createPrivateKeys(name: string, opts: pulumi.CustomResourceOptions, ready: pulumi.Output<boolean>): pulumi.Output<TlsKeys> {
-    const keysCommand = new command.local.Command(`${name}-tls-keys`, {
-        interpreter: ["node", "-e"],
-        create: generateKeysScript,
-        logging: "none",
-        triggers: [ready.apply(() => keySpec)],
-    }, { ...opts, additionalSecretOutputs: ["stdout"], ignoreChanges: ["create", "interpreter", "logging"] });
+export function createPrivateKeys(
+    name: string,
+    opts: pulumi.CustomResourceOptions,
+    ready: pulumi.Output<boolean>,
+): pulumi.Output<TlsKeys> {
+    const keysCommand = new command.local.Command(
+        `${name}-tls-keys`,
+        {
+            interpreter: ["node", "-e"],
+            create: generateKeysScript,
+            logging: "none",
+            triggers: [ready.apply(() => keySpec)],
+        },
+        { ...opts, additionalSecretOutputs: ["stdout"], ignoreChanges: ["create", "interpreter", "logging"] },
+    );
     return pulumi.secret(keysCommand.stdout.apply(parseKeys));
 }
 
@@ -37,9 +45,17 @@ export function parseKeys(stdout: string): TlsKeys {
     let parsed: Partial<TlsKeys> = {};
     try {
         parsed = JSON.parse(stdout);
-    } catch (_) { /* reported below */ }
-    if (typeof parsed.created !== "string" || typeof parsed.caPrivateKey !== "string" || typeof parsed.serverPrivateKey !== "string") {
-        throw new Error("the TLS keys Command's output is not the keys it prints; replace it with `pulumi up --replace <its URN>`");
+    } catch (_) {
+        /* reported below */
+    }
+    if (
+        typeof parsed.created !== "string" ||
+        typeof parsed.caPrivateKey !== "string" ||
+        typeof parsed.serverPrivateKey !== "string"
+    ) {
+        throw new Error(
+            "the TLS keys Command's output is not the keys it prints; replace it with `pulumi up --replace <its URN>`",
+        );
     }
     return { created: parsed.created, caPrivateKey: parsed.caPrivateKey, serverPrivateKey: parsed.serverPrivateKey };
 }

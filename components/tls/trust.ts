@@ -19,17 +19,32 @@ export interface TrustPlan {
  * the user's CA when given, else through the system roots.
  */
 /** Docker's trust mode: the user's, else what the certificate needs. */
-export function dockerTrustModeOf(tlsMode: "generated" | "secret" | "ingressDefault", trust: DockerTrustArgs): "insecure" | "ca" | "none" {
-    return trust.mode
-        ?? (tlsMode === "generated" ? "ca" : tlsMode === "ingressDefault" ? "insecure" : trust.caCertificate !== undefined ? "ca" : "none");
+export function dockerTrustModeOf(
+    tlsMode: "generated" | "secret" | "ingressDefault",
+    trust: DockerTrustArgs,
+): "insecure" | "ca" | "none" {
+    return (
+        trust.mode ??
+        (tlsMode === "generated"
+            ? "ca"
+            : tlsMode === "ingressDefault"
+              ? "insecure"
+              : trust.caCertificate !== undefined
+                ? "ca"
+                : "none")
+    );
 }
 
-export function planTrust(tlsMode: "generated" | "secret" | "ingressDefault", trust: DockerTrustArgs,
-    generatedCa: pulumi.Output<string> | undefined): TrustPlan {
+export function planTrust(
+    tlsMode: "generated" | "secret" | "ingressDefault",
+    trust: DockerTrustArgs,
+    generatedCa: pulumi.Output<string> | undefined,
+): TrustPlan {
     const caCertificate = tlsMode === "generated" ? generatedCa : trust.caCertificate;
     const dockerMode = dockerTrustModeOf(tlsMode, trust);
-    const verify: pulumi.Output<TlsSettings> = caCertificate !== undefined
-        ? pulumi.output(caCertificate).apply(ca => ({ mode: "ca" as const, caCertificate: ca }))
-        : pulumi.output({ mode: dockerMode === "insecure" ? "insecure" as const : "system" as const });
+    const verify: pulumi.Output<TlsSettings> =
+        caCertificate !== undefined
+            ? pulumi.output(caCertificate).apply(ca => ({ mode: "ca" as const, caCertificate: ca }))
+            : pulumi.output({ mode: dockerMode === "insecure" ? ("insecure" as const) : ("system" as const) });
     return { dockerMode, caCertificate, verify };
 }

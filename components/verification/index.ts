@@ -34,16 +34,26 @@ export interface Verification {
 export function tagsByRepository(images: ExpectedImage[]): Map<string, string[]> {
     images.forEach((image, i) => {
         if (!isRepositoryName(image.repository)) {
-            throw new InputError(`images[${i}].repository`, `"${image.repository}" is not a repository name`,
-                "Use lower-case letters, digits and single '.', '_', '__' or '-' separators, path parts joined by '/', e.g. \"library/nginx\".");
+            throw new InputError(
+                `images[${i}].repository`,
+                `"${image.repository}" is not a repository name`,
+                "Use lower-case letters, digits and single '.', '_', '__' or '-' separators, path parts joined by '/', e.g. \"library/nginx\".",
+            );
         }
         if (!isTagName(image.tag)) {
-            throw new InputError(`images[${i}].tag`, `"${image.tag}" is not a tag`, "Use at most 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'.");
+            throw new InputError(
+                `images[${i}].tag`,
+                `"${image.tag}" is not a tag`,
+                "Use at most 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'.",
+            );
         }
     });
     const byRepository = new Map<string, string[]>();
     for (const repository of [...new Set(images.map(i => i.repository))].sort()) {
-        byRepository.set(repository, [...new Set(images.filter(i => i.repository === repository).map(i => i.tag))].sort());
+        byRepository.set(
+            repository,
+            [...new Set(images.filter(i => i.repository === repository).map(i => i.tag))].sort(),
+        );
     }
     return byRepository;
 }
@@ -61,8 +71,13 @@ export function tagsCheckName(name: string, repository: string): string {
  * The checks, through the registry's HTTP API, that the pushed images are served: one catalog check for
  * all repositories and one tags check per repository. Every check gets `opts` (parent, dependsOn the push).
  */
-export function createVerification(name: string, target: VerificationTarget, images: ExpectedImage[],
-    options: VerificationOptions, opts: pulumi.CustomResourceOptions): Verification {
+export function createVerification(
+    name: string,
+    target: VerificationTarget,
+    images: ExpectedImage[],
+    options: VerificationOptions,
+    opts: pulumi.CustomResourceOptions,
+): Verification {
     const byRepository = tagsByRepository(images);
     const password = pulumi.secret(target.password);
     const common = {
@@ -75,14 +90,28 @@ export function createVerification(name: string, target: VerificationTarget, ima
         deadlineSeconds: options.deadlineSeconds,
     };
     const catalog = new CatalogCheck(`${name}-catalog`, { ...common, repositories: [...byRepository.keys()] }, opts);
-    const tags = [...byRepository].map(([repository, repositoryTags]) => new TagsCheck(tagsCheckName(name, repository), {
-        ...common,
-        repository,
-        tags: repositoryTags,
-        deleteRemovedImages: options.deleteRemovedImages,
-        pushedDigests: pulumi.output(options.pushedDigests ?? {}).apply(all => Object.fromEntries(repositoryTags
-            .filter(tag => all[`${repository}:${tag}`]).map(tag => [tag, all[`${repository}:${tag}`]]))),
-    }, opts));
+    const tags = [...byRepository].map(
+        ([repository, repositoryTags]) =>
+            new TagsCheck(
+                tagsCheckName(name, repository),
+                {
+                    ...common,
+                    repository,
+                    tags: repositoryTags,
+                    deleteRemovedImages: options.deleteRemovedImages,
+                    pushedDigests: pulumi
+                        .output(options.pushedDigests ?? {})
+                        .apply(all =>
+                            Object.fromEntries(
+                                repositoryTags
+                                    .filter(tag => all[`${repository}:${tag}`])
+                                    .map(tag => [tag, all[`${repository}:${tag}`]]),
+                            ),
+                        ),
+                },
+                opts,
+            ),
+    );
     const repositories = [...byRepository.keys()];
     const digests = pulumi.all(tags.map(t => t.digests)).apply(perRepository => {
         const all: Record<string, string> = {};

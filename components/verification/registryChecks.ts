@@ -1,8 +1,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isRepositoryName, isTagName } from "../validation";
 import {
-    RegistryEndpoint, RegistryError, RequestCounter, TlsSettings,
-    catalogPage, deleteManifest, deleteTag, describeEndpoint, findRepositories, isRetryable, listTags, manifestDigest,
+    RegistryEndpoint,
+    RegistryError,
+    RequestCounter,
+    TlsSettings,
+    catalogPage,
+    deleteManifest,
+    deleteTag,
+    describeEndpoint,
+    findRepositories,
+    isRetryable,
+    listTags,
+    manifestDigest,
 } from "./registryClient";
 
 /*
@@ -68,7 +78,11 @@ export type Attempt<T> = { done: true; value: T } | { done: false; seen: string 
  * the registry's pods, Service and Ingress come up in their own time after the push is "done". Errors that
  * cannot fix themselves (see isRetryable) end it at once; at the deadline the error says what was last seen.
  */
-export async function retryUntilDeadline<T>(what: string, policy: RetryPolicy, attempt: (timeoutMs: number) => Promise<Attempt<T>>): Promise<T> {
+export async function retryUntilDeadline<T>(
+    what: string,
+    policy: RetryPolicy,
+    attempt: (timeoutMs: number) => Promise<Attempt<T>>,
+): Promise<T> {
     const started = Date.now();
     const deadline = started + policy.deadlineMs;
     const cap = policy.maxDelayMs ?? maxDelayMs;
@@ -92,7 +106,9 @@ export async function retryUntilDeadline<T>(what: string, policy: RetryPolicy, a
         }
         const left = deadline - Date.now();
         if (left <= 0) {
-            throw new Error(`${what} did not pass within ${Math.round(policy.deadlineMs / 100) / 10} s (${attempts} attempts); last seen: ${lastSeen}`);
+            throw new Error(
+                `${what} did not pass within ${Math.round(policy.deadlineMs / 100) / 10} s (${attempts} attempts); last seen: ${lastSeen}`,
+            );
         }
         await new Promise(resolve => setTimeout(resolve, Math.min(delay, left)));
         delay = Math.min(delay * 2, cap);
@@ -113,7 +129,11 @@ export function endpointOf(t: TargetState, timeoutMs?: number, counter?: Request
 }
 
 /** Confirms the catalog lists every expected repository; with none expected, that the catalog answers. */
-export async function verifyCatalog(s: CatalogCheckState, counter?: RequestCounter, policy?: Partial<RetryPolicy>): Promise<string[]> {
+export async function verifyCatalog(
+    s: CatalogCheckState,
+    counter?: RequestCounter,
+    policy?: Partial<RetryPolicy>,
+): Promise<string[]> {
     const what = `catalog check of ${describeEndpoint(endpointOf(s))}`;
     return retryUntilDeadline(what, { deadlineMs: s.deadlineSeconds * 1000, ...policy }, async timeoutMs => {
         const e = endpointOf(s, timeoutMs, counter);
@@ -127,14 +147,19 @@ export async function verifyCatalog(s: CatalogCheckState, counter?: RequestCount
         }
         return {
             done: false,
-            seen: `the catalog of ${describeEndpoint(e)} does not list ${quoteList(found.missing)}` +
+            seen:
+                `the catalog of ${describeEndpoint(e)} does not list ${quoteList(found.missing)}` +
                 (found.present.length > 0 ? ` (it lists ${quoteList(found.present)})` : ""),
         };
     });
 }
 
 /** Confirms the repository holds every expected tag; returns tag -> manifest digest. */
-export async function verifyTags(s: TagsCheckState, counter?: RequestCounter, policy?: Partial<RetryPolicy>): Promise<Record<string, string>> {
+export async function verifyTags(
+    s: TagsCheckState,
+    counter?: RequestCounter,
+    policy?: Partial<RetryPolicy>,
+): Promise<Record<string, string>> {
     const what = `tags check of "${s.repository}" on ${describeEndpoint(endpointOf(s))}`;
     return retryUntilDeadline(what, { deadlineMs: s.deadlineSeconds * 1000, ...policy }, async timeoutMs => {
         const e = endpointOf(s, timeoutMs, counter);
@@ -154,7 +179,11 @@ export async function verifyTags(s: TagsCheckState, counter?: RequestCounter, po
         if (stale.length > 0) {
             return {
                 done: false,
-                seen: stale.map(t => `"${s.repository}:${t}" is ${digests[t]}, not ${s.pushedDigests![t]} as the push reported`).join("; "),
+                seen: stale
+                    .map(
+                        t => `"${s.repository}:${t}" is ${digests[t]}, not ${s.pushedDigests![t]} as the push reported`,
+                    )
+                    .join("; "),
             };
         }
         return { done: true, value: digests };
@@ -166,7 +195,15 @@ function quoteList(names: string[]): string {
 }
 
 /** Errors meaning the registry is not there at all: during a destroy it may already be gone. */
-const unreachableKinds = ["connectionRefused", "unknownHost", "unreachable", "timeout", "untrustedCertificate", "server", "protocol"];
+const unreachableKinds = [
+    "connectionRefused",
+    "unknownHost",
+    "unreachable",
+    "timeout",
+    "untrustedCertificate",
+    "server",
+    "protocol",
+];
 
 export interface DeletionReport {
     deleted: string[];
@@ -181,7 +218,12 @@ export interface DeletionReport {
  * throws. Otherwise (a delete, maybe during a destroy) nothing throws: a digest that cannot be deleted is
  * reported as skipped, and once the registry proves unreachable the rest are skipped without waiting again.
  */
-export async function deleteDigests(e: RegistryEndpoint, repository: string, digests: string[], strict: boolean): Promise<DeletionReport> {
+export async function deleteDigests(
+    e: RegistryEndpoint,
+    repository: string,
+    digests: string[],
+    strict: boolean,
+): Promise<DeletionReport> {
     const report: DeletionReport = { deleted: [], alreadyGone: [], skipped: [] };
     let unreachable: string | undefined;
     for (const digest of [...new Set(digests)]) {
@@ -217,8 +259,18 @@ export async function deleteDigests(e: RegistryEndpoint, repository: string, dig
  * (Distribution 3.x); where it cannot (2.x), the manifest stays and the report says so. `strict` as for
  * deleteDigests; a manifest kept because it is shared is never an error.
  */
-export async function removeOurImages(e: RegistryEndpoint, repository: string, ours: Record<string, string>, strict: boolean): Promise<DeletionReport & { tagsDeleted: string[] }> {
-    const report = { deleted: [] as string[], alreadyGone: [] as string[], skipped: [] as { digest: string; reason: string }[], tagsDeleted: [] as string[] };
+export async function removeOurImages(
+    e: RegistryEndpoint,
+    repository: string,
+    ours: Record<string, string>,
+    strict: boolean,
+): Promise<DeletionReport & { tagsDeleted: string[] }> {
+    const report = {
+        deleted: [] as string[],
+        alreadyGone: [] as string[],
+        skipped: [] as { digest: string; reason: string }[],
+        tagsDeleted: [] as string[],
+    };
     const digests = [...new Set(Object.values(ours))];
     if (digests.length === 0) {
         return report;
@@ -262,7 +314,8 @@ export async function removeOurImages(e: RegistryEndpoint, repository: string, o
             } catch (err) {
                 report.skipped.push({
                     digest,
-                    reason: `the tag${others.length > 1 ? "s" : ""} ${others.map(t => `"${t}"`).join(", ")}, not pushed by this stack, ` +
+                    reason:
+                        `the tag${others.length > 1 ? "s" : ""} ${others.map(t => `"${t}"`).join(", ")}, not pushed by this stack, ` +
                         `point${others.length > 1 ? "" : "s"} at it too, and deleting only the tag "${tag}" failed (${(err as Error).message}); ` +
                         "the manifest was left in place",
                 });
@@ -273,29 +326,59 @@ export async function removeOurImages(e: RegistryEndpoint, repository: string, o
 }
 
 /** Tag -> digest of the recorded tags no longer expected, except those whose digest a still-expected tag points at. */
-export function imagesToDelete(previous: Record<string, string>, expectedTags: string[], current: Record<string, string>): Record<string, string> {
+export function imagesToDelete(
+    previous: Record<string, string>,
+    expectedTags: string[],
+    current: Record<string, string>,
+): Record<string, string> {
     const keep = new Set(Object.values(current));
-    return Object.fromEntries(Object.entries(previous).filter(([tag, digest]) => !expectedTags.includes(tag) && !keep.has(digest)));
+    return Object.fromEntries(
+        Object.entries(previous).filter(([tag, digest]) => !expectedTags.includes(tag) && !keep.has(digest)),
+    );
 }
 
 /** Digests recorded for tags no longer expected, except those a still-expected tag points at. */
-export function digestsToDelete(previous: Record<string, string>, expectedTags: string[], current: Record<string, string>): string[] {
+export function digestsToDelete(
+    previous: Record<string, string>,
+    expectedTags: string[],
+    current: Record<string, string>,
+): string[] {
     const keep = new Set(Object.values(current));
-    return [...new Set(Object.entries(previous)
-        .filter(([tag, digest]) => !expectedTags.includes(tag) && !keep.has(digest))
-        .map(([, digest]) => digest))];
+    return [
+        ...new Set(
+            Object.entries(previous)
+                .filter(([tag, digest]) => !expectedTags.includes(tag) && !keep.has(digest))
+                .map(([, digest]) => digest),
+        ),
+    ];
 }
 
 /** JSON with sorted keys, so that two equal values compare equal whatever their key order. */
 export function stableJson(value: unknown): string {
-    return JSON.stringify(value, (_key, v) => v && typeof v === "object" && !Array.isArray(v)
-        ? Object.fromEntries(Object.keys(v).sort().filter(k => v[k] !== undefined).map(k => [k, v[k]]))
-        : v) ?? "undefined";
+    return (
+        JSON.stringify(value, (_key, v) =>
+            v && typeof v === "object" && !Array.isArray(v)
+                ? Object.fromEntries(
+                      Object.keys(v)
+                          .sort()
+                          .filter(k => v[k] !== undefined)
+                          .map(k => [k, v[k]]),
+                  )
+                : v,
+        ) ?? "undefined"
+    );
 }
 
 export const targetKeys = ["hostname", "address", "port", "username", "password", "tls"];
 export const catalogKeys = [...targetKeys, "repositories", "deadlineSeconds"];
-export const tagsKeys = [...targetKeys, "repository", "tags", "deadlineSeconds", "deleteRemovedImages", "pushedDigests"];
+export const tagsKeys = [
+    ...targetKeys,
+    "repository",
+    "tags",
+    "deadlineSeconds",
+    "deleteRemovedImages",
+    "pushedDigests",
+];
 
 /**
  * Changes exactly when an input changed, and then the check runs again (an update): a new tag, password,
@@ -304,7 +387,12 @@ export const tagsKeys = [...targetKeys, "repository", "tags", "deadlineSeconds",
  * would show a permanent pending update and could fail an unrelated change while the registry is briefly
  * away. To check again with nothing changed: `pulumi up --replace <urn of the check>`.
  */
-export function diffState(olds: Record<string, unknown>, news: Record<string, unknown>, keys: string[], replaceKeys: string[] = []): CheckDiff {
+export function diffState(
+    olds: Record<string, unknown>,
+    news: Record<string, unknown>,
+    keys: string[],
+    replaceKeys: string[] = [],
+): CheckDiff {
     const diffs = keys.filter(k => stableJson(olds[k]) !== stableJson(news[k]));
     const replaces = diffs.filter(k => replaceKeys.includes(k));
     return { changes: diffs.length > 0, diffs, replaces };
@@ -333,7 +421,11 @@ export function checkFailures(news: Record<string, any>): pulumi.dynamic.CheckFa
     if (known(tls) && tls && typeof tls === "object" && known(tls.mode)) {
         if (!["insecure", "ca", "system"].includes(tls.mode)) {
             fail("tls", `mode "${tls.mode}" is not "insecure", "ca" or "system"`);
-        } else if (tls.mode === "ca" && tls.caCertificate !== unknownValue && !String(tls.caCertificate ?? "").includes("BEGIN CERTIFICATE")) {
+        } else if (
+            tls.mode === "ca" &&
+            tls.caCertificate !== unknownValue &&
+            !String(tls.caCertificate ?? "").includes("BEGIN CERTIFICATE")
+        ) {
             fail("tls", `mode "ca" needs caCertificate, the PEM of the CA that signed the registry's certificate`);
         }
     }
@@ -368,7 +460,11 @@ export const catalogCheckProvider: pulumi.dynamic.ResourceProvider<CatalogCheckS
         return { inputs: news, failures: checkFailures(news as unknown as Record<string, unknown>) };
     },
     async diff(_id, olds, news) {
-        return diffState(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>, catalogKeys);
+        return diffState(
+            olds as unknown as Record<string, unknown>,
+            news as unknown as Record<string, unknown>,
+            catalogKeys,
+        );
     },
     async create(inputs) {
         await verifyCatalog(inputs);
@@ -387,16 +483,25 @@ export const tagsCheckProvider: pulumi.dynamic.ResourceProvider<TagsCheckState, 
     },
     async diff(_id, olds, news) {
         // A check of another repository is another resource: replaced, so the old one deletes its images.
-        return diffState(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>, tagsKeys, ["repository"]);
+        return diffState(
+            olds as unknown as Record<string, unknown>,
+            news as unknown as Record<string, unknown>,
+            tagsKeys,
+            ["repository"],
+        );
     },
     async create(inputs) {
         const digests = await verifyTags(inputs);
-        return { id: `tags@${inputs.hostname}:${inputs.port}/${inputs.repository}`, outs: stateOf(inputs, { digests }) };
+        return {
+            id: `tags@${inputs.hostname}:${inputs.port}/${inputs.repository}`,
+            outs: stateOf(inputs, { digests }),
+        };
     },
     async update(_id, olds, news) {
         const digests = await verifyTags(news);
         // Only on the same registry: after a move to another hostname the old digests mean nothing there.
-        const sameRegistry = olds.hostname === news.hostname && olds.port === news.port && olds.repository === news.repository;
+        const sameRegistry =
+            olds.hostname === news.hostname && olds.port === news.port && olds.repository === news.repository;
         if (news.deleteRemovedImages && sameRegistry) {
             const removed = imagesToDelete(olds.digests ?? {}, news.tags, digests);
             // Strict: the check just reached the registry, so a failure here is real (e.g. deletion disabled)
@@ -404,7 +509,9 @@ export const tagsCheckProvider: pulumi.dynamic.ResourceProvider<TagsCheckState, 
             const e = endpointOf(news);
             const report = await removeOurImages(e, news.repository, removed, true);
             for (const s of report.skipped) {
-                console.warn(`warning: ${news.repository}@${s.digest} was not deleted from ${describeEndpoint(e)}: ${s.reason}`);
+                console.warn(
+                    `warning: ${news.repository}@${s.digest} was not deleted from ${describeEndpoint(e)}: ${s.reason}`,
+                );
             }
         }
         return { outs: stateOf(news, { digests }) };
@@ -419,7 +526,9 @@ export const tagsCheckProvider: pulumi.dynamic.ResourceProvider<TagsCheckState, 
         const e = endpointOf(props);
         const report = await removeOurImages(e, props.repository, props.digests ?? {}, false);
         for (const s of report.skipped) {
-            console.warn(`warning: ${props.repository}@${s.digest} was not deleted from ${describeEndpoint(e)}: ${s.reason}`);
+            console.warn(
+                `warning: ${props.repository}@${s.digest} was not deleted from ${describeEndpoint(e)}: ${s.reason}`,
+            );
         }
     },
 };
@@ -469,11 +578,18 @@ export class CatalogCheck extends pulumi.dynamic.Resource {
     declare public readonly password: pulumi.Output<string>;
 
     constructor(name: string, args: CatalogCheckArgs, opts?: pulumi.CustomResourceOptions) {
-        super(catalogCheckProvider, name, {
-            ...args,
-            password: pulumi.secret(args.password),
-            deadlineSeconds: args.deadlineSeconds ?? defaultDeadlineSeconds,
-        }, withSecretPassword(opts), checksModule, "CatalogCheck");
+        super(
+            catalogCheckProvider,
+            name,
+            {
+                ...args,
+                password: pulumi.secret(args.password),
+                deadlineSeconds: args.deadlineSeconds ?? defaultDeadlineSeconds,
+            },
+            withSecretPassword(opts),
+            checksModule,
+            "CatalogCheck",
+        );
     }
 }
 
@@ -486,12 +602,19 @@ export class TagsCheck extends pulumi.dynamic.Resource {
     declare public readonly password: pulumi.Output<string>;
 
     constructor(name: string, args: TagsCheckArgs, opts?: pulumi.CustomResourceOptions) {
-        super(tagsCheckProvider, name, {
-            ...args,
-            password: pulumi.secret(args.password),
-            deadlineSeconds: args.deadlineSeconds ?? defaultDeadlineSeconds,
-            deleteRemovedImages: args.deleteRemovedImages ?? true,
-            digests: undefined,
-        }, withSecretPassword(opts), checksModule, "TagsCheck");
+        super(
+            tagsCheckProvider,
+            name,
+            {
+                ...args,
+                password: pulumi.secret(args.password),
+                deadlineSeconds: args.deadlineSeconds ?? defaultDeadlineSeconds,
+                deleteRemovedImages: args.deleteRemovedImages ?? true,
+                digests: undefined,
+            },
+            withSecretPassword(opts),
+            checksModule,
+            "TagsCheck",
+        );
     }
 }

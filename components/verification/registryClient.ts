@@ -45,25 +45,29 @@ export interface RegistryEndpoint {
 }
 
 export type RegistryErrorKind =
-    | "unauthorized"          // 401
-    | "forbidden"             // 403
-    | "notFound"              // 404
-    | "deleteDisabled"        // 405 on DELETE
-    | "payloadTooLarge"       // 413
-    | "badRequest"            // 400, e.g. an invalid repository name
-    | "server"                // 5xx
-    | "unexpectedStatus"      // any other status
+    | "unauthorized" // 401
+    | "forbidden" // 403
+    | "notFound" // 404
+    | "deleteDisabled" // 405 on DELETE
+    | "payloadTooLarge" // 413
+    | "badRequest" // 400, e.g. an invalid repository name
+    | "server" // 5xx
+    | "unexpectedStatus" // any other status
     | "untrustedCertificate"
     | "connectionRefused"
     | "unknownHost"
     | "unreachable"
     | "timeout"
-    | "protocol"              // not HTTPS, a missing header, a body that is not JSON
+    | "protocol" // not HTTPS, a missing header, a body that is not JSON
     | "invalidSettings";
 
 /** A failed registry request; `kind` says what went wrong, the message says what to do about it. */
 export class RegistryError extends Error {
-    constructor(public readonly kind: RegistryErrorKind, message: string, public readonly status?: number) {
+    constructor(
+        public readonly kind: RegistryErrorKind,
+        message: string,
+        public readonly status?: number,
+    ) {
         super(message);
         // Pulumi's closure serializer turns this constructor into a function that calls Error.call(this, message),
         // which sets nothing on `this`: set the message here so that it survives serialization.
@@ -118,7 +122,12 @@ export function describeEndpoint(e: RegistryEndpoint): string {
 /** Sends one request and reads the whole answer. Throws RegistryError on network and TLS failures only. */
 export function send(e: RegistryEndpoint, method: string, path: string, accept?: string): Promise<RegistryResponse> {
     if (e.tls.mode === "ca" && !e.tls.caCertificate) {
-        return Promise.reject(new RegistryError("invalidSettings", `tls mode "ca" needs caCertificate, the PEM of the CA that signed the certificate of ${e.hostname}`));
+        return Promise.reject(
+            new RegistryError(
+                "invalidSettings",
+                `tls mode "ca" needs caCertificate, the PEM of the CA that signed the certificate of ${e.hostname}`,
+            ),
+        );
     }
     if (e.counter) {
         e.counter.requests++;
@@ -155,48 +164,74 @@ export function send(e: RegistryEndpoint, method: string, path: string, accept?:
                 resolve(response!);
             }
         };
-        req = https.request({
-            host: address,
-            port: e.port,
-            method,
-            path,
-            headers,
-            // A fresh connection each time: nothing outlives the call, and a provider process holds no sockets.
-            agent: false,
-            // Node refuses an IP as SNI; for an IP hostname it checks the certificate against the address.
-            servername: net.isIP(e.hostname) ? undefined : e.hostname,
-            rejectUnauthorized: e.tls.mode !== "insecure",
-            ca: e.tls.mode === "ca" ? e.tls.caCertificate : undefined,
-        }, res => {
-            const chunks: Buffer[] = [];
-            let size = 0;
-            res.on("data", (chunk: Buffer) => {
-                size += chunk.length;
-                if (size > maxBodyBytes) {
-                    finish(new RegistryError("protocol", `${describeEndpoint(e)} sent more than ${maxBodyBytes} bytes for ${method} ${path}`));
-                } else {
-                    chunks.push(chunk);
-                }
-            });
-            res.on("end", () => finish(undefined, {
-                status: res.statusCode ?? 0,
-                headers: res.headers,
-                body: Buffer.concat(chunks).toString("utf8"),
-            }));
-            res.on("error", err => finish(networkError(e, err)));
-        });
+        req = https.request(
+            {
+                host: address,
+                port: e.port,
+                method,
+                path,
+                headers,
+                // A fresh connection each time: nothing outlives the call, and a provider process holds no sockets.
+                agent: false,
+                // Node refuses an IP as SNI; for an IP hostname it checks the certificate against the address.
+                servername: net.isIP(e.hostname) ? undefined : e.hostname,
+                rejectUnauthorized: e.tls.mode !== "insecure",
+                ca: e.tls.mode === "ca" ? e.tls.caCertificate : undefined,
+            },
+            res => {
+                const chunks: Buffer[] = [];
+                let size = 0;
+                res.on("data", (chunk: Buffer) => {
+                    size += chunk.length;
+                    if (size > maxBodyBytes) {
+                        finish(
+                            new RegistryError(
+                                "protocol",
+                                `${describeEndpoint(e)} sent more than ${maxBodyBytes} bytes for ${method} ${path}`,
+                            ),
+                        );
+                    } else {
+                        chunks.push(chunk);
+                    }
+                });
+                res.on("end", () =>
+                    finish(undefined, {
+                        status: res.statusCode ?? 0,
+                        headers: res.headers,
+                        body: Buffer.concat(chunks).toString("utf8"),
+                    }),
+                );
+                res.on("error", err => finish(networkError(e, err)));
+            },
+        );
         // One timer for the whole exchange: a socket timeout would restart on every byte of a slow answer.
-        timer = setTimeout(() => finish(new RegistryError("timeout",
-            `no answer from registry ${describeEndpoint(e)} within ${timeoutMs / 1000} s (${method} ${path}); is ${address}:${e.port} the registry's ingress, and is the registry running?`)), timeoutMs);
+        timer = setTimeout(
+            () =>
+                finish(
+                    new RegistryError(
+                        "timeout",
+                        `no answer from registry ${describeEndpoint(e)} within ${timeoutMs / 1000} s (${method} ${path}); is ${address}:${e.port} the registry's ingress, and is the registry running?`,
+                    ),
+                ),
+            timeoutMs,
+        );
         req.on("error", err => finish(networkError(e, err)));
         req.end();
     });
 }
 
 const untrustedCertificateCodes = [
-    "DEPTH_ZERO_SELF_SIGNED_CERT", "SELF_SIGNED_CERT_IN_CHAIN", "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-    "UNABLE_TO_GET_ISSUER_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "CERT_UNTRUSTED", "CERT_HAS_EXPIRED",
-    "CERT_NOT_YET_VALID", "ERR_TLS_CERT_ALTNAME_INVALID", "CERT_SIGNATURE_FAILURE", "INVALID_CA",
+    "DEPTH_ZERO_SELF_SIGNED_CERT",
+    "SELF_SIGNED_CERT_IN_CHAIN",
+    "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    "UNABLE_TO_GET_ISSUER_CERT",
+    "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+    "CERT_UNTRUSTED",
+    "CERT_HAS_EXPIRED",
+    "CERT_NOT_YET_VALID",
+    "ERR_TLS_CERT_ALTNAME_INVALID",
+    "CERT_SIGNATURE_FAILURE",
+    "INVALID_CA",
 ];
 
 /** Turns a socket or TLS failure into an error that names where it tried to connect and what to change. */
@@ -205,25 +240,37 @@ export function networkError(e: RegistryEndpoint, err: Error & { code?: string }
     const where = `${address}:${e.port}`;
     const code = err.code ?? "";
     if (code === "ECONNREFUSED") {
-        return new RegistryError("connectionRefused",
-            `connection refused at ${where} (registry ${e.hostname}): nothing listens there yet; check the address and port, and that the ingress and the registry are running`);
+        return new RegistryError(
+            "connectionRefused",
+            `connection refused at ${where} (registry ${e.hostname}): nothing listens there yet; check the address and port, and that the ingress and the registry are running`,
+        );
     }
     if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") {
-        return new RegistryError("unknownHost",
-            `unknown host: cannot resolve "${address}" to connect to ${where} (registry ${e.hostname}); give the address as an IP, or make the name resolve`);
+        return new RegistryError(
+            "unknownHost",
+            `unknown host: cannot resolve "${address}" to connect to ${where} (registry ${e.hostname}); give the address as an IP, or make the name resolve`,
+        );
     }
     if (untrustedCertificateCodes.includes(code)) {
-        return new RegistryError("untrustedCertificate",
+        return new RegistryError(
+            "untrustedCertificate",
             `the TLS certificate served at ${where} for ${e.hostname} is not trusted (${code}: ${err.message}) with tls mode "${e.tls.mode}". ` +
-            `The trust options: tls "generated" (the default) serves a certificate whose CA Docker, skopeo and the checks trust; ` +
-            `with tls "secret", set dockerTrust "ca" and dockerCaFile to the CA that signed the Secret's certificate; ` +
-            `tls "ingressDefault" (the controller's self-signed certificate, as in the seed) needs dockerTrust "insecure", which skips verification. ` +
-            `If the Ingress serves another certificate than the one expected, check that its controller found the Secret`);
+                `The trust options: tls "generated" (the default) serves a certificate whose CA Docker, skopeo and the checks trust; ` +
+                `with tls "secret", set dockerTrust "ca" and dockerCaFile to the CA that signed the Secret's certificate; ` +
+                `tls "ingressDefault" (the controller's self-signed certificate, as in the seed) needs dockerTrust "insecure", which skips verification. ` +
+                `If the Ingress serves another certificate than the one expected, check that its controller found the Secret`,
+        );
     }
     if (code === "EPROTO" || code.startsWith("ERR_SSL")) {
-        return new RegistryError("protocol", `TLS handshake with ${where} (registry ${e.hostname}) failed: ${err.message}; is it serving HTTPS on that port?`);
+        return new RegistryError(
+            "protocol",
+            `TLS handshake with ${where} (registry ${e.hostname}) failed: ${err.message}; is it serving HTTPS on that port?`,
+        );
     }
-    return new RegistryError("unreachable", `cannot reach registry ${e.hostname} at ${where}: ${code ? `${code}: ` : ""}${err.message}`);
+    return new RegistryError(
+        "unreachable",
+        `cannot reach registry ${e.hostname} at ${where}: ${code ? `${code}: ` : ""}${err.message}`,
+    );
 }
 
 /** The registry's own error codes from an error body, e.g. "NAME_UNKNOWN: repository name not known to registry". */
@@ -242,38 +289,68 @@ function registryErrorDetail(body: string): string {
  * The error for an unsuccessful answer. `subject` names what was asked for (`repository "web"`,
  * `tag "web:1.0"`, `the catalog`) so that a 404 says what is missing.
  */
-export function statusError(e: RegistryEndpoint, method: string, res: RegistryResponse, subject: string): RegistryError {
+export function statusError(
+    e: RegistryEndpoint,
+    method: string,
+    res: RegistryResponse,
+    subject: string,
+): RegistryError {
     const s = res.status;
     const registry = `registry ${describeEndpoint(e)}`;
     const detail = registryErrorDetail(res.body);
     if (s === 401) {
-        return new RegistryError("unauthorized", e.username
-            ? `${registry} refused the password of user "${e.username}" (401 Unauthorized) when reading ${subject}; check the username and password, and that the htpasswd Secret holds them`
-            : `${registry} requires a login (401 Unauthorized) and no username was given`, s);
+        return new RegistryError(
+            "unauthorized",
+            e.username
+                ? `${registry} refused the password of user "${e.username}" (401 Unauthorized) when reading ${subject}; check the username and password, and that the htpasswd Secret holds them`
+                : `${registry} requires a login (401 Unauthorized) and no username was given`,
+            s,
+        );
     }
     if (s === 403) {
-        return new RegistryError("forbidden", `${registry} denied user "${e.username ?? ""}" access to ${subject} (403 Forbidden)${detail}`, s);
+        return new RegistryError(
+            "forbidden",
+            `${registry} denied user "${e.username ?? ""}" access to ${subject} (403 Forbidden)${detail}`,
+            s,
+        );
     }
     if (s === 404) {
         return new RegistryError("notFound", `${subject} not found on ${registry} (404 Not Found)${detail}`, s);
     }
     if (s === 405 && method === "DELETE") {
-        return new RegistryError("deleteDisabled",
-            `${registry} does not allow deleting ${subject} (405 Method Not Allowed): enable deletion with storage.delete.enabled: true (REGISTRY_STORAGE_DELETE_ENABLED=true)`, s);
+        return new RegistryError(
+            "deleteDisabled",
+            `${registry} does not allow deleting ${subject} (405 Method Not Allowed): enable deletion with storage.delete.enabled: true (REGISTRY_STORAGE_DELETE_ENABLED=true)`,
+            s,
+        );
     }
     if (s === 413) {
-        return new RegistryError("payloadTooLarge",
+        return new RegistryError(
+            "payloadTooLarge",
             `${registry} answered 413 Request Entity Too Large for ${subject}: a proxy in front of the registry limits request bodies. ` +
-            `For ingress-nginx, set the Ingress annotation nginx.ingress.kubernetes.io/proxy-body-size: "0"`, s);
+                `For ingress-nginx, set the Ingress annotation nginx.ingress.kubernetes.io/proxy-body-size: "0"`,
+            s,
+        );
     }
     if (s === 400) {
-        return new RegistryError("badRequest", `${registry} rejected the request for ${subject} (400 Bad Request)${detail}`, s);
+        return new RegistryError(
+            "badRequest",
+            `${registry} rejected the request for ${subject} (400 Bad Request)${detail}`,
+            s,
+        );
     }
     if (s >= 500) {
-        return new RegistryError("server",
-            `${registry} answered ${s} for ${subject}: the registry, or the ingress in front of it, is failing or not ready yet${detail}`, s);
+        return new RegistryError(
+            "server",
+            `${registry} answered ${s} for ${subject}: the registry, or the ingress in front of it, is failing or not ready yet${detail}`,
+            s,
+        );
     }
-    return new RegistryError("unexpectedStatus", `${registry} answered an unexpected ${s} for ${method} of ${subject}${detail}`, s);
+    return new RegistryError(
+        "unexpectedStatus",
+        `${registry} answered an unexpected ${s} for ${method} of ${subject}${detail}`,
+        s,
+    );
 }
 
 /** The path and query of a `Link: <...>; rel="next"` header, relative or absolute; undefined on the last page. */
@@ -296,7 +373,10 @@ function parseJson<T>(e: RegistryEndpoint, res: RegistryResponse, what: string):
     try {
         return JSON.parse(res.body) as T;
     } catch {
-        throw new RegistryError("protocol", `${describeEndpoint(e)} answered ${what} with a body that is not JSON: ${res.body.slice(0, 200)}`);
+        throw new RegistryError(
+            "protocol",
+            `${describeEndpoint(e)} answered ${what} with a body that is not JSON: ${res.body.slice(0, 200)}`,
+        );
     }
 }
 
@@ -307,7 +387,10 @@ export interface CatalogPage {
 }
 
 /** One `_catalog` page: from `last` (exclusive), at most `n` names, or the page a Link header pointed to. */
-export async function catalogPage(e: RegistryEndpoint, from: { n?: number; last?: string } | { path: string }): Promise<CatalogPage> {
+export async function catalogPage(
+    e: RegistryEndpoint,
+    from: { n?: number; last?: string } | { path: string },
+): Promise<CatalogPage> {
     let path: string;
     if ("path" in from) {
         path = from.path;
@@ -367,7 +450,11 @@ export interface CatalogSearch {
  * starting there holds the name if it exists, so one request usually settles it. Pages are followed while
  * they hold only names that sort before it, in case many names share that prefix.
  */
-export async function findRepositories(e: RegistryEndpoint, names: string[], pageSize = defaultPageSize): Promise<CatalogSearch> {
+export async function findRepositories(
+    e: RegistryEndpoint,
+    names: string[],
+    pageSize = defaultPageSize,
+): Promise<CatalogSearch> {
     const present: string[] = [];
     const missing: string[] = [];
     const seen = new Set<string>();
@@ -415,7 +502,9 @@ export async function listTags(e: RegistryEndpoint, repository: string): Promise
 
 /** The digest of a manifest (by tag or digest), from `Docker-Content-Digest` on a HEAD. */
 export async function manifestDigest(e: RegistryEndpoint, repository: string, reference: string): Promise<string> {
-    const subject = reference.includes(":") ? `manifest "${repository}@${reference}"` : `tag "${repository}:${reference}"`;
+    const subject = reference.includes(":")
+        ? `manifest "${repository}@${reference}"`
+        : `tag "${repository}:${reference}"`;
     const res = await send(e, "HEAD", `/v2/${repository}/manifests/${reference}`, manifestMediaTypes.join(", "));
     if (res.status !== 200) {
         throw statusError(e, "HEAD", res, subject);

@@ -19,16 +19,24 @@ export interface ScriptCommandArgs {
     stdin?: pulumi.Input<string>;
 }
 
-export function scriptCommand(name: string, args: ScriptCommandArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
+export function scriptCommand(
+    name: string,
+    args: ScriptCommandArgs,
+    opts: pulumi.CustomResourceOptions,
+): command.local.Command {
     const file = path.join(scriptsDirectory, args.script);
-    return new command.local.Command(name, {
-        // Node runs the Pulumi program, so it is on every workstation that runs these; the scripts need nothing else.
-        interpreter: ["node", "-e"],
-        create: bundleScript(file, args.createAction),
-        delete: bundleScript(file, args.deleteAction),
-        environment: args.environment,
-        stdin: args.stdin,
-        triggers: args.triggers,
-        logging: "stdoutAndStderr",
-    }, opts);
+    return new command.local.Command(
+        name,
+        {
+            // Node runs the Pulumi program, so it is on every workstation that runs these; the scripts need nothing else.
+            interpreter: ["node", "-e"],
+            create: bundleScript(file, args.createAction),
+            delete: bundleScript(file, args.deleteAction),
+            environment: args.environment,
+            stdin: args.stdin,
+            triggers: args.triggers,
+            logging: "stdoutAndStderr",
+        },
+        opts,
+    );
 }

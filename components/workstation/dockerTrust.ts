@@ -16,8 +16,13 @@ export function registryAuthority(hostname: string, port: number): string {
     return port === 443 ? hostname : `${hostname}:${port}`;
 }
 
-export function createDockerTrust(name: string, registry: pulumi.Input<string>, owner: pulumi.Input<string>, args: DockerTrustArgs,
-    opts: pulumi.CustomResourceOptions): command.local.Command | undefined {
+export function createDockerTrust(
+    name: string,
+    registry: pulumi.Input<string>,
+    owner: pulumi.Input<string>,
+    args: DockerTrustArgs,
+    opts: pulumi.CustomResourceOptions,
+): command.local.Command | undefined {
     const mode = args.mode ?? "insecure";
     if (mode === "none") {
         return undefined;
@@ -25,21 +30,27 @@ export function createDockerTrust(name: string, registry: pulumi.Input<string>, 
     const paths = defaultDockerPaths();
     const daemonConfig = args.daemonConfig ?? paths.daemonConfig;
     const certsDir = args.certsDir ?? paths.certsDir;
-    return scriptCommand(`${name}-docker-trust`, {
-        script: "dockerTrust.js",
-        createAction: "add",
-        deleteAction: "remove",
-        environment: {
-            DR_TRUST_MODE: mode,
-            DR_REGISTRY: registry,
-            DR_DAEMON_CONFIG: daemonConfig,
-            DR_CERTS_DIR: certsDir,
-            DR_CA_CERTIFICATE: args.caCertificate ?? "",
-            DR_RESTART_COMMAND: pulumi.output(args.restartCommand ?? []).apply(c => c.length ? JSON.stringify(c) : ""),
-            DR_SUDO: args.sudo ?? "auto",
-            // Names this stack in the ledger beside daemon.json, so that any stack can tell what is still needed.
-            DR_OWNER: owner,
+    return scriptCommand(
+        `${name}-docker-trust`,
+        {
+            script: "dockerTrust.js",
+            createAction: "add",
+            deleteAction: "remove",
+            environment: {
+                DR_TRUST_MODE: mode,
+                DR_REGISTRY: registry,
+                DR_DAEMON_CONFIG: daemonConfig,
+                DR_CERTS_DIR: certsDir,
+                DR_CA_CERTIFICATE: args.caCertificate ?? "",
+                DR_RESTART_COMMAND: pulumi
+                    .output(args.restartCommand ?? [])
+                    .apply(c => (c.length ? JSON.stringify(c) : "")),
+                DR_SUDO: args.sudo ?? "auto",
+                // Names this stack in the ledger beside daemon.json, so that any stack can tell what is still needed.
+                DR_OWNER: owner,
+            },
+            triggers: [mode, registry, daemonConfig, certsDir],
         },
-        triggers: [mode, registry, daemonConfig, certsDir],
-    }, { ...opts, deleteBeforeReplace: true });
+        { ...opts, deleteBeforeReplace: true },
+    );
 }

@@ -6,21 +6,29 @@ import { scriptCommand } from "./commandScript";
 export const defaultHostsFile = "/etc/hosts";
 
 /** The `<address> <hostname> # distribution-registry: <owner>` line; an address change rewrites it in place. */
-export function createHostsEntry(name: string, target: { address: pulumi.Input<string>; hostname: pulumi.Input<string>; owner: pulumi.Input<string> },
-    args: HostsEntryArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
+export function createHostsEntry(
+    name: string,
+    target: { address: pulumi.Input<string>; hostname: pulumi.Input<string>; owner: pulumi.Input<string> },
+    args: HostsEntryArgs,
+    opts: pulumi.CustomResourceOptions,
+): command.local.Command {
     const file = args.file ?? defaultHostsFile;
-    return scriptCommand(`${name}-hosts-entry`, {
-        script: "hostsEntry.js",
-        createAction: "add",
-        deleteAction: "remove",
-        environment: {
-            DR_HOSTS_FILE: file,
-            DR_ADDRESS: target.address,
-            DR_HOSTNAME: target.hostname,
-            DR_OWNER: target.owner,
-            DR_SUDO: args.sudo ?? "auto",
+    return scriptCommand(
+        `${name}-hosts-entry`,
+        {
+            script: "hostsEntry.js",
+            createAction: "add",
+            deleteAction: "remove",
+            environment: {
+                DR_HOSTS_FILE: file,
+                DR_ADDRESS: target.address,
+                DR_HOSTNAME: target.hostname,
+                DR_OWNER: target.owner,
+                DR_SUDO: args.sudo ?? "auto",
+            },
+            // Another file or hostname is another line: remove the old one first (it is a singleton per owner).
+            triggers: [file, target.hostname, target.owner],
         },
-        // Another file or hostname is another line: remove the old one first (it is a singleton per owner).
-        triggers: [file, target.hostname, target.owner],
-    }, { ...opts, deleteBeforeReplace: true });
+        { ...opts, deleteBeforeReplace: true },
+    );
 }

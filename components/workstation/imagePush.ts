@@ -20,7 +20,9 @@ export function pushedDigestsOf(stdout: string | undefined): Record<string, stri
     try {
         const digests = JSON.parse(stdout ?? "").digests;
         return digests && typeof digests === "object"
-            ? Object.fromEntries(Object.entries(digests).filter(([, d]) => typeof d === "string" && d !== "")) as Record<string, string>
+            ? (Object.fromEntries(
+                  Object.entries(digests).filter(([, d]) => typeof d === "string" && d !== ""),
+              ) as Record<string, string>)
             : {};
     } catch (_) {
         return {};
@@ -28,23 +30,32 @@ export function pushedDigestsOf(stdout: string | undefined): Record<string, stri
 }
 
 /** Login and push of every image; reruns when the images, the registry or the password change, and not otherwise. */
-export function createImagePush(name: string, target: PushTarget, images: ResolvedImage[], args: ImagePushArgs,
-    opts: pulumi.CustomResourceOptions): command.local.Command {
+export function createImagePush(
+    name: string,
+    target: PushTarget,
+    images: ResolvedImage[],
+    args: ImagePushArgs,
+    opts: pulumi.CustomResourceOptions,
+): command.local.Command {
     const tool = args.tool ?? "docker";
-    return scriptCommand(`${name}-image-push`, {
-        script: "pushImages.js",
-        createAction: "push",
-        deleteAction: "remove",
-        environment: {
-            DR_PUSH_TOOL: tool,
-            DR_REGISTRY: target.registry,
-            DR_USERNAME: target.username,
-            DR_IMAGES: JSON.stringify(images),
-            DR_TLS_MODE: pulumi.output(target.verify).apply(v => v.mode),
-            DR_CA_CERTIFICATE: pulumi.output(target.verify).apply(v => v.caCertificate ?? ""),
+    return scriptCommand(
+        `${name}-image-push`,
+        {
+            script: "pushImages.js",
+            createAction: "push",
+            deleteAction: "remove",
+            environment: {
+                DR_PUSH_TOOL: tool,
+                DR_REGISTRY: target.registry,
+                DR_USERNAME: target.username,
+                DR_IMAGES: JSON.stringify(images),
+                DR_TLS_MODE: pulumi.output(target.verify).apply(v => v.mode),
+                DR_CA_CERTIFICATE: pulumi.output(target.verify).apply(v => v.caCertificate ?? ""),
+            },
+            stdin: pulumi.secret(target.password),
+            // Another tool or registry: undo the old login and tags (delete) rather than leave them behind.
+            triggers: [tool, target.registry],
         },
-        stdin: pulumi.secret(target.password),
-        // Another tool or registry: undo the old login and tags (delete) rather than leave them behind.
-        triggers: [tool, target.registry],
-    }, opts);
+        opts,
+    );
 }

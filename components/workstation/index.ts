@@ -34,22 +34,45 @@ export interface WorkstationTarget {
  * Hosts entry and Docker trust run beside the Kubernetes resources; the push waits for them and for
  * `workloadReady` (the Deployment's rollout and the Ingress).
  */
-export function createWorkstation(name: string, target: WorkstationTarget, args: WorkstationArgs, images: ResolvedImage[],
-    workloadReady: pulumi.Resource[], opts: pulumi.CustomResourceOptions): Workstation {
-    const hostsEntry = args.hostsEntry?.enabled === false ? undefined
-        : createHostsEntry(name, target, args.hostsEntry ?? {}, opts);
+export function createWorkstation(
+    name: string,
+    target: WorkstationTarget,
+    args: WorkstationArgs,
+    images: ResolvedImage[],
+    workloadReady: pulumi.Resource[],
+    opts: pulumi.CustomResourceOptions,
+): Workstation {
+    const hostsEntry =
+        args.hostsEntry?.enabled === false ? undefined : createHostsEntry(name, target, args.hostsEntry ?? {}, opts);
     const trust = args.dockerTrust ?? {};
-    const dockerTrust = createDockerTrust(name, target.registry, target.owner,
-        { ...trust, mode: target.trust.dockerMode, caCertificate: target.trust.caCertificate }, opts);
-    const imagePush = args.push?.enabled === false || images.length === 0 ? undefined
-        : createImagePush(name, {
-            registry: target.registry,
-            username: target.username,
-            password: target.password,
-            verify: target.trust.verify,
-        }, images, args.push ?? {}, {
-            ...opts,
-            dependsOn: [...workloadReady, ...(hostsEntry ? [hostsEntry] : []), ...(dockerTrust ? [dockerTrust] : [])],
-        });
+    const dockerTrust = createDockerTrust(
+        name,
+        target.registry,
+        target.owner,
+        { ...trust, mode: target.trust.dockerMode, caCertificate: target.trust.caCertificate },
+        opts,
+    );
+    const imagePush =
+        args.push?.enabled === false || images.length === 0
+            ? undefined
+            : createImagePush(
+                  name,
+                  {
+                      registry: target.registry,
+                      username: target.username,
+                      password: target.password,
+                      verify: target.trust.verify,
+                  },
+                  images,
+                  args.push ?? {},
+                  {
+                      ...opts,
+                      dependsOn: [
+                          ...workloadReady,
+                          ...(hostsEntry ? [hostsEntry] : []),
+                          ...(dockerTrust ? [dockerTrust] : []),
+                      ],
+                  },
+              );
     return { hostsEntry, dockerTrust, imagePush };
 }

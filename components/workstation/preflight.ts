@@ -14,11 +14,18 @@ import { defaultHostsFile } from "./hostsEntry";
 
 // The scripts' own reader of daemon.json, so that preview accepts and refuses exactly what `up` will.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const { parseDaemonConfig } = require("./scripts/daemonConfig") as { parseDaemonConfig(text: string, file: string): unknown };
+const { parseDaemonConfig } = require("./scripts/daemonConfig") as {
+    parseDaemonConfig(text: string, file: string): unknown;
+};
 // And the hosts script's shadow check: a line of someone else's that maps the hostname elsewhere would win over ours.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { conflictingMappings } = require("./scripts/hostsEntry") as {
-    conflictingMappings(text: string, hostname: string, address: string, owner: string): { line: string; number: number }[];
+    conflictingMappings(
+        text: string,
+        hostname: string,
+        address: string,
+        owner: string,
+    ): { line: string; number: number }[];
 };
 
 /** Whether `sudo -n` runs without asking for a password: what the scripts use for files this user cannot write. */
@@ -37,16 +44,22 @@ function isWritable(target: string): boolean {
 
 /** The file (or, when it may be missing, its directory) can be changed: directly, or with `sudo -n` when allowed. */
 function checkWritable(target: string, input: string, sudo: string, sudoKey: string, canSudo: () => boolean): void {
-    if (isWritable(target) || sudo === "always" && canSudo()) {
+    if (isWritable(target) || (sudo === "always" && canSudo())) {
         return;
     }
     if (sudo === "never") {
-        throw new InputError(input, `${target} is not writable by this user and ${sudoKey} is "never"`,
-            `Make it writable, or set ${sudoKey} "auto" so that \`sudo -n\` writes it.`);
+        throw new InputError(
+            input,
+            `${target} is not writable by this user and ${sudoKey} is "never"`,
+            `Make it writable, or set ${sudoKey} "auto" so that \`sudo -n\` writes it.`,
+        );
     }
     if (!canSudo()) {
-        throw new InputError(input, `${target} is not writable by this user and \`sudo -n\` cannot run without a password`,
-            "Run `sudo -v` before `pulumi up`, or make the file writable.");
+        throw new InputError(
+            input,
+            `${target} is not writable by this user and \`sudo -n\` cannot run without a password`,
+            "Run `sudo -v` before `pulumi up`, or make the file writable.",
+        );
     }
 }
 
@@ -62,13 +75,21 @@ function readExisting(file: string, input: string, missingFix: string): string {
         if (code === "EISDIR") {
             throw new InputError(input, `${file} is a directory, not a file`, `Set ${input} to the file itself.`);
         }
-        throw new InputError(input, `${file} cannot be read (${code})`, "Run as a user who may read it, or set the path of another file.");
+        throw new InputError(
+            input,
+            `${file} cannot be read (${code})`,
+            "Run as a user who may read it, or set the path of another file.",
+        );
     }
 }
 
 function checkAbsolute(file: unknown, input: string, example: string): string {
     if (typeof file !== "string" || !path.isAbsolute(file)) {
-        throw new InputError(input, `${JSON.stringify(file)} is not an absolute path`, `Give the full path, e.g. "${example}" ("~" is not expanded).`);
+        throw new InputError(
+            input,
+            `${JSON.stringify(file)} is not an absolute path`,
+            `Give the full path, e.g. "${example}" ("~" is not expanded).`,
+        );
     }
     return file;
 }
@@ -98,18 +119,30 @@ export interface HostsLine {
 }
 
 /** Checks the workstation files the Commands will edit; throws InputError naming the input and the fix. */
-export function checkWorkstationFiles(args: WorkstationArgs, names: PreflightNames = argumentNames, canSudo: () => boolean = sudoWorks,
-    line?: HostsLine): void {
+export function checkWorkstationFiles(
+    args: WorkstationArgs,
+    names: PreflightNames = argumentNames,
+    canSudo: () => boolean = sudoWorks,
+    line?: HostsLine,
+): void {
     let sudoChecked: boolean | undefined;
-    const sudoOnce = () => sudoChecked ??= canSudo();
+    const sudoOnce = () => (sudoChecked ??= canSudo());
     const hosts = args.hostsEntry ?? {};
     if (hosts.enabled !== false && (typeof hosts.file === "string" || hosts.file === undefined)) {
         const file = checkAbsolute(hosts.file ?? defaultHostsFile, names.hostsFile, "/etc/hosts");
-        const text = readExisting(file, names.hostsFile, `Set ${names.hostsFile} to the hosts file, or turn the hosts entry off.`);
+        const text = readExisting(
+            file,
+            names.hostsFile,
+            `Set ${names.hostsFile} to the hosts file, or turn the hosts entry off.`,
+        );
         const conflicting = line ? conflictingMappings(text, line.hostname, line.address, line.owner) : [];
         if (conflicting.length > 0) {
-            throw new InputError(names.hostsFile, `${file} line ${conflicting[0].number} ("${conflicting[0].line}") already maps ${line!.hostname} ` +
-                "to another address, and the first match wins", "Remove that line (the seed's manual entry?), or choose another hostname.");
+            throw new InputError(
+                names.hostsFile,
+                `${file} line ${conflicting[0].number} ("${conflicting[0].line}") already maps ${line!.hostname} ` +
+                    "to another address, and the first match wins",
+                "Remove that line (the seed's manual entry?), or choose another hostname.",
+            );
         }
         if (typeof hosts.sudo === "string" || hosts.sudo === undefined) {
             checkWritable(file, names.hostsFile, hosts.sudo ?? "auto", names.hostsSudo, sudoOnce);
@@ -119,11 +152,18 @@ export function checkWorkstationFiles(args: WorkstationArgs, names: PreflightNam
     const mode = trust.mode ?? "insecure";
     const sudo = typeof trust.sudo === "string" ? trust.sudo : trust.sudo === undefined ? "auto" : undefined;
     if (mode === "insecure" && (typeof trust.daemonConfig === "string" || trust.daemonConfig === undefined)) {
-        const file = checkAbsolute(trust.daemonConfig ?? defaultDockerPaths().daemonConfig, names.daemonConfig, "/etc/docker/daemon.json");
+        const file = checkAbsolute(
+            trust.daemonConfig ?? defaultDockerPaths().daemonConfig,
+            names.daemonConfig,
+            "/etc/docker/daemon.json",
+        );
         const dir = path.dirname(file);
         if (!fs.existsSync(dir)) {
-            throw new InputError(names.daemonConfig, `the directory ${dir} does not exist (is Docker installed?)`,
-                `Set ${names.daemonConfig} to Docker's daemon.json, or dockerTrust "none".`);
+            throw new InputError(
+                names.daemonConfig,
+                `the directory ${dir} does not exist (is Docker installed?)`,
+                `Set ${names.daemonConfig} to Docker's daemon.json, or dockerTrust "none".`,
+            );
         }
         if (fs.existsSync(file)) {
             const text = readExisting(file, names.daemonConfig, "");
@@ -142,10 +182,17 @@ export function checkWorkstationFiles(args: WorkstationArgs, names: PreflightNam
         }
     }
     if (mode === "ca" && (typeof trust.certsDir === "string" || trust.certsDir === undefined)) {
-        const certsDir = checkAbsolute(trust.certsDir ?? defaultDockerPaths().certsDir, names.certsDir, "/etc/docker/certs.d");
+        const certsDir = checkAbsolute(
+            trust.certsDir ?? defaultDockerPaths().certsDir,
+            names.certsDir,
+            "/etc/docker/certs.d",
+        );
         if (!fs.existsSync(path.dirname(certsDir))) {
-            throw new InputError(names.certsDir, `the directory ${path.dirname(certsDir)} does not exist (is Docker installed?)`,
-                `Set ${names.certsDir} to Docker's certs.d, or dockerTrust "none".`);
+            throw new InputError(
+                names.certsDir,
+                `the directory ${path.dirname(certsDir)} does not exist (is Docker installed?)`,
+                `Set ${names.certsDir} to Docker's certs.d, or dockerTrust "none".`,
+            );
         }
     }
 }

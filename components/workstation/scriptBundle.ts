@@ -13,10 +13,11 @@ export const scriptsDirectory = path.join(__dirname, "scripts");
 export function bundleScript(scriptFile: string, action: string): string {
     const modules = new Map<string, string>();
     collect(path.basename(scriptFile, ".js"), modules);
-    const definitions = [...modules].map(([name, source]) =>
-        `${JSON.stringify(`./${name}`)}: function (module, exports, require) {\n${source}\n}`).join(",\n");
+    const definitions = [...modules]
+        .map(([name, source]) => `${JSON.stringify(`./${name}`)}: function (module, exports, require) {\n${source}\n}`)
+        .join(",\n");
     return [
-        "\"use strict\";",
+        '"use strict";',
         `const definitions = {\n${definitions}\n};`,
         "const cache = {};",
         "function load(name) {",

@@ -7,21 +7,29 @@ const config = new pulumi.Config();
 // An explicit provider: the registry goes to this cluster whatever the default kubeconfig says.
 const cluster = new k8s.Provider("cluster", { kubeconfig: config.get("kubeconfig") });
 
-const registry = new DistributionRegistry("shared", {
-    address: config.get("address") ?? "192.0.2.10",
-    username: "ci",
-    password: config.requireSecret("password"),
-    hostname: "registry.consumer.test",
-    namespace: config.get("namespace") ?? "consumer",
-    createNamespace: true,
-    // Where no image can be pulled (the engine test's node), the one the node already has.
-    image: config.get("image"),
-    // A string still types as the StorageType enum (source-compatible); emptyDir needs no storage class.
-    storage: { type: "emptyDir" },
-    skipAwait: true,
-    // A CI runner: no hosts line, no Docker, no push (and so no checks).
-    workstation: { hostsEntry: { enabled: false }, dockerTrust: { mode: DockerTrustMode.None }, push: { enabled: false } },
-}, { providers: { kubernetes: cluster } });
+const registry = new DistributionRegistry(
+    "shared",
+    {
+        address: config.get("address") ?? "192.0.2.10",
+        username: "ci",
+        password: config.requireSecret("password"),
+        hostname: "registry.consumer.test",
+        namespace: config.get("namespace") ?? "consumer",
+        createNamespace: true,
+        // Where no image can be pulled (the engine test's node), the one the node already has.
+        image: config.get("image"),
+        // A string still types as the StorageType enum (source-compatible); emptyDir needs no storage class.
+        storage: { type: "emptyDir" },
+        skipAwait: true,
+        // A CI runner: no hosts line, no Docker, no push (and so no checks).
+        workstation: {
+            hostsEntry: { enabled: false },
+            dockerTrust: { mode: DockerTrustMode.None },
+            push: { enabled: false },
+        },
+    },
+    { providers: { kubernetes: cluster } },
+);
 
 export const url = registry.url;
 export const namespace = registry.namespace;

@@ -12,7 +12,15 @@ import { itWhen } from "../support/requirements";
 import { makeRandomLayerImage } from "./randomLayerImage";
 import { makePulumiProject, PulumiProject } from "./pulumiProject";
 import {
-    imageReference, imagesDir, machineState, readyPod, RealNodeCluster, run, startRealNodeCluster, waitFor, whyNotRunnable,
+    imageReference,
+    imagesDir,
+    machineState,
+    readyPod,
+    RealNodeCluster,
+    run,
+    startRealNodeCluster,
+    waitFor,
+    whyNotRunnable,
 } from "./realNode";
 
 /**
@@ -32,7 +40,7 @@ const otherIngressAddress = "127.0.0.3";
 const hostname = "registry.test";
 const username = "registry-admin";
 const password = `E2e p@ss "w'ord" $(touch /tmp/dr-e2e-pwned)`;
-const daemonJsonBefore = "{\n  \"log-level\": \"warn\"\n}\n";
+const daemonJsonBefore = '{\n  "log-level": "warn"\n}\n';
 const appsNamespace = "e2e-apps";
 const figures: Record<string, number | string> = {};
 
@@ -59,29 +67,50 @@ function dockerdPid(): string {
  * An HTTPS request to Traefik at `address` for the registry's host, with the registry credentials. With `ca`, the
  * certificate must chain to it and name the host; without, it is not verified (Traefik's default certificate).
  */
-function throughIngress(method: string, urlPath: string, options: { address?: string; accept?: string; auth?: boolean; ca?: string } = {}):
-    Promise<{ status: number; headers: any; body: string; certificate: tls.PeerCertificate }> {
+function throughIngress(
+    method: string,
+    urlPath: string,
+    options: { address?: string; accept?: string; auth?: boolean; ca?: string } = {},
+): Promise<{ status: number; headers: any; body: string; certificate: tls.PeerCertificate }> {
     return new Promise((resolve, reject) => {
-        const req = https.request({
-            host: options.address ?? ingressAddress, port: 443, path: urlPath, method, servername: hostname,
-            ...(options.ca ? { ca: options.ca, rejectUnauthorized: true } : { rejectUnauthorized: false }), agent: false,
-            ...(options.auth === false ? {} : { auth: `${username}:${password}` }),
-            headers: { Host: hostname, ...(options.accept ? { Accept: options.accept } : {}) },
-        }, res => {
-            let body = "";
-            res.on("data", d => { body += d; });
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body,
-                certificate: (res.socket as tls.TLSSocket).getPeerCertificate() }));
-        });
+        const req = https.request(
+            {
+                host: options.address ?? ingressAddress,
+                port: 443,
+                path: urlPath,
+                method,
+                servername: hostname,
+                ...(options.ca ? { ca: options.ca, rejectUnauthorized: true } : { rejectUnauthorized: false }),
+                agent: false,
+                ...(options.auth === false ? {} : { auth: `${username}:${password}` }),
+                headers: { Host: hostname, ...(options.accept ? { Accept: options.accept } : {}) },
+            },
+            res => {
+                let body = "";
+                res.on("data", d => {
+                    body += d;
+                });
+                res.on("end", () =>
+                    resolve({
+                        status: res.statusCode ?? 0,
+                        headers: res.headers,
+                        body,
+                        certificate: (res.socket as tls.TLSSocket).getPeerCertificate(),
+                    }),
+                );
+            },
+        );
         req.on("error", reject);
         req.end();
     });
 }
 
-const manifestTypes = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+const manifestTypes =
+    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
 async function servedDigest(repository: string, tag: string, address?: string): Promise<string> {
-    return (await throughIngress("HEAD", `/v2/${repository}/manifests/${tag}`, { address, accept: manifestTypes })).headers["docker-content-digest"];
+    return (await throughIngress("HEAD", `/v2/${repository}/manifests/${tag}`, { address, accept: manifestTypes }))
+        .headers["docker-content-digest"];
 }
 
 /** The push Command's result (its stdout in state, never secret): what the push itself reported. */
@@ -93,8 +122,21 @@ function pushResult(stack: string): { tool: string; pushed: string[]; digests: R
 
 /** Runs skopeo (for the benchmark) where the registry's name resolves through the test's hosts copy. */
 function skopeo(args: string[], input?: string): void {
-    run("unshare", ["--mount", "--propagation", "private", "sh", "-c", 'mount --bind "$1" /etc/hosts && shift && exec skopeo "$@"',
-        "sh", hostsCopy, ...args], { input, stdio: ["pipe", "pipe", "pipe"] });
+    run(
+        "unshare",
+        [
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            'mount --bind "$1" /etc/hosts && shift && exec skopeo "$@"',
+            "sh",
+            hostsCopy,
+            ...args,
+        ],
+        { input, stdio: ["pipe", "pipe", "pipe"] },
+    );
 }
 
 beforeAll(async () => {
@@ -105,14 +147,26 @@ beforeAll(async () => {
     fs.mkdirSync(path.join(work, "logs"));
     machineBefore = machineState();
     cluster = startRealNodeCluster(path.join(work, "cluster"));
-    await cluster.api.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: appsNamespace } });
+    await cluster.api.request("POST", "/api/v1/namespaces", {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name: appsNamespace },
+    });
 
     cluster.resolveOnNode(hostname, ingressAddress);
     // k3s registers its helm controller's HelmChartConfig type; so does this test (no helm controller runs here,
     // so the opt-in object is checked as the API server stores it, not applied to Traefik).
-    await cluster.api.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", helmChartConfigDefinition);
+    await cluster.api.request(
+        "POST",
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+        helmChartConfigDefinition,
+    );
     await waitFor("the HelmChartConfig type to be served", 60, async () =>
-        (await cluster!.api.request("GET", "/apis/helm.cattle.io/v1/namespaces/kube-system/helmchartconfigs")).status === 200 ? true : undefined);
+        (await cluster!.api.request("GET", "/apis/helm.cattle.io/v1/namespaces/kube-system/helmchartconfigs"))
+            .status === 200
+            ? true
+            : undefined,
+    );
 
     hostsCopy = path.join(work, "hosts");
     fs.copyFileSync("/etc/hosts", hostsCopy);
@@ -124,19 +178,38 @@ beforeAll(async () => {
     run(dockerd, ["start", dockerState, hostsCopy, dockerEtc]);
 
     // A plain-HTTP registry on loopback stands in for Docker Hub, holding the e2e-hello image built on this machine.
-    hub = await startRegistry({ config: renderRegistryConfig(settingsFromArgs("hub", { storage: { type: "emptyDir" } })) });
-    run("skopeo", ["copy", "--dest-tls-verify=false", `docker-archive:${path.join(imagesDir, "e2e-hello.tar")}`,
-        `docker://127.0.0.1:${hub.port}/library/e2e-hello:v1`]);
+    hub = await startRegistry({
+        config: renderRegistryConfig(settingsFromArgs("hub", { storage: { type: "emptyDir" } })),
+    });
+    run("skopeo", [
+        "copy",
+        "--dest-tls-verify=false",
+        `docker-archive:${path.join(imagesDir, "e2e-hello.tar")}`,
+        `docker://127.0.0.1:${hub.port}/library/e2e-hello:v1`,
+    ]);
 
-    fs.writeFileSync(path.join(work, "terraform.tfstate"), JSON.stringify({
-        version: 4, terraform_version: "1.11.4", serial: 1, lineage: "e2e", outputs: {
-            vm_public_ip: { value: ingressAddress, type: "string" },
-            container_registry_username: { value: username, type: "string" },
-            container_registry_password: { value: password, type: "string", sensitive: true },
-        }, resources: [],
-    }));
-    project = makePulumiProject({ work, hostsFile: hostsCopy, dockerEtc, kubeconfig: cluster.kubeconfig,
-        env: { DOCKER_HOST: `unix://${dockerState}/docker.sock` } });
+    fs.writeFileSync(
+        path.join(work, "terraform.tfstate"),
+        JSON.stringify({
+            version: 4,
+            terraform_version: "1.11.4",
+            serial: 1,
+            lineage: "e2e",
+            outputs: {
+                vm_public_ip: { value: ingressAddress, type: "string" },
+                container_registry_username: { value: username, type: "string" },
+                container_registry_password: { value: password, type: "string", sensitive: true },
+            },
+            resources: [],
+        }),
+    );
+    project = makePulumiProject({
+        work,
+        hostsFile: hostsCopy,
+        dockerEtc,
+        kubeconfig: cluster.kubeconfig,
+        env: { DOCKER_HOST: `unix://${dockerState}/docker.sock` },
+    });
 }, 900000);
 
 /**
@@ -148,34 +221,63 @@ function trustOnNode(caCertificate: string | undefined): void {
     if (caCertificate) {
         fs.writeFileSync(caFile, caCertificate);
     }
-    cluster!.configureRegistryOnNode(hostname, [
-        `server = "https://${hostname}"`,
-        `[host."https://${hostname}"]`,
-        "  capabilities = [\"pull\", \"resolve\"]",
-        caCertificate ? `  ca = "${caFile}"` : "  skip_verify = true",
-        "",
-    ].join("\n"));
+    cluster!.configureRegistryOnNode(
+        hostname,
+        [
+            `server = "https://${hostname}"`,
+            `[host."https://${hostname}"]`,
+            '  capabilities = ["pull", "resolve"]',
+            caCertificate ? `  ca = "${caFile}"` : "  skip_verify = true",
+            "",
+        ].join("\n"),
+    );
 }
 
 /** k3s's CustomResourceDefinition of helm.cattle.io/v1 HelmChartConfig (the fields this project sets). */
 const helmChartConfigDefinition = {
-    apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition",
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
     metadata: { name: "helmchartconfigs.helm.cattle.io" },
     spec: {
-        group: "helm.cattle.io", scope: "Namespaced",
+        group: "helm.cattle.io",
+        scope: "Namespaced",
         names: { kind: "HelmChartConfig", plural: "helmchartconfigs", singular: "helmchartconfig" },
-        versions: [{
-            name: "v1", served: true, storage: true,
-            schema: { openAPIV3Schema: { type: "object", properties: {
-                spec: { type: "object", properties: { valuesContent: { type: "string" }, failurePolicy: { type: "string" } } },
-            } } },
-        }],
+        versions: [
+            {
+                name: "v1",
+                served: true,
+                storage: true,
+                schema: {
+                    openAPIV3Schema: {
+                        type: "object",
+                        properties: {
+                            spec: {
+                                type: "object",
+                                properties: { valuesContent: { type: "string" }, failurePolicy: { type: "string" } },
+                            },
+                        },
+                    },
+                },
+            },
+        ],
     },
 };
 
 /** A CA that signed nothing the registry serves. */
 function anotherCa(): string {
-    return run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "/dev/null", "-subj", "/CN=another CA", "-days", "1"]);
+    return run("openssl", [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "/dev/null",
+        "-subj",
+        "/CN=another CA",
+        "-days",
+        "1",
+    ]);
 }
 
 /** Stops what the test started: the Docker Hub stand-in, the test's dockerd and the cluster. */
@@ -227,30 +329,38 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
     let dockerdPidBefore = "";
 
     e2e("pulumi up succeeds; the registry pod becomes Ready through its real probes", async () => {
-        run("pulumi", ["stack", "init", stack, "--secrets-provider", "passphrase", "--non-interactive"], { cwd: project.dir, env: project.env });
-        const source = scenario.pushTool === "docker"
-            ? `127.0.0.1:${hub!.port}/library/e2e-hello:v1`
-            : `docker-archive:${path.join(imagesDir, "e2e-hello.tar")}`;
-        fs.writeFileSync(path.join(project.dir, `Pulumi.${stack}.yaml`), [
-            "config:",
-            `  distribution-registry:terraformStateFile: ${path.join(work, "terraform.tfstate")}`,
-            "  distribution-registry:createNamespace: true",
-            `  distribution-registry:image: ${image}`,
-            `  distribution-registry:pushTool: ${scenario.pushTool}`,
-            "  distribution-registry:pushImages:",
-            `    - ${source}=hello:v1`,
-            "  distribution-registry:imagePullSecretNamespaces:",
-            `    - ${appsNamespace}`,
-            "  distribution-registry:dockerRestartCommand:",
-            `    - ${dockerd}`,
-            "    - restart",
-            `    - ${dockerState}`,
-            "  distribution-registry:verifyDeadlineSeconds: 180",
-            // The seed's setup, as Pulumi.dev.yaml sets it; the default sets neither key, and takes the Traefik opt-in.
-            ...(generated ? ["  distribution-registry:traefikReadTimeoutSeconds: 1800"]
-                : ["  distribution-registry:tls: ingressDefault", "  distribution-registry:dockerTrust: insecure"]),
-            "",
-        ].join("\n"));
+        run("pulumi", ["stack", "init", stack, "--secrets-provider", "passphrase", "--non-interactive"], {
+            cwd: project.dir,
+            env: project.env,
+        });
+        const source =
+            scenario.pushTool === "docker"
+                ? `127.0.0.1:${hub!.port}/library/e2e-hello:v1`
+                : `docker-archive:${path.join(imagesDir, "e2e-hello.tar")}`;
+        fs.writeFileSync(
+            path.join(project.dir, `Pulumi.${stack}.yaml`),
+            [
+                "config:",
+                `  distribution-registry:terraformStateFile: ${path.join(work, "terraform.tfstate")}`,
+                "  distribution-registry:createNamespace: true",
+                `  distribution-registry:image: ${image}`,
+                `  distribution-registry:pushTool: ${scenario.pushTool}`,
+                "  distribution-registry:pushImages:",
+                `    - ${source}=hello:v1`,
+                "  distribution-registry:imagePullSecretNamespaces:",
+                `    - ${appsNamespace}`,
+                "  distribution-registry:dockerRestartCommand:",
+                `    - ${dockerd}`,
+                "    - restart",
+                `    - ${dockerState}`,
+                "  distribution-registry:verifyDeadlineSeconds: 180",
+                // The seed's setup, as Pulumi.dev.yaml sets it; the default sets neither key, and takes the Traefik opt-in.
+                ...(generated
+                    ? ["  distribution-registry:traefikReadTimeoutSeconds: 1800"]
+                    : ["  distribution-registry:tls: ingressDefault", "  distribution-registry:dockerTrust: insecure"]),
+                "",
+            ].join("\n"),
+        );
         dockerdPidBefore = dockerdPid();
 
         let podReadyAt: number | undefined;
@@ -258,22 +368,36 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
         const started = Date.now();
         const watcher = (async () => {
             while (watching && podReadyAt === undefined) {
-                if (await readyPod(cluster!.api, "examples", "app.kubernetes.io/instance=registry").catch(() => undefined)) {
+                if (
+                    await readyPod(cluster!.api, "examples", "app.kubernetes.io/instance=registry").catch(
+                        () => undefined,
+                    )
+                ) {
                     podReadyAt = Date.now();
                 }
                 await new Promise(r => setTimeout(r, 200));
             }
         })();
-        const up = await project.cli(`${stack}-up`, ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", stack]);
+        const up = await project.cli(`${stack}-up`, [
+            "up",
+            "--yes",
+            "--skip-preview",
+            "--non-interactive",
+            "--stack",
+            stack,
+        ]);
         watching = false;
         await watcher;
         upOutput = up.output;
         expect(up.code).toBe(0);
         figures[`${version}: pulumi up from empty (s)`] = up.seconds;
-        figures[`${version}: up start to registry pod Ready (s)`] = podReadyAt ? (podReadyAt - started) / 1000 : "not seen";
+        figures[`${version}: up start to registry pod Ready (s)`] = podReadyAt
+            ? (podReadyAt - started) / 1000
+            : "not seen";
         figures[`${version}: up start to verification passed, the last step (s)`] = up.seconds;
 
-        const deployment = (await cluster!.api.request("GET", "/apis/apps/v1/namespaces/examples/deployments/registry")).body;
+        const deployment = (await cluster!.api.request("GET", "/apis/apps/v1/namespaces/examples/deployments/registry"))
+            .body;
         expect(deployment.status.readyReplicas).toBe(1);
         const pod = await readyPod(cluster!.api, "examples", "app.kubernetes.io/instance=registry");
         expect(pod.spec.nodeName).toBe("dr-node");
@@ -284,7 +408,9 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
     });
 
     e2e("the claim is bound on local-path, the default class, and the pod writes to it", async () => {
-        const claim = (await cluster!.api.request("GET", "/api/v1/namespaces/examples/persistentvolumeclaims/registry-data")).body;
+        const claim = (
+            await cluster!.api.request("GET", "/api/v1/namespaces/examples/persistentvolumeclaims/registry-data")
+        ).body;
         expect(claim.status.phase).toBe("Bound");
         expect(claim.spec.storageClassName).toBe("local-path");
         const volume = (await cluster!.api.request("GET", `/api/v1/persistentvolumes/${claim.spec.volumeName}`)).body;
@@ -293,49 +419,65 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
         expect(fs.existsSync(path.join(hostPath, "docker", "registry", "v2", "repositories", "hello"))).toBe(true);
     });
 
-    e2e("Traefik serves the Ingress's host over TLS and routes it to the registry (401 without credentials)", async () => {
-        const ingress = (await cluster!.api.request("GET", "/apis/networking.k8s.io/v1/namespaces/examples/ingresses/registry")).body;
-        expect(ingress.spec.ingressClassName).toBe("traefik");
-        expect(ingress.status.loadBalancer.ingress).toEqual([{ ip: ingressAddress }]);
-        const anonymous = await throughIngress("GET", "/v2/", { auth: false });
-        expect(anonymous.status).toBe(401);
-        expect(anonymous.headers["www-authenticate"]).toMatch(/^Basic realm=/);
-        expect((await throughIngress("GET", "/v2/")).status).toBe(200);
-        if (generated) {
-            // Verified: the chain ends at the stack's CA and the certificate names the host (Node refuses it otherwise).
-            const verified = await throughIngress("GET", "/v2/", { ca: project.outputs(stack).caCertificate });
-            expect(verified.status).toBe(200);
-            expect(verified.certificate.subject.CN).toBe(hostname);
-            expect(verified.certificate.subjectaltname).toBe(`DNS:${hostname}, IP Address:${ingressAddress}`);
-            expect(verified.certificate.issuer.CN).toMatch(/^distribution-registry CA [0-9a-f]{16}$/);
-            expect(ingress.spec.tls).toEqual([{ hosts: [hostname], secretName: expect.stringMatching(/^registry-tls-[0-9a-f]{8}$/) }]);
-        } else {
-            expect(anonymous.certificate.subject.CN).toBe("TRAEFIK DEFAULT CERT");
-        }
-    });
+    e2e(
+        "Traefik serves the Ingress's host over TLS and routes it to the registry (401 without credentials)",
+        async () => {
+            const ingress = (
+                await cluster!.api.request("GET", "/apis/networking.k8s.io/v1/namespaces/examples/ingresses/registry")
+            ).body;
+            expect(ingress.spec.ingressClassName).toBe("traefik");
+            expect(ingress.status.loadBalancer.ingress).toEqual([{ ip: ingressAddress }]);
+            const anonymous = await throughIngress("GET", "/v2/", { auth: false });
+            expect(anonymous.status).toBe(401);
+            expect(anonymous.headers["www-authenticate"]).toMatch(/^Basic realm=/);
+            expect((await throughIngress("GET", "/v2/")).status).toBe(200);
+            if (generated) {
+                // Verified: the chain ends at the stack's CA and the certificate names the host (Node refuses it otherwise).
+                const verified = await throughIngress("GET", "/v2/", { ca: project.outputs(stack).caCertificate });
+                expect(verified.status).toBe(200);
+                expect(verified.certificate.subject.CN).toBe(hostname);
+                expect(verified.certificate.subjectaltname).toBe(`DNS:${hostname}, IP Address:${ingressAddress}`);
+                expect(verified.certificate.issuer.CN).toMatch(/^distribution-registry CA [0-9a-f]{16}$/);
+                expect(ingress.spec.tls).toEqual([
+                    { hosts: [hostname], secretName: expect.stringMatching(/^registry-tls-[0-9a-f]{8}$/) },
+                ]);
+            } else {
+                expect(anonymous.certificate.subject.CN).toBe("TRAEFIK DEFAULT CERT");
+            }
+        },
+    );
 
     e2e("the hosts line points the hostname at Traefik; the trust and the push were done for real", async () => {
-        expect(fs.readFileSync(hostsCopy, "utf8"))
-            .toContain(`${ingressAddress} ${hostname} # distribution-registry: distribution-registry/${stack}/registry\n`);
+        expect(fs.readFileSync(hostsCopy, "utf8")).toContain(
+            `${ingressAddress} ${hostname} # distribution-registry: distribution-registry/${stack}/registry\n`,
+        );
         if (generated) {
             // The CA in certs.d, daemon.json untouched, no restart: Docker reads certs.d at each connection.
-            expect(fs.readFileSync(path.join(dockerEtc, "certs.d", hostname, "ca.crt"), "utf8")).toBe(project.outputs(stack).caCertificate);
+            expect(fs.readFileSync(path.join(dockerEtc, "certs.d", hostname, "ca.crt"), "utf8")).toBe(
+                project.outputs(stack).caCertificate,
+            );
             expect(fs.readFileSync(path.join(dockerEtc, "daemon.json"), "utf8")).toBe(daemonJsonBefore);
             expect(dockerdPid()).toBe(dockerdPidBefore);
         } else {
-            expect(JSON.parse(fs.readFileSync(path.join(dockerEtc, "daemon.json"), "utf8")))
-                .toEqual({ "log-level": "warn", "insecure-registries": [hostname] });
+            expect(JSON.parse(fs.readFileSync(path.join(dockerEtc, "daemon.json"), "utf8"))).toEqual({
+                "log-level": "warn",
+                "insecure-registries": [hostname],
+            });
         }
         const pushed = pushResult(stack);
         expect(pushed.tool).toBe(scenario.pushTool);
         if (scenario.pushTool === "docker") {
             // dockerRestartCommand restarted the test's engine, so insecure-registries took effect.
             expect(dockerdPid()).not.toBe(dockerdPidBefore);
-            expect(JSON.parse(docker(["info", "--format", "{{json .RegistryConfig.IndexConfigs}}"]))[hostname].Secure).toBe(false);
-            expect(docker(["image", "inspect", "--format", "{{json .RepoDigests}}", `${hostname}/hello:v1`]))
-                .toContain(`${hostname}/hello@${pushed.digests["hello:v1"]}`);
-            expect(fs.readFileSync(path.join(cluster!.dir, "logs", "traefik-access.log"), "utf8"))
-                .toMatch(/"PUT \/v2\/hello\/manifests\/v1 HTTP\/[\d.]+" 201/);
+            expect(
+                JSON.parse(docker(["info", "--format", "{{json .RegistryConfig.IndexConfigs}}"]))[hostname].Secure,
+            ).toBe(false);
+            expect(docker(["image", "inspect", "--format", "{{json .RepoDigests}}", `${hostname}/hello:v1`])).toContain(
+                `${hostname}/hello@${pushed.digests["hello:v1"]}`,
+            );
+            expect(fs.readFileSync(path.join(cluster!.dir, "logs", "traefik-access.log"), "utf8")).toMatch(
+                /"PUT \/v2\/hello\/manifests\/v1 HTTP\/[\d.]+" 201/,
+            );
         }
     });
 
@@ -350,106 +492,213 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
         expect(outputs.imagePullSecretName).toBe("registry-pull");
     });
 
-    e2e("a pod in another namespace pulls the pushed image with the image-pull Secret and runs; without it the pull is refused", async () => {
-        trustOnNode(generated ? project.outputs(stack).caCertificate : undefined);
-        const clusterIP = (await cluster!.api.request("GET", "/api/v1/namespaces/examples/services/registry")).body.spec.clusterIP;
-        const pod = (name: string, pullSecret: boolean) => ({
-            apiVersion: "v1", kind: "Pod", metadata: { name, namespace: appsNamespace },
-            spec: {
-                ...(pullSecret ? { imagePullSecrets: [{ name: "registry-pull" }] } : {}),
-                terminationGracePeriodSeconds: 0,
-                // The pushed image is e2e-hello (busybox): it also asks the registry's Service, through kube-proxy's rules.
-                containers: [{ name: "hello", image: `${hostname}/hello:v1`, imagePullPolicy: "Always", command: ["/bin/busybox", "sh", "-c",
-                    `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 5 ${clusterIP} 5000 | head -n 1; exec sleep 3600`] }],
-            },
-        });
-        const podsPath = `/api/v1/namespaces/${appsNamespace}/pods`;
-        expect((await cluster!.api.request("POST", podsPath, pod("with-secret", true))).status).toBe(201);
-        expect((await cluster!.api.request("POST", podsPath, pod("without-secret", false))).status).toBe(201);
-        // An image from Docker Hub fails on the node itself: no lookup or request leaves the machine.
-        const fromDockerHub = { ...pod("from-docker-hub", false) };
-        fromDockerHub.spec.containers = [{ ...fromDockerHub.spec.containers[0], image: "nginx:1.27" }];
-        expect((await cluster!.api.request("POST", podsPath, fromDockerHub)).status).toBe(201);
-        const running = await waitFor("the pod with the pull Secret to run", 120, async () => {
-            const p = (await cluster!.api.request("GET", `${podsPath}/with-secret`)).body;
-            return p.status.phase === "Running" ? p : undefined;
-        });
-        expect(running.status.containerStatuses[0].imageID).toBe(`${hostname}/hello@${pushResult(stack).digests["hello:v1"]}`);
-        const log = await waitFor("the pod's answer from the registry's Service", 30, async () => {
-            const r = await cluster!.api.request("GET", `${podsPath}/with-secret/log`);
-            return r.status === 200 && String(r.body).includes("HTTP/1.0") ? String(r.body) : undefined;
-        });
-        expect(log.trim()).toBe("HTTP/1.0 200 OK");
-        const refused = await waitFor("the pod without the pull Secret to fail its pull", 120, async () => {
-            const p = (await cluster!.api.request("GET", `${podsPath}/without-secret`)).body;
-            const waiting = p.status.containerStatuses?.[0]?.state?.waiting;
-            return waiting && /ErrImagePull|ImagePullBackOff/.test(waiting.reason) ? waiting : undefined;
-        });
-        expect(refused.reason).toMatch(/ErrImagePull|ImagePullBackOff/);
-        const closed = await waitFor("the Docker Hub pull to fail on the node", 60, async () => {
-            const waiting = (await cluster!.api.request("GET", `${podsPath}/from-docker-hub`)).body.status.containerStatuses?.[0]?.state?.waiting;
-            return waiting?.message ? waiting.message : undefined;
-        });
-        expect(closed).toContain("127.0.0.1:1");
-        for (const name of ["with-secret", "without-secret", "from-docker-hub"]) {
-            await cluster!.api.request("DELETE", `${podsPath}/${name}`);
-        }
-        await waitFor("the pods to be gone", 60, async () =>
-            (await cluster!.api.request("GET", podsPath)).body.items.length === 0 ? true : undefined);
-        // The node forgets the image, so the next run's pod shows the digest that run pushed, not this one's.
-        const pulled = run("ctr", ["-a", cluster!.containerdSocket, "-n", "k8s.io", "images", "ls", "-q"])
-            .split("\n").filter(ref => ref.startsWith(`${hostname}/`));
-        run("ctr", ["-a", cluster!.containerdSocket, "-n", "k8s.io", "images", "rm", ...pulled]);
-    });
+    e2e(
+        "a pod in another namespace pulls the pushed image with the image-pull Secret and runs; without it the pull is refused",
+        async () => {
+            trustOnNode(generated ? project.outputs(stack).caCertificate : undefined);
+            const clusterIP = (await cluster!.api.request("GET", "/api/v1/namespaces/examples/services/registry")).body
+                .spec.clusterIP;
+            const pod = (name: string, pullSecret: boolean) => ({
+                apiVersion: "v1",
+                kind: "Pod",
+                metadata: { name, namespace: appsNamespace },
+                spec: {
+                    ...(pullSecret ? { imagePullSecrets: [{ name: "registry-pull" }] } : {}),
+                    terminationGracePeriodSeconds: 0,
+                    // The pushed image is e2e-hello (busybox): it also asks the registry's Service, through kube-proxy's rules.
+                    containers: [
+                        {
+                            name: "hello",
+                            image: `${hostname}/hello:v1`,
+                            imagePullPolicy: "Always",
+                            command: [
+                                "/bin/busybox",
+                                "sh",
+                                "-c",
+                                `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 5 ${clusterIP} 5000 | head -n 1; exec sleep 3600`,
+                            ],
+                        },
+                    ],
+                },
+            });
+            const podsPath = `/api/v1/namespaces/${appsNamespace}/pods`;
+            expect((await cluster!.api.request("POST", podsPath, pod("with-secret", true))).status).toBe(201);
+            expect((await cluster!.api.request("POST", podsPath, pod("without-secret", false))).status).toBe(201);
+            // An image from Docker Hub fails on the node itself: no lookup or request leaves the machine.
+            const fromDockerHub = { ...pod("from-docker-hub", false) };
+            fromDockerHub.spec.containers = [{ ...fromDockerHub.spec.containers[0], image: "nginx:1.27" }];
+            expect((await cluster!.api.request("POST", podsPath, fromDockerHub)).status).toBe(201);
+            const running = await waitFor("the pod with the pull Secret to run", 120, async () => {
+                const p = (await cluster!.api.request("GET", `${podsPath}/with-secret`)).body;
+                return p.status.phase === "Running" ? p : undefined;
+            });
+            expect(running.status.containerStatuses[0].imageID).toBe(
+                `${hostname}/hello@${pushResult(stack).digests["hello:v1"]}`,
+            );
+            const log = await waitFor("the pod's answer from the registry's Service", 30, async () => {
+                const r = await cluster!.api.request("GET", `${podsPath}/with-secret/log`);
+                return r.status === 200 && String(r.body).includes("HTTP/1.0") ? String(r.body) : undefined;
+            });
+            expect(log.trim()).toBe("HTTP/1.0 200 OK");
+            const refused = await waitFor("the pod without the pull Secret to fail its pull", 120, async () => {
+                const p = (await cluster!.api.request("GET", `${podsPath}/without-secret`)).body;
+                const waiting = p.status.containerStatuses?.[0]?.state?.waiting;
+                return waiting && /ErrImagePull|ImagePullBackOff/.test(waiting.reason) ? waiting : undefined;
+            });
+            expect(refused.reason).toMatch(/ErrImagePull|ImagePullBackOff/);
+            const closed = await waitFor("the Docker Hub pull to fail on the node", 60, async () => {
+                const waiting = (await cluster!.api.request("GET", `${podsPath}/from-docker-hub`)).body.status
+                    .containerStatuses?.[0]?.state?.waiting;
+                return waiting?.message ? waiting.message : undefined;
+            });
+            expect(closed).toContain("127.0.0.1:1");
+            for (const name of ["with-secret", "without-secret", "from-docker-hub"]) {
+                await cluster!.api.request("DELETE", `${podsPath}/${name}`);
+            }
+            await waitFor("the pods to be gone", 60, async () =>
+                (await cluster!.api.request("GET", podsPath)).body.items.length === 0 ? true : undefined,
+            );
+            // The node forgets the image, so the next run's pod shows the digest that run pushed, not this one's.
+            const pulled = run("ctr", ["-a", cluster!.containerdSocket, "-n", "k8s.io", "images", "ls", "-q"])
+                .split("\n")
+                .filter(ref => ref.startsWith(`${hostname}/`));
+            run("ctr", ["-a", cluster!.containerdSocket, "-n", "k8s.io", "images", "rm", ...pulled]);
+        },
+    );
 
-    e2e("no plaintext password (nor, with tls generated, private key) in pulumi up's output, the outputs or the exported state", async () => {
-        expect(upOutput).not.toContain("p@ss");
-        const exported = project.exportState(stack);
-        expect(exported).toContain("ciphertext");
-        for (const form of [password, Buffer.from(password).toString("base64"), Buffer.from(`${username}:${password}`).toString("base64")]) {
-            expect(exported.includes(form) ? `state holds ${form}` : "no plaintext").toBe("no plaintext");
-        }
-        if (generated) {
-            // The server key as Traefik reads it from the Secret; the CA key exists only in state, encrypted.
-            const ingress = (await cluster!.api.request("GET", "/apis/networking.k8s.io/v1/namespaces/examples/ingresses/registry")).body;
-            const secret = (await cluster!.api.request("GET", `/api/v1/namespaces/examples/secrets/${ingress.spec.tls[0].secretName}`)).body;
-            expect(secret.type).toBe("kubernetes.io/tls");
-            const keyPem = Buffer.from(secret.data["tls.key"], "base64").toString();
-            expect(keyPem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
-            const outputs = JSON.stringify(project.outputs(stack));
-            for (const form of ["PRIVATE KEY", Buffer.from("-----BEGIN PRIVATE KEY-----").toString("base64").slice(0, 32), keyPem.split("\n")[1],
-                secret.data["tls.key"]]) {
-                for (const [where, text] of [["state", exported], ["pulumi up's output", upOutput], ["the outputs", outputs]]) {
-                    expect(text.includes(form) ? `${where} holds ${form}` : "no plaintext key").toBe("no plaintext key");
+    e2e(
+        "no plaintext password (nor, with tls generated, private key) in pulumi up's output, the outputs or the exported state",
+        async () => {
+            expect(upOutput).not.toContain("p@ss");
+            const exported = project.exportState(stack);
+            expect(exported).toContain("ciphertext");
+            for (const form of [
+                password,
+                Buffer.from(password).toString("base64"),
+                Buffer.from(`${username}:${password}`).toString("base64"),
+            ]) {
+                expect(exported.includes(form) ? `state holds ${form}` : "no plaintext").toBe("no plaintext");
+            }
+            if (generated) {
+                // The server key as Traefik reads it from the Secret; the CA key exists only in state, encrypted.
+                const ingress = (
+                    await cluster!.api.request(
+                        "GET",
+                        "/apis/networking.k8s.io/v1/namespaces/examples/ingresses/registry",
+                    )
+                ).body;
+                const secret = (
+                    await cluster!.api.request(
+                        "GET",
+                        `/api/v1/namespaces/examples/secrets/${ingress.spec.tls[0].secretName}`,
+                    )
+                ).body;
+                expect(secret.type).toBe("kubernetes.io/tls");
+                const keyPem = Buffer.from(secret.data["tls.key"], "base64").toString();
+                expect(keyPem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+                const outputs = JSON.stringify(project.outputs(stack));
+                for (const form of [
+                    "PRIVATE KEY",
+                    Buffer.from("-----BEGIN PRIVATE KEY-----").toString("base64").slice(0, 32),
+                    keyPem.split("\n")[1],
+                    secret.data["tls.key"],
+                ]) {
+                    for (const [where, text] of [
+                        ["state", exported],
+                        ["pulumi up's output", upOutput],
+                        ["the outputs", outputs],
+                    ]) {
+                        expect(text.includes(form) ? `${where} holds ${form}` : "no plaintext key").toBe(
+                            "no plaintext key",
+                        );
+                    }
                 }
             }
-        }
-    });
+        },
+    );
 
     if (generated) {
-        e2e("the Traefik opt-in is k3s's HelmChartConfig \"traefik\" in kube-system, raising websecure's readTimeout", async () => {
-            const config = (await cluster!.api.request("GET", "/apis/helm.cattle.io/v1/namespaces/kube-system/helmchartconfigs/traefik")).body;
-            expect(config.spec.valuesContent).toBe("ports:\n  websecure:\n    transport:\n      respondingTimeouts:\n        readTimeout: 1800s\n");
-            expect(config.metadata.labels["app.kubernetes.io/instance"]).toBe("registry");
-        });
+        e2e(
+            "the Traefik opt-in is k3s's HelmChartConfig \"traefik\" in kube-system, raising websecure's readTimeout",
+            async () => {
+                const config = (
+                    await cluster!.api.request(
+                        "GET",
+                        "/apis/helm.cattle.io/v1/namespaces/kube-system/helmchartconfigs/traefik",
+                    )
+                ).body;
+                expect(config.spec.valuesContent).toBe(
+                    "ports:\n  websecure:\n    transport:\n      respondingTimeouts:\n        readTimeout: 1800s\n",
+                );
+                expect(config.metadata.labels["app.kubernetes.io/instance"]).toBe("registry");
+            },
+        );
 
-        e2e("the checks verify the chain: the stack's CA passes, another CA fails with the hint naming the trust options", async () => {
-            const target = { hostname, address: ingressAddress, port: 443, username, password, repositories: ["hello"], deadlineSeconds: 3 };
-            const caCertificate = project.outputs(stack).caCertificate;
-            expect(await verifyCatalog({ ...target, tls: { mode: "ca", caCertificate } })).toEqual(["hello"]);
-            const refused = await verifyCatalog({ ...target, tls: { mode: "ca", caCertificate: anotherCa() } }).then(() => undefined, e => e as Error);
-            expect(refused?.message).toContain(`the TLS certificate served at ${ingressAddress}:443 for ${hostname} is not trusted`);
-            expect(refused?.message).toContain('The trust options: tls "generated" (the default)');
-            expect(refused?.message).toContain('dockerTrust "ca" and dockerCaFile');
-        });
+        e2e(
+            "the checks verify the chain: the stack's CA passes, another CA fails with the hint naming the trust options",
+            async () => {
+                const target = {
+                    hostname,
+                    address: ingressAddress,
+                    port: 443,
+                    username,
+                    password,
+                    repositories: ["hello"],
+                    deadlineSeconds: 3,
+                };
+                const caCertificate = project.outputs(stack).caCertificate;
+                expect(await verifyCatalog({ ...target, tls: { mode: "ca", caCertificate } })).toEqual(["hello"]);
+                const refused = await verifyCatalog({
+                    ...target,
+                    tls: { mode: "ca", caCertificate: anotherCa() },
+                }).then(
+                    () => undefined,
+                    e => e as Error,
+                );
+                expect(refused?.message).toContain(
+                    `the TLS certificate served at ${ingressAddress}:443 for ${hostname} is not trusted`,
+                );
+                expect(refused?.message).toContain('The trust options: tls "generated" (the default)');
+                expect(refused?.message).toContain('dockerTrust "ca" and dockerCaFile');
+            },
+        );
     }
 
     e2e("a second pulumi up, a preview and a refresh report no changes", async () => {
-        const second = await project.cli(`${stack}-up-again`, ["up", "--yes", "--skip-preview", "--expect-no-changes", "--non-interactive", "--stack", stack]);
+        const second = await project.cli(`${stack}-up-again`, [
+            "up",
+            "--yes",
+            "--skip-preview",
+            "--expect-no-changes",
+            "--non-interactive",
+            "--stack",
+            stack,
+        ]);
         expect(second.code).toBe(0);
         figures[`${version}: second pulumi up, nothing changed (s)`] = second.seconds;
-        expect((await project.cli(`${stack}-preview`, ["preview", "--expect-no-changes", "--non-interactive", "--stack", stack])).code).toBe(0);
-        expect((await project.cli(`${stack}-refresh`, ["refresh", "--yes", "--expect-no-changes", "--non-interactive", "--stack", stack])).code).toBe(0);
+        expect(
+            (
+                await project.cli(`${stack}-preview`, [
+                    "preview",
+                    "--expect-no-changes",
+                    "--non-interactive",
+                    "--stack",
+                    stack,
+                ])
+            ).code,
+        ).toBe(0);
+        expect(
+            (
+                await project.cli(`${stack}-refresh`, [
+                    "refresh",
+                    "--yes",
+                    "--expect-no-changes",
+                    "--non-interactive",
+                    "--stack",
+                    stack,
+                ])
+            ).code,
+        ).toBe(0);
     });
 
     e2e("the pushed tag and digest survive the registry pod's restart (claim on local-path)", async () => {
@@ -474,92 +723,203 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
             const pod = await readyPod(cluster!.api, "examples", "app.kubernetes.io/instance=registry");
             const authFile = path.join(work, "bench-auth.json");
             const direct = `${pod.status.podIP}:5000`;
-            skopeo(["login", "--authfile", authFile, "--tls-verify=false", "--username", username, "--password-stdin", hostname], password);
-            skopeo(["login", "--authfile", authFile, "--tls-verify=false", "--username", username, "--password-stdin", direct], password);
+            skopeo(
+                [
+                    "login",
+                    "--authfile",
+                    authFile,
+                    "--tls-verify=false",
+                    "--username",
+                    username,
+                    "--password-stdin",
+                    hostname,
+                ],
+                password,
+            );
+            skopeo(
+                [
+                    "login",
+                    "--authfile",
+                    authFile,
+                    "--tls-verify=false",
+                    "--username",
+                    username,
+                    "--password-stdin",
+                    direct,
+                ],
+                password,
+            );
             // Three rounds, the two routes alternating, medians compared: one push each is at the mercy of the page cache.
             const runs: Record<string, number[]> = { "through Traefik": [], "straight to the pod": [] };
             for (let round = 0; round < 3; round++) {
-                for (const [route, target, repository] of [["through Traefik", hostname, "bench-traefik"], ["straight to the pod", direct, "bench-direct"]]) {
+                for (const [route, target, repository] of [
+                    ["through Traefik", hostname, "bench-traefik"],
+                    ["straight to the pod", direct, "bench-direct"],
+                ]) {
                     // A fresh random layer each time: a blob the registry already has would not be sent again.
                     const archive = makeRandomLayerImage(path.join(work, `${repository}-${round}`), 100);
                     const started = Date.now();
-                    skopeo(["copy", "--authfile", authFile, "--dest-tls-verify=false", `docker-archive:${archive}`,
-                        `docker://${target}/${repository}:v${round}`]);
+                    skopeo([
+                        "copy",
+                        "--authfile",
+                        authFile,
+                        "--dest-tls-verify=false",
+                        `docker-archive:${archive}`,
+                        `docker://${target}/${repository}:v${round}`,
+                    ]);
                     runs[route].push((Date.now() - started) / 1000);
                     fs.rmSync(path.dirname(archive), { recursive: true, force: true });
                 }
             }
             const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-            const seconds = { "through Traefik": median(runs["through Traefik"]), "straight to the pod": median(runs["straight to the pod"]) };
+            const seconds = {
+                "through Traefik": median(runs["through Traefik"]),
+                "straight to the pod": median(runs["straight to the pod"]),
+            };
             figures["push of a 100 MB layer through Traefik (s)"] = seconds["through Traefik"];
             figures["push of a 100 MB layer straight to the pod (s)"] = seconds["straight to the pod"];
-            figures["through Traefik / straight to the pod"] = Number((seconds["through Traefik"] / seconds["straight to the pod"]).toFixed(2));
+            figures["through Traefik / straight to the pod"] = Number(
+                (seconds["through Traefik"] / seconds["straight to the pod"]).toFixed(2),
+            );
             console.log(`push of a 100 MB layer, 3 rounds: ${JSON.stringify(runs)}`);
             fs.rmSync(authFile, { force: true });
             expect(seconds["through Traefik"]).toBeGreaterThan(0);
         });
 
-        e2e("docker pushes on the default path too: trusting certs.d, with no insecure registry and no daemon restart", async () => {
-            const pidBefore = dockerdPid();
-            run("pulumi", ["config", "set", "pushTool", "docker", "--stack", stack], { cwd: project.dir, env: project.env });
-            run("pulumi", ["config", "set", "--path", "pushImages[0]", `127.0.0.1:${hub!.port}/library/e2e-hello:v1=hello:v1`, "--stack", stack],
-                { cwd: project.dir, env: project.env });
-            const up = await project.cli(`${stack}-docker-push`, ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", stack]);
-            expect(up.code).toBe(0);
-            expect(up.output).toMatch(/registry-image-push\s+replaced/);
-            const pushed = pushResult(stack);
-            expect(pushed.tool).toBe("docker");
-            expect(dockerdPid()).toBe(pidBefore);
-            expect(fs.readFileSync(path.join(dockerEtc, "daemon.json"), "utf8")).toBe(daemonJsonBefore);
-            // Docker knows nothing insecure about the registry: it verified Traefik's certificate against certs.d.
-            expect(JSON.parse(docker(["info", "--format", "{{json .RegistryConfig.IndexConfigs}}"]))[hostname]?.Secure ?? true).toBe(true);
-            expect(docker(["image", "inspect", "--format", "{{json .RepoDigests}}", `${hostname}/hello:v1`]))
-                .toContain(`${hostname}/hello@${pushed.digests["hello:v1"]}`);
-            expect(fs.readFileSync(path.join(cluster!.dir, "logs", "traefik-access.log"), "utf8"))
-                .toMatch(/"PUT \/v2\/hello\/manifests\/v1 HTTP\/[\d.]+" 201/);
-            expect(project.outputs(stack).digests).toEqual({ "hello:v1": await servedDigest("hello", "v1") });
-        });
+        e2e(
+            "docker pushes on the default path too: trusting certs.d, with no insecure registry and no daemon restart",
+            async () => {
+                const pidBefore = dockerdPid();
+                run("pulumi", ["config", "set", "pushTool", "docker", "--stack", stack], {
+                    cwd: project.dir,
+                    env: project.env,
+                });
+                run(
+                    "pulumi",
+                    [
+                        "config",
+                        "set",
+                        "--path",
+                        "pushImages[0]",
+                        `127.0.0.1:${hub!.port}/library/e2e-hello:v1=hello:v1`,
+                        "--stack",
+                        stack,
+                    ],
+                    { cwd: project.dir, env: project.env },
+                );
+                const up = await project.cli(`${stack}-docker-push`, [
+                    "up",
+                    "--yes",
+                    "--skip-preview",
+                    "--non-interactive",
+                    "--stack",
+                    stack,
+                ]);
+                expect(up.code).toBe(0);
+                expect(up.output).toMatch(/registry-image-push\s+replaced/);
+                const pushed = pushResult(stack);
+                expect(pushed.tool).toBe("docker");
+                expect(dockerdPid()).toBe(pidBefore);
+                expect(fs.readFileSync(path.join(dockerEtc, "daemon.json"), "utf8")).toBe(daemonJsonBefore);
+                // Docker knows nothing insecure about the registry: it verified Traefik's certificate against certs.d.
+                expect(
+                    JSON.parse(docker(["info", "--format", "{{json .RegistryConfig.IndexConfigs}}"]))[hostname]
+                        ?.Secure ?? true,
+                ).toBe(true);
+                expect(
+                    docker(["image", "inspect", "--format", "{{json .RepoDigests}}", `${hostname}/hello:v1`]),
+                ).toContain(`${hostname}/hello@${pushed.digests["hello:v1"]}`);
+                expect(fs.readFileSync(path.join(cluster!.dir, "logs", "traefik-access.log"), "utf8")).toMatch(
+                    /"PUT \/v2\/hello\/manifests\/v1 HTTP\/[\d.]+" 201/,
+                );
+                expect(project.outputs(stack).digests).toEqual({ "hello:v1": await servedDigest("hello", "v1") });
+            },
+        );
 
-        e2e("an address change updates the hosts line in place and the checks pass through the new address", async () => {
-            run("pulumi", ["config", "set", "address", otherIngressAddress, "--stack", stack], { cwd: project.dir, env: project.env });
-            const up = await project.cli(`${stack}-address-change`, ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", stack]);
-            expect(up.code).toBe(0);
-            expect(up.output).toMatch(/registry-hosts-entry\s+updated/);
-            expect(up.output).not.toMatch(/registry-hosts-entry\s+replaced/);
-            expect(fs.readFileSync(hostsCopy, "utf8"))
-                .toContain(`${otherIngressAddress} ${hostname} # distribution-registry: distribution-registry/${stack}/registry\n`);
-            expect(fs.readFileSync(hostsCopy, "utf8")).not.toContain(`${ingressAddress} ${hostname}`);
-            expect(project.outputs(stack).digests).toEqual({ "hello:v1": await servedDigest("hello", "v1", otherIngressAddress) });
-            // The certificate names the new address, from the same CA: Traefik serves it once it has read the updated Secret.
-            const ca = project.outputs(stack).caCertificate;
-            const served = await waitFor("Traefik to serve the certificate for the new address", 30, async () => {
-                const r = await throughIngress("GET", "/v2/", { address: otherIngressAddress, ca });
-                return r.certificate.subjectaltname?.includes(otherIngressAddress) ? r.certificate : undefined;
-            });
-            expect(served.subjectaltname).toBe(`DNS:${hostname}, IP Address:${otherIngressAddress}`);
-            expect(fs.readFileSync(path.join(dockerEtc, "certs.d", hostname, "ca.crt"), "utf8")).toBe(ca);
-            // The rollout: a new Secret (create before delete), the Ingress moved to it, then the old one deleted.
-            expect(up.output).toMatch(/registry-tls\s+created replacement/);
-            expect(up.output).toMatch(/registry-ingress\s+updated/);
-            expect(up.output).toMatch(/registry-tls\s+deleted original/);
-            expect(up.output.indexOf("registry-tls created replacement")).toBeLessThan(up.output.indexOf("registry-tls deleted original"));
-        });
+        e2e(
+            "an address change updates the hosts line in place and the checks pass through the new address",
+            async () => {
+                run("pulumi", ["config", "set", "address", otherIngressAddress, "--stack", stack], {
+                    cwd: project.dir,
+                    env: project.env,
+                });
+                const up = await project.cli(`${stack}-address-change`, [
+                    "up",
+                    "--yes",
+                    "--skip-preview",
+                    "--non-interactive",
+                    "--stack",
+                    stack,
+                ]);
+                expect(up.code).toBe(0);
+                expect(up.output).toMatch(/registry-hosts-entry\s+updated/);
+                expect(up.output).not.toMatch(/registry-hosts-entry\s+replaced/);
+                expect(fs.readFileSync(hostsCopy, "utf8")).toContain(
+                    `${otherIngressAddress} ${hostname} # distribution-registry: distribution-registry/${stack}/registry\n`,
+                );
+                expect(fs.readFileSync(hostsCopy, "utf8")).not.toContain(`${ingressAddress} ${hostname}`);
+                expect(project.outputs(stack).digests).toEqual({
+                    "hello:v1": await servedDigest("hello", "v1", otherIngressAddress),
+                });
+                // The certificate names the new address, from the same CA: Traefik serves it once it has read the updated Secret.
+                const ca = project.outputs(stack).caCertificate;
+                const served = await waitFor("Traefik to serve the certificate for the new address", 30, async () => {
+                    const r = await throughIngress("GET", "/v2/", { address: otherIngressAddress, ca });
+                    return r.certificate.subjectaltname?.includes(otherIngressAddress) ? r.certificate : undefined;
+                });
+                expect(served.subjectaltname).toBe(`DNS:${hostname}, IP Address:${otherIngressAddress}`);
+                expect(fs.readFileSync(path.join(dockerEtc, "certs.d", hostname, "ca.crt"), "utf8")).toBe(ca);
+                // The rollout: a new Secret (create before delete), the Ingress moved to it, then the old one deleted.
+                expect(up.output).toMatch(/registry-tls\s+created replacement/);
+                expect(up.output).toMatch(/registry-ingress\s+updated/);
+                expect(up.output).toMatch(/registry-tls\s+deleted original/);
+                expect(up.output.indexOf("registry-tls created replacement")).toBeLessThan(
+                    up.output.indexOf("registry-tls deleted original"),
+                );
+            },
+        );
     }
 
     e2e("pulumi destroy leaves no objects, no volume, and the hosts file and daemon.json byte-identical", async () => {
-        const claim = (await cluster!.api.request("GET", "/api/v1/namespaces/examples/persistentvolumeclaims/registry-data")).body;
-        const destroy = await project.cli(`${stack}-destroy`, ["destroy", "--yes", "--skip-preview", "--non-interactive", "--stack", stack]);
+        const claim = (
+            await cluster!.api.request("GET", "/api/v1/namespaces/examples/persistentvolumeclaims/registry-data")
+        ).body;
+        const destroy = await project.cli(`${stack}-destroy`, [
+            "destroy",
+            "--yes",
+            "--skip-preview",
+            "--non-interactive",
+            "--stack",
+            stack,
+        ]);
         expect(destroy.code).toBe(0);
-        for (const objectPath of ["/apis/apps/v1/namespaces/examples/deployments/registry", "/api/v1/namespaces/examples/secrets/registry",
-            "/api/v1/namespaces/examples/services/registry", "/apis/networking.k8s.io/v1/namespaces/examples/ingresses/registry",
-            `/api/v1/namespaces/${appsNamespace}/secrets/registry-pull`]) {
-            expect(`${objectPath}: ${(await cluster!.api.request("GET", objectPath)).status}`).toBe(`${objectPath}: 404`);
+        for (const objectPath of [
+            "/apis/apps/v1/namespaces/examples/deployments/registry",
+            "/api/v1/namespaces/examples/secrets/registry",
+            "/api/v1/namespaces/examples/services/registry",
+            "/apis/networking.k8s.io/v1/namespaces/examples/ingresses/registry",
+            `/api/v1/namespaces/${appsNamespace}/secrets/registry-pull`,
+        ]) {
+            expect(`${objectPath}: ${(await cluster!.api.request("GET", objectPath)).status}`).toBe(
+                `${objectPath}: 404`,
+            );
         }
-        expect((await cluster!.api.request("GET", "/apis/helm.cattle.io/v1/namespaces/kube-system/helmchartconfigs/traefik")).status).toBe(404);
+        expect(
+            (
+                await cluster!.api.request(
+                    "GET",
+                    "/apis/helm.cattle.io/v1/namespaces/kube-system/helmchartconfigs/traefik",
+                )
+            ).status,
+        ).toBe(404);
         await waitFor("the namespace to be gone", 120, async () =>
-            (await cluster!.api.request("GET", "/api/v1/namespaces/examples")).status === 404 ? true : undefined);
+            (await cluster!.api.request("GET", "/api/v1/namespaces/examples")).status === 404 ? true : undefined,
+        );
         await waitFor("the volume to be released and deleted", 120, async () =>
-            (await cluster!.api.request("GET", `/api/v1/persistentvolumes/${claim.spec.volumeName}`)).status === 404 ? true : undefined);
+            (await cluster!.api.request("GET", `/api/v1/persistentvolumes/${claim.spec.volumeName}`)).status === 404
+                ? true
+                : undefined,
+        );
         expect(fs.readFileSync(hostsCopy)).toEqual(hostsBefore);
         expect(fs.readFileSync(path.join(dockerEtc, "daemon.json"), "utf8")).toBe(daemonJsonBefore);
         // certs.d was made for the CA, so it goes with it (dockerd's own key.json stays).
@@ -570,8 +930,11 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
 });
 
 describe("after both runs", () => {
-    e2e("stopping the node and the Docker engine puts the machine back: rules, routes, links, sysctls, mounts", async () => {
-        await stopEverything();
-        expect(machineState()).toEqual(machineBefore);
-    });
+    e2e(
+        "stopping the node and the Docker engine puts the machine back: rules, routes, links, sysctls, mounts",
+        async () => {
+            await stopEverything();
+            expect(machineState()).toEqual(machineBefore);
+        },
+    );
 });

@@ -26,18 +26,31 @@ export function kubernetesApi(kubeconfigFile: string): KubernetesApi {
     return {
         request(method, path, body, contentType = "application/json") {
             return new Promise((resolve, reject) => {
-                const req = https.request({ host: server.hostname, port: server.port, path, method, agent,
-                    headers: body === undefined ? {} : { "Content-Type": contentType } }, res => {
-                    let data = "";
-                    res.on("data", d => { data += d; });
-                    res.on("end", () => {
-                        let parsed: unknown = data;
-                        try {
-                            parsed = JSON.parse(data);
-                        } catch (_) { /* not JSON */ }
-                        resolve({ status: res.statusCode ?? 0, body: parsed });
-                    });
-                });
+                const req = https.request(
+                    {
+                        host: server.hostname,
+                        port: server.port,
+                        path,
+                        method,
+                        agent,
+                        headers: body === undefined ? {} : { "Content-Type": contentType },
+                    },
+                    res => {
+                        let data = "";
+                        res.on("data", d => {
+                            data += d;
+                        });
+                        res.on("end", () => {
+                            let parsed: unknown = data;
+                            try {
+                                parsed = JSON.parse(data);
+                            } catch (_) {
+                                /* not JSON */
+                            }
+                            resolve({ status: res.statusCode ?? 0, body: parsed });
+                        });
+                    },
+                );
                 req.on("error", reject);
                 req.end(body === undefined ? undefined : JSON.stringify(body));
             });

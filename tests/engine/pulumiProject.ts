@@ -39,8 +39,11 @@ export function makePulumiProject(o: ProjectOptions): PulumiProject {
     // The CLI's release archive ships this shim for dynamic providers; a CLI built from source has none.
     const shims = path.join(o.work, "bin");
     fs.mkdirSync(shims);
-    fs.writeFileSync(path.join(shims, "pulumi-resource-pulumi-nodejs"),
-        "#!/bin/sh\nexec node ./node_modules/@pulumi/pulumi/cmd/dynamic-provider \"$@\"\n", { mode: 0o755 });
+    fs.writeFileSync(
+        path.join(shims, "pulumi-resource-pulumi-nodejs"),
+        '#!/bin/sh\nexec node ./node_modules/@pulumi/pulumi/cmd/dynamic-provider "$@"\n',
+        { mode: 0o755 },
+    );
     // Debian's docker CLI, the one packaged with the engine the test runs.
     fs.symlinkSync("/usr/bin/docker", path.join(shims, "docker"));
     const logs = path.join(o.work, "logs");
@@ -64,20 +67,32 @@ export function makePulumiProject(o: ProjectOptions): PulumiProject {
         dir,
         env,
         cli(step, args) {
-            const script = 'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/docker && shift 2 && exec pulumi "$@"';
+            const script =
+                'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/docker && shift 2 && exec pulumi "$@"';
             const started = Date.now();
-            const child = childProcess.spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "sh",
-                o.hostsFile, o.dockerEtc, ...args], { cwd: dir, env });
+            const child = childProcess.spawn(
+                "unshare",
+                ["--mount", "--propagation", "private", "sh", "-c", script, "sh", o.hostsFile, o.dockerEtc, ...args],
+                { cwd: dir, env },
+            );
             let output = "";
-            child.stdout.on("data", d => { output += d; });
-            child.stderr.on("data", d => { output += d; });
-            return new Promise(resolve => child.on("close", code => {
-                const seconds = (Date.now() - started) / 1000;
-                fs.writeFileSync(path.join(logs, `${step}.log`), output);
-                console.log(`[${step}] pulumi ${args.join(" ")} (exit ${code}, ${seconds.toFixed(1)} s), last lines:\n` +
-                    output.split("\n").slice(-20).join("\n"));
-                resolve({ code, output, seconds });
-            }));
+            child.stdout.on("data", d => {
+                output += d;
+            });
+            child.stderr.on("data", d => {
+                output += d;
+            });
+            return new Promise(resolve =>
+                child.on("close", code => {
+                    const seconds = (Date.now() - started) / 1000;
+                    fs.writeFileSync(path.join(logs, `${step}.log`), output);
+                    console.log(
+                        `[${step}] pulumi ${args.join(" ")} (exit ${code}, ${seconds.toFixed(1)} s), last lines:\n` +
+                            output.split("\n").slice(-20).join("\n"),
+                    );
+                    resolve({ code, output, seconds });
+                }),
+            );
         },
         outputs(stack) {
             return JSON.parse(run("pulumi", ["stack", "output", "--json", "--stack", stack], { cwd: dir, env }));

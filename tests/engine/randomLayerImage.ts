@@ -20,7 +20,9 @@ export function makeRandomLayerImage(dir: string, megabytes: number): string {
     fs.rmSync(rootfs, { recursive: true });
     const layerDigest = crypto.createHash("sha256").update(fs.readFileSync(layer)).digest("hex");
     const config = JSON.stringify({
-        architecture: "amd64", os: "linux", config: {},
+        architecture: "amd64",
+        os: "linux",
+        config: {},
         rootfs: { type: "layers", diff_ids: [`sha256:${layerDigest}`] },
     });
     const configDigest = crypto.createHash("sha256").update(config).digest("hex");
@@ -28,8 +30,12 @@ export function makeRandomLayerImage(dir: string, megabytes: number): string {
     fs.mkdirSync(path.join(archiveDir, layerDigest), { recursive: true });
     fs.renameSync(layer, path.join(archiveDir, layerDigest, "layer.tar"));
     fs.writeFileSync(path.join(archiveDir, `${configDigest}.json`), config);
-    fs.writeFileSync(path.join(archiveDir, "manifest.json"),
-        JSON.stringify([{ Config: `${configDigest}.json`, RepoTags: ["bench:v1"], Layers: [`${layerDigest}/layer.tar`] }]));
+    fs.writeFileSync(
+        path.join(archiveDir, "manifest.json"),
+        JSON.stringify([
+            { Config: `${configDigest}.json`, RepoTags: ["bench:v1"], Layers: [`${layerDigest}/layer.tar`] },
+        ]),
+    );
     const archive = path.join(dir, "image.tar");
     run("tar", ["-C", archiveDir, "-cf", archive, "."]);
     fs.rmSync(archiveDir, { recursive: true });

@@ -5,15 +5,45 @@ import { hasCommand } from "../support/requirements";
 import { KubernetesApi, kubernetesApi } from "./kubernetesApi";
 
 /** Where build-tools.sh and images/build-images.sh put what the real-node cluster runs. */
-export const toolsBin = childProcess.spawnSync(path.join(__dirname, "build-tools.sh"), ["--print-bin"], { encoding: "utf8" }).stdout.trim();
-export const imagesDir = childProcess.spawnSync(path.join(__dirname, "images", "build-images.sh"), ["--print-dir"], { encoding: "utf8" }).stdout.trim();
+export const toolsBin = childProcess
+    .spawnSync(path.join(__dirname, "build-tools.sh"), ["--print-bin"], { encoding: "utf8" })
+    .stdout.trim();
+export const imagesDir = childProcess
+    .spawnSync(path.join(__dirname, "images", "build-images.sh"), ["--print-dir"], { encoding: "utf8" })
+    .stdout.trim();
 
-const requiredTools = ["pulumi", "pulumi-language-nodejs", "pulumi-resource-command", "pulumi-resource-random",
-    "pulumi-resource-kubernetes", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet",
-    "kube-proxy", "traefik", "local-path-provisioner"];
+const requiredTools = [
+    "pulumi",
+    "pulumi-language-nodejs",
+    "pulumi-resource-command",
+    "pulumi-resource-random",
+    "pulumi-resource-kubernetes",
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kube-proxy",
+    "traefik",
+    "local-path-provisioner",
+];
 const requiredImages = ["pause", "registry-2", "registry-3", "busybox", "e2e-hello"];
-const requiredCommands = ["unshare", "nsenter", "setsid", "docker-registry", "skopeo", "htpasswd", "openssl", "curl", "ctr",
-    "runc", "iptables-save", "ip", "/usr/sbin/dockerd", "/usr/bin/docker"];
+const requiredCommands = [
+    "unshare",
+    "nsenter",
+    "setsid",
+    "docker-registry",
+    "skopeo",
+    "htpasswd",
+    "openssl",
+    "curl",
+    "ctr",
+    "runc",
+    "iptables-save",
+    "ip",
+    "/usr/sbin/dockerd",
+    "/usr/bin/docker",
+];
 
 /** Why the real-node tests cannot run here, or undefined when they can. */
 export function whyNotRunnable(): string | undefined {
@@ -114,26 +144,57 @@ export function startRealNodeCluster(dir: string): RealNodeCluster {
  * keeps), routes, links, the sysctls they touch, the mount table, netns files and kubelet cgroups.
  */
 export function machineState(): Record<string, string> {
-    const rules = (save: string) => run(save, []).split("\n")
-        .filter(l => /^(-A|-N|:)/.test(l) && !/^:(INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) ACCEPT/.test(l))
-        .map(l => l.replace(/ \[\d+:\d+\]$/, "")).sort().join("\n");
-    const read = (file: string) => fs.existsSync(file) ? fs.readFileSync(file, "utf8").trim() : "(absent)";
+    const rules = (save: string) =>
+        run(save, [])
+            .split("\n")
+            .filter(l => /^(-A|-N|:)/.test(l) && !/^:(INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) ACCEPT/.test(l))
+            .map(l => l.replace(/ \[\d+:\d+\]$/, ""))
+            .sort()
+            .join("\n");
+    const read = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8").trim() : "(absent)");
     return {
         iptables: rules("iptables-save"),
         ip6tables: rules("ip6tables-save"),
         routes: run("ip", ["route"]).trim(),
-        links: run("ip", ["-o", "link"]).split("\n").map(l => l.split(":")[1]?.trim()).filter(Boolean).sort().join(" "),
-        sysctls: ["net/ipv4/ip_forward", "vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops",
-            "net/ipv4/conf/all/route_localnet"].map(k => `${k}=${read(`/proc/sys/${k}`)}`).join(" "),
-        mounts: fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").map(l => l.split(" ")[4]).filter(Boolean).sort().join("\n"),
+        links: run("ip", ["-o", "link"])
+            .split("\n")
+            .map(l => l.split(":")[1]?.trim())
+            .filter(Boolean)
+            .sort()
+            .join(" "),
+        sysctls: [
+            "net/ipv4/ip_forward",
+            "vm/overcommit_memory",
+            "vm/panic_on_oom",
+            "kernel/panic",
+            "kernel/panic_on_oops",
+            "net/ipv4/conf/all/route_localnet",
+        ]
+            .map(k => `${k}=${read(`/proc/sys/${k}`)}`)
+            .join(" "),
+        mounts: fs
+            .readFileSync("/proc/self/mountinfo", "utf8")
+            .split("\n")
+            .map(l => l.split(" ")[4])
+            .filter(Boolean)
+            .sort()
+            .join("\n"),
         netns: fs.existsSync("/var/run/netns") ? fs.readdirSync("/var/run/netns").join(" ") : "(absent)",
-        kubepodsCgroups: fs.readdirSync("/sys/fs/cgroup").filter(c => fs.existsSync(`/sys/fs/cgroup/${c}/kubepods`)).join(" "),
+        kubepodsCgroups: fs
+            .readdirSync("/sys/fs/cgroup")
+            .filter(c => fs.existsSync(`/sys/fs/cgroup/${c}/kubepods`))
+            .join(" "),
     };
 }
 
 /** The pod of a Deployment that is Ready, by the kubelet's real probes. */
 export async function readyPod(api: KubernetesApi, namespace: string, selector: string): Promise<any | undefined> {
-    const pods = (await api.request("GET", `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(selector)}`)).body;
-    return (pods.items ?? []).find((p: any) => !p.metadata.deletionTimestamp &&
-        (p.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"));
+    const pods = (
+        await api.request("GET", `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(selector)}`)
+    ).body;
+    return (pods.items ?? []).find(
+        (p: any) =>
+            !p.metadata.deletionTimestamp &&
+            (p.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"),
+    );
 }

@@ -24,7 +24,12 @@ let files: string[];
 let result: any;
 
 function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): string {
-    const r = childProcess.spawnSync(cmd, args, { cwd, encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+    const r = childProcess.spawnSync(cmd, args, {
+        cwd,
+        encoding: "utf8",
+        env: { ...process.env, ...env },
+        maxBuffer: 64 * 1024 * 1024,
+    });
     if (r.status !== 0) {
         throw new Error(`${cmd} ${args.join(" ")} in ${cwd} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
     }
@@ -48,7 +53,9 @@ function sdkCopies(dir: string): string[] {
             return;
         }
         for (const entry of fs.readdirSync(nm)) {
-            const pkgs = entry.startsWith("@") ? fs.readdirSync(path.join(nm, entry)).map(e => path.join(entry, e)) : [entry];
+            const pkgs = entry.startsWith("@")
+                ? fs.readdirSync(path.join(nm, entry)).map(e => path.join(entry, e))
+                : [entry];
             for (const p of pkgs) {
                 const full = path.join(nm, p);
                 if (p === path.join("@pulumi", "pulumi")) {
@@ -65,7 +72,8 @@ function sdkCopies(dir: string): string[] {
 beforeAll(() => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), "dr-consumer-"));
     const packed = timed("npm pack (runs the build)", () =>
-        JSON.parse(run("npm", ["pack", "--json", "--pack-destination", work], repo)));
+        JSON.parse(run("npm", ["pack", "--json", "--pack-destination", work], repo)),
+    );
     tarball = path.join(work, packed[0].filename);
     tarballBytes = fs.statSync(tarball).size;
     files = packed[0].files.map((f: { path: string }) => f.path);
@@ -73,15 +81,19 @@ beforeAll(() => {
     consumer = path.join(work, "consumer");
     timed("npm install of the tarball", () => installConsumerStack(consumer, tarball));
 
-    const out = timed("the consumer under mocks (ts-node)", () => run("node", ["-r", "ts-node/register", "mocks.ts"], consumer, {
-        PULUMI_CONFIG: JSON.stringify({ "registry-consumer:password": "consumer-p4ss" }),
-    }));
+    const out = timed("the consumer under mocks (ts-node)", () =>
+        run("node", ["-r", "ts-node/register", "mocks.ts"], consumer, {
+            PULUMI_CONFIG: JSON.stringify({ "registry-consumer:password": "consumer-p4ss" }),
+        }),
+    );
     result = JSON.parse(out.trim().split("\n").pop()!);
 }, 300000);
 
 afterAll(() => {
     // Figures for the README (nothing asserts a time).
-    console.log(`consumer test: ${JSON.stringify(timings)}; tarball ${(tarballBytes / 1024).toFixed(1)} KiB, ${files.length} files`);
+    console.log(
+        `consumer test: ${JSON.stringify(timings)}; tarball ${(tarballBytes / 1024).toFixed(1)} KiB, ${files.length} files`,
+    );
     if (work && !process.env.DR_CONSUMER_KEEP) {
         fs.rmSync(work, { recursive: true, force: true });
     }
@@ -89,8 +101,15 @@ afterAll(() => {
 
 describe("the packed package, installed into another TypeScript stack", () => {
     test("the tarball holds compiled JavaScript, declarations and the workstation scripts, no TypeScript sources", () => {
-        expect(files).toEqual(expect.arrayContaining(["package.json", "bin/components/index.js", "bin/components/index.d.ts",
-            "bin/components/args.js", "bin/components/distributionRegistry.d.ts"]));
+        expect(files).toEqual(
+            expect.arrayContaining([
+                "package.json",
+                "bin/components/index.js",
+                "bin/components/index.d.ts",
+                "bin/components/args.js",
+                "bin/components/distributionRegistry.d.ts",
+            ]),
+        );
         for (const script of fs.readdirSync(path.join(repo, "components", "workstation", "scripts"))) {
             expect(files).toContain(`bin/components/workstation/scripts/${script}`);
         }
@@ -99,7 +118,9 @@ describe("the packed package, installed into another TypeScript stack", () => {
     });
 
     test("@pulumi/pulumi is a peer dependency: the consumer's tree holds one copy, which the package uses", () => {
-        const installed = JSON.parse(fs.readFileSync(path.join(consumer, "node_modules", "distribution-registry", "package.json"), "utf8"));
+        const installed = JSON.parse(
+            fs.readFileSync(path.join(consumer, "node_modules", "distribution-registry", "package.json"), "utf8"),
+        );
         expect(installed.dependencies["@pulumi/pulumi"]).toBeUndefined();
         expect(installed.peerDependencies["@pulumi/pulumi"]).toBe("^3.248.0");
         expect(sdkCopies(consumer)).toEqual([path.join(consumer, "node_modules", "@pulumi", "pulumi")]);
@@ -108,31 +129,57 @@ describe("the packed package, installed into another TypeScript stack", () => {
 
     test("the program imports distribution-registry/components and builds the component on the consumer's mocks", () => {
         const kinds = result.registered.map((r: any) => `${r.type} ${r.name}`);
-        expect(kinds).toEqual(expect.arrayContaining([
-            "distribution-registry:index:DistributionRegistry shared",
-            "kubernetes:core/v1:Namespace shared-namespace",
-            "kubernetes:core/v1:Secret shared-secret",
-            "kubernetes:apps/v1:Deployment shared-deployment",
-            "kubernetes:networking.k8s.io/v1:Ingress shared-ingress",
-        ]));
+        expect(kinds).toEqual(
+            expect.arrayContaining([
+                "distribution-registry:index:DistributionRegistry shared",
+                "kubernetes:core/v1:Namespace shared-namespace",
+                "kubernetes:core/v1:Secret shared-secret",
+                "kubernetes:apps/v1:Deployment shared-deployment",
+                "kubernetes:networking.k8s.io/v1:Ingress shared-ingress",
+            ]),
+        );
         // The workstation steps are off in this stack: no checks, and the one Command keeps the generated TLS keys.
-        expect(kinds.filter((k: string) => k.startsWith("command:") || k.includes("dynamic"))).toEqual(["command:local:Command shared-tls-keys"]);
+        expect(kinds.filter((k: string) => k.startsWith("command:") || k.includes("dynamic"))).toEqual([
+            "command:local:Command shared-tls-keys",
+        ]);
         expect(kinds).toContain("kubernetes:core/v1:Secret shared-tls");
-        expect(result.outputs).toEqual({ url: "https://registry.consumer.test", namespace: "consumer", htpasswdIsSecret: true });
+        expect(result.outputs).toEqual({
+            url: "https://registry.consumer.test",
+            namespace: "consumer",
+            htpasswdIsSecret: true,
+        });
         expect(result.rootExportIsComponents).toBe(true);
     });
 
     test("the import type-checks with Node16+ resolution too (Pulumi's ts-node default without a tsconfig)", () => {
         // The run above used the consumer's tsconfig (commonjs, "node" resolution: typesVersions); this is `exports`.
-        timed("tsc with nodenext resolution", () => run("node", [require.resolve("typescript/bin/tsc", { paths: [consumer] }),
-            "--noEmit", "-p", ".", "--module", "nodenext", "--moduleResolution", "nodenext"], consumer));
+        timed("tsc with nodenext resolution", () =>
+            run(
+                "node",
+                [
+                    require.resolve("typescript/bin/tsc", { paths: [consumer] }),
+                    "--noEmit",
+                    "-p",
+                    ".",
+                    "--module",
+                    "nodenext",
+                    "--moduleResolution",
+                    "nodenext",
+                ],
+                consumer,
+            ),
+        );
     }, 120000);
 
     test("the explicit Kubernetes provider of the consumer reaches every Kubernetes object", () => {
-        const objects = result.registered.filter((r: any) => r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers"));
+        const objects = result.registered.filter(
+            (r: any) => r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers"),
+        );
         expect(objects.length).toBeGreaterThanOrEqual(5);
         for (const o of objects) {
-            expect(`${o.name}: ${o.provider}`).toMatch(new RegExp(`^${o.name}: urn:pulumi:test::registry-consumer::pulumi:providers:kubernetes::cluster::`));
+            expect(`${o.name}: ${o.provider}`).toMatch(
+                new RegExp(`^${o.name}: urn:pulumi:test::registry-consumer::pulumi:providers:kubernetes::cluster::`),
+            );
         }
     });
 });

@@ -6,16 +6,24 @@ import { bundleScript, scriptsDirectory } from "../../components/workstation/scr
 import { runCommandScript, runCommandScriptAsync } from "../support/commandRunner";
 import { hasCommand, itWhen } from "../support/requirements";
 
-const canMount = hasCommand("unshare") && process.getuid?.() === 0 &&
+const canMount =
+    hasCommand("unshare") &&
+    process.getuid?.() === 0 &&
     childProcess.spawnSync("unshare", ["--mount", "true"]).status === 0;
 
-const original = "127.0.0.1\tlocalhost\n# a comment the user wrote\n::1 localhost ip6-localhost\n\n10.9.9.9 other.test # keep me\n";
+const original =
+    "127.0.0.1\tlocalhost\n# a comment the user wrote\n::1 localhost ip6-localhost\n\n10.9.9.9 other.test # keep me\n";
 
 describe("hosts entry script (the Command's create and delete, on a temporary hosts file)", () => {
     let dir: string;
     let file: string;
     const env = (extra: Record<string, string> = {}) => ({
-        DR_HOSTS_FILE: file, DR_ADDRESS: "192.0.2.10", DR_HOSTNAME: "registry.test", DR_OWNER: "distribution-registry/dev/registry", DR_SUDO: "never", ...extra,
+        DR_HOSTS_FILE: file,
+        DR_ADDRESS: "192.0.2.10",
+        DR_HOSTNAME: "registry.test",
+        DR_OWNER: "distribution-registry/dev/registry",
+        DR_SUDO: "never",
+        ...extra,
     });
     beforeEach(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-hosts-"));
@@ -27,7 +35,9 @@ describe("hosts entry script (the Command's create and delete, on a temporary ho
     test("add appends one marked line; add again adds no duplicate; remove restores the file byte for byte", () => {
         expect(runCommandScript("hostsEntry.js", "add", env()).status).toBe(0);
         const added = fs.readFileSync(file, "utf8");
-        expect(added).toBe(`${original}192.0.2.10 registry.test # distribution-registry: distribution-registry/dev/registry\n`);
+        expect(added).toBe(
+            `${original}192.0.2.10 registry.test # distribution-registry: distribution-registry/dev/registry\n`,
+        );
         expect(runCommandScript("hostsEntry.js", "add", env()).status).toBe(0);
         expect(fs.readFileSync(file, "utf8")).toBe(added);
         expect(runCommandScript("hostsEntry.js", "remove", env()).status).toBe(0);
@@ -39,7 +49,9 @@ describe("hosts entry script (the Command's create and delete, on a temporary ho
         fs.appendFileSync(file, "10.1.1.1 later.test\n");
         expect(runCommandScript("hostsEntry.js", "add", env({ DR_ADDRESS: "2001:db8::7" })).status).toBe(0);
         const lines = fs.readFileSync(file, "utf8").split("\n");
-        expect(lines.filter(l => l.includes("registry.test"))).toEqual(["2001:db8::7 registry.test # distribution-registry: distribution-registry/dev/registry"]);
+        expect(lines.filter(l => l.includes("registry.test"))).toEqual([
+            "2001:db8::7 registry.test # distribution-registry: distribution-registry/dev/registry",
+        ]);
         expect(lines[lines.length - 2]).toBe("10.1.1.1 later.test");
         runCommandScript("hostsEntry.js", "remove", env());
         expect(fs.readFileSync(file, "utf8")).toBe(`${original}10.1.1.1 later.test\n`);
@@ -66,15 +78,33 @@ describe("hosts entry script (the Command's create and delete, on a temporary ho
     });
 
     test("two stacks adding at the same time both end up present, and each removes only its own line", async () => {
-        const runs = await Promise.all(Array.from({ length: 6 }, (_, i) =>
-            runCommandScriptAsync("hostsEntry.js", "add", env({ DR_OWNER: `p/stack${i}/registry`, DR_HOSTNAME: `r${i}.test`, DR_ADDRESS: `192.0.2.${i + 1}` }))));
+        const runs = await Promise.all(
+            Array.from({ length: 6 }, (_, i) =>
+                runCommandScriptAsync(
+                    "hostsEntry.js",
+                    "add",
+                    env({
+                        DR_OWNER: `p/stack${i}/registry`,
+                        DR_HOSTNAME: `r${i}.test`,
+                        DR_ADDRESS: `192.0.2.${i + 1}`,
+                    }),
+                ),
+            ),
+        );
         expect(runs.map(r => r.status)).toEqual([0, 0, 0, 0, 0, 0]);
         const text = fs.readFileSync(file, "utf8");
         for (let i = 0; i < 6; i++) {
             expect(text).toContain(`192.0.2.${i + 1} r${i}.test # distribution-registry: p/stack${i}/registry\n`);
         }
-        await Promise.all(Array.from({ length: 6 }, (_, i) =>
-            runCommandScriptAsync("hostsEntry.js", "remove", env({ DR_OWNER: `p/stack${i}/registry`, DR_HOSTNAME: `r${i}.test` }))));
+        await Promise.all(
+            Array.from({ length: 6 }, (_, i) =>
+                runCommandScriptAsync(
+                    "hostsEntry.js",
+                    "remove",
+                    env({ DR_OWNER: `p/stack${i}/registry`, DR_HOSTNAME: `r${i}.test` }),
+                ),
+            ),
+        );
         expect(fs.readFileSync(file, "utf8")).toBe(original);
     });
 
@@ -92,7 +122,9 @@ describe("hosts entry script (the Command's create and delete, on a temporary ho
         expect(bad.status).toBe(1);
         expect(bad.stderr).toMatch(/address "not-an-ip" is not an IP address; nothing was changed/);
         const missing = runCommandScript("hostsEntry.js", "add", env({ DR_HOSTS_FILE: path.join(dir, "nope") }));
-        expect(missing.stderr).toMatch(/^hosts entry: hostsFile: .* does not exist; nothing was changed\. Set hostsFile/);
+        expect(missing.stderr).toMatch(
+            /^hosts entry: hostsFile: .* does not exist; nothing was changed\. Set hostsFile/,
+        );
         expect(fs.readFileSync(file, "utf8")).toBe(original);
     });
 
@@ -125,22 +157,37 @@ describe("hosts entry script (the Command's create and delete, on a temporary ho
         expect(fs.readFileSync(file, "utf8")).toBe(original);
     });
 
-    itWhen(canMount, "needs root and unshare --mount")("a hosts file that is a mount point (/etc/hosts in a container) is rewritten in place", () => {
-        // Inside a private mount namespace, bind-mount `file` over `target`: rename onto target fails with EBUSY there.
-        const target = path.join(dir, "mounted-hosts");
-        fs.writeFileSync(target, "not this one\n");
-        const text = bundleScript(path.join(scriptsDirectory, "hostsEntry.js"), "add");
-        const run = childProcess.spawnSync("unshare", ["--mount", "sh", "-c", 'mount --bind "$1" "$2" && exec node -e "$3"', "sh", file, target, text],
-            { env: { ...process.env, ...env({ DR_HOSTS_FILE: target }) }, encoding: "utf8" });
-        expect(run.stderr).toBe("");
-        expect(run.status).toBe(0);
-        expect(fs.readFileSync(file, "utf8")).toBe(`${original}192.0.2.10 registry.test # distribution-registry: distribution-registry/dev/registry\n`);
-        expect(fs.readFileSync(target, "utf8")).toBe("not this one\n");
-    });
+    itWhen(canMount, "needs root and unshare --mount")(
+        "a hosts file that is a mount point (/etc/hosts in a container) is rewritten in place",
+        () => {
+            // Inside a private mount namespace, bind-mount `file` over `target`: rename onto target fails with EBUSY there.
+            const target = path.join(dir, "mounted-hosts");
+            fs.writeFileSync(target, "not this one\n");
+            const text = bundleScript(path.join(scriptsDirectory, "hostsEntry.js"), "add");
+            const run = childProcess.spawnSync(
+                "unshare",
+                ["--mount", "sh", "-c", 'mount --bind "$1" "$2" && exec node -e "$3"', "sh", file, target, text],
+                { env: { ...process.env, ...env({ DR_HOSTS_FILE: target }) }, encoding: "utf8" },
+            );
+            expect(run.stderr).toBe("");
+            expect(run.status).toBe(0);
+            expect(fs.readFileSync(file, "utf8")).toBe(
+                `${original}192.0.2.10 registry.test # distribution-registry: distribution-registry/dev/registry\n`,
+            );
+            expect(fs.readFileSync(target, "utf8")).toBe("not this one\n");
+        },
+    );
 
     test("shell metacharacters, quotes, spaces and newlines in the inputs are data, never code", () => {
         const canary = path.join(dir, "pwned");
-        const nasty = [`$(touch ${canary})`, `\`touch ${canary}\``, `"; touch ${canary}; "`, `'; touch ${canary}; '`, `a b\nc`, `x && touch ${canary}`];
+        const nasty = [
+            `$(touch ${canary})`,
+            `\`touch ${canary}\``,
+            `"; touch ${canary}; "`,
+            `'; touch ${canary}; '`,
+            `a b\nc`,
+            `x && touch ${canary}`,
+        ];
         for (const value of nasty) {
             for (const key of ["DR_ADDRESS", "DR_HOSTNAME", "DR_OWNER", "DR_HOSTS_FILE", "DR_SUDO"]) {
                 runCommandScript("hostsEntry.js", "add", env({ [key]: value }));

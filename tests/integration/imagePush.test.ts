@@ -19,38 +19,66 @@ const haveTools = hasCommand("skopeo") && hasCommand("docker-registry") && hasCo
 
 function tagsOf(registry: RunningRegistry, repository: string, ca: string): Promise<{ status: number; body: any }> {
     return new Promise((resolve, reject) => {
-        https.get(`${registry.url}/v2/${repository}/tags/list`, {
-            ca, auth: `${username}:${password}`,
-        }, res => {
-            let body = "";
-            res.on("data", d => { body += d; });
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: body ? JSON.parse(body) : null }));
-        }).on("error", reject);
+        https
+            .get(
+                `${registry.url}/v2/${repository}/tags/list`,
+                {
+                    ca,
+                    auth: `${username}:${password}`,
+                },
+                res => {
+                    let body = "";
+                    res.on("data", d => {
+                        body += d;
+                    });
+                    res.on("end", () => resolve({ status: res.statusCode ?? 0, body: body ? JSON.parse(body) : null }));
+                },
+            )
+            .on("error", reject);
     });
 }
 
 /** The digest the registry serves for a tag, as a client asking for a Docker v2 or OCI manifest reads it. */
-function manifestDigest(registry: RunningRegistry, repository: string, tag: string, ca: string): Promise<string | undefined> {
+function manifestDigest(
+    registry: RunningRegistry,
+    repository: string,
+    tag: string,
+    ca: string,
+): Promise<string | undefined> {
     return new Promise((resolve, reject) => {
-        https.request(`${registry.url}/v2/${repository}/manifests/${tag}`, {
-            method: "HEAD", ca, auth: `${username}:${password}`,
-            headers: { Accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json" },
-        }, res => {
-            res.resume();
-            resolve(res.headers["docker-content-digest"] as string | undefined);
-        }).on("error", reject).end();
+        https
+            .request(
+                `${registry.url}/v2/${repository}/manifests/${tag}`,
+                {
+                    method: "HEAD",
+                    ca,
+                    auth: `${username}:${password}`,
+                    headers: {
+                        Accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
+                    },
+                },
+                res => {
+                    res.resume();
+                    resolve(res.headers["docker-content-digest"] as string | undefined);
+                },
+            )
+            .on("error", reject)
+            .end();
     });
 }
 
 /** Command lines of every process now: where a password must never appear. */
 function processCommandLines(): string[] {
-    return fs.readdirSync("/proc").filter(p => /^\d+$/.test(p)).map(p => {
-        try {
-            return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " ");
-        } catch (_) {
-            return "";
-        }
-    });
+    return fs
+        .readdirSync("/proc")
+        .filter(p => /^\d+$/.test(p))
+        .map(p => {
+            try {
+                return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " ");
+            } catch (_) {
+                return "";
+            }
+        });
 }
 
 describe("image push script with skopeo against a real TLS registry with htpasswd", () => {
@@ -59,9 +87,15 @@ describe("image push script with skopeo against a real TLS registry with htpassw
     let registry: RunningRegistry;
     let image: ReturnType<typeof makeOciImage>;
     const env = (extra: Record<string, string> = {}) => ({
-        DR_PUSH_TOOL: "skopeo", DR_REGISTRY: `127.0.0.1:${registry.port}`, DR_USERNAME: username,
-        DR_IMAGES: JSON.stringify([{ source: image.source, repository: "team/hello", tag: "v1", platform: "linux/amd64" }]),
-        DR_TLS_MODE: "ca", DR_CA_CERTIFICATE: tls.certPem, ...extra,
+        DR_PUSH_TOOL: "skopeo",
+        DR_REGISTRY: `127.0.0.1:${registry.port}`,
+        DR_USERNAME: username,
+        DR_IMAGES: JSON.stringify([
+            { source: image.source, repository: "team/hello", tag: "v1", platform: "linux/amd64" },
+        ]),
+        DR_TLS_MODE: "ca",
+        DR_CA_CERTIFICATE: tls.certPem,
+        ...extra,
     });
 
     beforeAll(async () => {
@@ -85,67 +119,115 @@ describe("image push script with skopeo against a real TLS registry with htpassw
         }
     });
 
-    itWhen(haveTools, "needs skopeo, docker-registry and openssl")("pushes through the Command's script, the tag is then listed, and the password is in no process list", async () => {
-        const seen: string[] = [];
-        let running = true;
-        const sampler = (async () => {
-            while (running) {
-                seen.push(...processCommandLines().filter(l => l.includes("p@ss w")));
-                await new Promise(r => setTimeout(r, 5));
-            }
-        })();
-        // Started asynchronously so that the process list can be sampled while skopeo runs.
-        const bundle = bundleScript(path.join(scriptsDirectory, "pushImages.js"), "push");
-        const child = childProcess.spawn("node", ["-e", bundle], { env: { PATH: process.env.PATH!, ...env() } });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", d => { stdout += d; });
-        child.stderr.on("data", d => { stderr += d; });
-        child.stdin.end(password);
-        const status = await new Promise(r => child.on("close", r));
-        running = false;
-        await sampler;
-        expect(stderr).not.toContain("p@ss");
-        expect(status).toBe(0);
-        const result = JSON.parse(stdout);
-        expect(result).toEqual({ tool: "skopeo", registry: `127.0.0.1:${registry.port}`, pushed: [`127.0.0.1:${registry.port}/team/hello:v1`],
-            digests: { "team/hello:v1": expect.stringMatching(/^sha256:[0-9a-f]{64}$/) } });
-        const served = await manifestDigest(registry, "team/hello", "v1", tls.certPem);
-        expect(result.digests["team/hello:v1"]).toBe(served);
-        expect(stdout).not.toContain("p@ss");
-        expect(seen).toEqual([]);
-        expect(await tagsOf(registry, "team/hello", tls.certPem)).toEqual({ status: 200, body: { name: "team/hello", tags: ["v1"] } });
-        expect(fs.existsSync("/tmp/dr-pwned")).toBe(false);
-        expect(fs.readdirSync(os.tmpdir()).filter(f => f.startsWith("distribution-registry-auth-"))).toEqual([]);
-    });
+    itWhen(haveTools, "needs skopeo, docker-registry and openssl")(
+        "pushes through the Command's script, the tag is then listed, and the password is in no process list",
+        async () => {
+            const seen: string[] = [];
+            let running = true;
+            const sampler = (async () => {
+                while (running) {
+                    seen.push(...processCommandLines().filter(l => l.includes("p@ss w")));
+                    await new Promise(r => setTimeout(r, 5));
+                }
+            })();
+            // Started asynchronously so that the process list can be sampled while skopeo runs.
+            const bundle = bundleScript(path.join(scriptsDirectory, "pushImages.js"), "push");
+            const child = childProcess.spawn("node", ["-e", bundle], { env: { PATH: process.env.PATH!, ...env() } });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", d => {
+                stdout += d;
+            });
+            child.stderr.on("data", d => {
+                stderr += d;
+            });
+            child.stdin.end(password);
+            const status = await new Promise(r => child.on("close", r));
+            running = false;
+            await sampler;
+            expect(stderr).not.toContain("p@ss");
+            expect(status).toBe(0);
+            const result = JSON.parse(stdout);
+            expect(result).toEqual({
+                tool: "skopeo",
+                registry: `127.0.0.1:${registry.port}`,
+                pushed: [`127.0.0.1:${registry.port}/team/hello:v1`],
+                digests: { "team/hello:v1": expect.stringMatching(/^sha256:[0-9a-f]{64}$/) },
+            });
+            const served = await manifestDigest(registry, "team/hello", "v1", tls.certPem);
+            expect(result.digests["team/hello:v1"]).toBe(served);
+            expect(stdout).not.toContain("p@ss");
+            expect(seen).toEqual([]);
+            expect(await tagsOf(registry, "team/hello", tls.certPem)).toEqual({
+                status: 200,
+                body: { name: "team/hello", tags: ["v1"] },
+            });
+            expect(fs.existsSync("/tmp/dr-pwned")).toBe(false);
+            expect(fs.readdirSync(os.tmpdir()).filter(f => f.startsWith("distribution-registry-auth-"))).toEqual([]);
+        },
+    );
 
-    itWhen(haveTools, "needs skopeo, docker-registry and openssl")("insecure mode pushes without trusting the certificate", () => {
-        const run = runCommandScript("pushImages.js", "push", env({
-            DR_TLS_MODE: "insecure", DR_CA_CERTIFICATE: "",
-            DR_IMAGES: JSON.stringify([{ source: image.source, repository: "insecure", tag: "v1", platform: "linux/amd64" }]),
-        }), password);
-        expect(run.stderr).not.toContain("p@ss");
-        expect(run.status).toBe(0);
-    });
+    itWhen(haveTools, "needs skopeo, docker-registry and openssl")(
+        "insecure mode pushes without trusting the certificate",
+        () => {
+            const run = runCommandScript(
+                "pushImages.js",
+                "push",
+                env({
+                    DR_TLS_MODE: "insecure",
+                    DR_CA_CERTIFICATE: "",
+                    DR_IMAGES: JSON.stringify([
+                        { source: image.source, repository: "insecure", tag: "v1", platform: "linux/amd64" },
+                    ]),
+                }),
+                password,
+            );
+            expect(run.stderr).not.toContain("p@ss");
+            expect(run.status).toBe(0);
+        },
+    );
 
-    itWhen(haveTools, "needs skopeo, docker-registry and openssl")("an untrusted certificate, or a wrong password, fails clearly and leaves no auth file", async () => {
-        const untrusted = runCommandScript("pushImages.js", "push", env({ DR_TLS_MODE: "system", DR_CA_CERTIFICATE: "" }), password);
-        expect(untrusted.status).toBe(1);
-        expect(untrusted.stderr).toMatch(/x509|certificate/);
-        expect(untrusted.stderr).toMatch(/image push: `skopeo login/);
-        // Another CA than the one that signed the registry's certificate: refused, not skipped.
-        const otherCa = childProcess.execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "/dev/null",
-            "-subj", "/CN=another CA", "-days", "1"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-        const wrongCa = runCommandScript("pushImages.js", "push", env({ DR_CA_CERTIFICATE: otherCa }), password);
-        expect(wrongCa.status).toBe(1);
-        expect(wrongCa.stderr).toMatch(/x509: certificate signed by unknown authority|certificate/);
-        const noCa = runCommandScript("pushImages.js", "push", env({ DR_CA_CERTIFICATE: "" }), password);
-        expect(noCa.stderr).toContain("DR_TLS_MODE \"ca\" needs DR_CA_CERTIFICATE");
-        const refused = runCommandScript("pushImages.js", "push", env(), "wrong password");
-        expect(refused.status).toBe(1);
-        expect(refused.stderr).toMatch(/unauthorized|401|invalid username\/password/i);
-        expect(fs.readdirSync(os.tmpdir()).filter(f => f.startsWith("distribution-registry-auth-"))).toEqual([]);
-    });
+    itWhen(haveTools, "needs skopeo, docker-registry and openssl")(
+        "an untrusted certificate, or a wrong password, fails clearly and leaves no auth file",
+        async () => {
+            const untrusted = runCommandScript(
+                "pushImages.js",
+                "push",
+                env({ DR_TLS_MODE: "system", DR_CA_CERTIFICATE: "" }),
+                password,
+            );
+            expect(untrusted.status).toBe(1);
+            expect(untrusted.stderr).toMatch(/x509|certificate/);
+            expect(untrusted.stderr).toMatch(/image push: `skopeo login/);
+            // Another CA than the one that signed the registry's certificate: refused, not skipped.
+            const otherCa = childProcess.execFileSync(
+                "openssl",
+                [
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-keyout",
+                    "/dev/null",
+                    "-subj",
+                    "/CN=another CA",
+                    "-days",
+                    "1",
+                ],
+                { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
+            );
+            const wrongCa = runCommandScript("pushImages.js", "push", env({ DR_CA_CERTIFICATE: otherCa }), password);
+            expect(wrongCa.status).toBe(1);
+            expect(wrongCa.stderr).toMatch(/x509: certificate signed by unknown authority|certificate/);
+            const noCa = runCommandScript("pushImages.js", "push", env({ DR_CA_CERTIFICATE: "" }), password);
+            expect(noCa.stderr).toContain('DR_TLS_MODE "ca" needs DR_CA_CERTIFICATE');
+            const refused = runCommandScript("pushImages.js", "push", env(), "wrong password");
+            expect(refused.status).toBe(1);
+            expect(refused.stderr).toMatch(/unauthorized|401|invalid username\/password/i);
+            expect(fs.readdirSync(os.tmpdir()).filter(f => f.startsWith("distribution-registry-auth-"))).toEqual([]);
+        },
+    );
 });
 
 describe("image push script with docker (a recording stand-in: this machine has the client but no engine)", () => {
@@ -155,15 +237,24 @@ describe("image push script with docker (a recording stand-in: this machine has 
         const bin = path.join(dir, "bin");
         fs.mkdirSync(bin, { recursive: true });
         // Records each call's argv and stdin; fails the call whose first argument is failOn.
-        fs.writeFileSync(path.join(bin, "docker"), `#!/bin/sh
+        fs.writeFileSync(
+            path.join(bin, "docker"),
+            `#!/bin/sh
 printf 'ARGS:%s\\n' "$*" >> "${log}"
 printf 'STDIN:%s\\n' "$(cat)" >> "${log}"
 [ "$1" = "${failOn}" ] && exit 3
 exit 0
-`, { mode: 0o755 });
+`,
+            { mode: 0o755 },
+        );
         return {
-            PATH: `${bin}:${process.env.PATH}`, DR_PUSH_TOOL: "docker", DR_REGISTRY: "registry.test", DR_USERNAME: "admin",
-            DR_IMAGES: JSON.stringify([{ source: "nginx", repository: "nginx", tag: "latest", platform: "linux/amd64" }]),
+            PATH: `${bin}:${process.env.PATH}`,
+            DR_PUSH_TOOL: "docker",
+            DR_REGISTRY: "registry.test",
+            DR_USERNAME: "admin",
+            DR_IMAGES: JSON.stringify([
+                { source: "nginx", repository: "nginx", tag: "latest", platform: "linux/amd64" },
+            ]),
             DR_TLS_MODE: "insecure",
         };
     };
@@ -189,16 +280,22 @@ exit 0
         expect(calls.split("\n").filter(l => l.includes("p@ss"))).toEqual([`STDIN:${password}`]);
         fs.writeFileSync(log, "");
         expect(runCommandScript("pushImages.js", "remove", env()).status).toBe(0);
-        expect(fs.readFileSync(log, "utf8").split("\n").filter(l => l.startsWith("ARGS:"))).toEqual([
-            "ARGS:rmi registry.test/nginx:latest", "ARGS:logout registry.test",
-        ]);
+        expect(
+            fs
+                .readFileSync(log, "utf8")
+                .split("\n")
+                .filter(l => l.startsWith("ARGS:")),
+        ).toEqual(["ARGS:rmi registry.test/nginx:latest", "ARGS:logout registry.test"]);
     });
 
     test("a failed push undoes the tag and the login: nothing half done", () => {
         const run = runCommandScript("pushImages.js", "push", env("push"), password);
         expect(run.status).toBe(1);
         expect(run.stderr).toMatch(/image push: `docker push .*` failed \(exit 3\)/);
-        const calls = fs.readFileSync(log, "utf8").split("\n").filter(l => l.startsWith("ARGS:"));
+        const calls = fs
+            .readFileSync(log, "utf8")
+            .split("\n")
+            .filter(l => l.startsWith("ARGS:"));
         expect(calls.slice(-2)).toEqual(["ARGS:rmi registry.test/nginx:latest", "ARGS:logout registry.test"]);
     });
 });

@@ -25,7 +25,7 @@ const canRun = ["docker-registry", "skopeo", "openssl"].every(hasCommand);
 const needs = "needs docker-registry, skopeo and openssl";
 const root = path.resolve(__dirname, "..", "..");
 const hostname = "registry.test";
-const user = { username: "engine", password: "serialized: p@ss \"w\"" };
+const user = { username: "engine", password: 'serialized: p@ss "w"' };
 
 let dir: string;
 let tls: SelfSignedCertificate;
@@ -115,9 +115,17 @@ class ProviderHost {
         // missing require. Only PATH: nothing inherited from jest (no ts-node, no NODE_OPTIONS).
         const script = path.join(dir, "host.js");
         fs.writeFileSync(script, hostScript);
-        const requireFromString = require.resolve("require-from-string", { paths: [path.join(root, "node_modules", "@pulumi", "pulumi")] });
-        this.child = childProcess.spawn(process.execPath, [script, requireFromString], { cwd: root, env: { PATH: process.env.PATH ?? "" }, stdio: ["pipe", "pipe", "pipe"] });
-        this.child.stderr!.on("data", d => { this.stderr += d; });
+        const requireFromString = require.resolve("require-from-string", {
+            paths: [path.join(root, "node_modules", "@pulumi", "pulumi")],
+        });
+        this.child = childProcess.spawn(process.execPath, [script, requireFromString], {
+            cwd: root,
+            env: { PATH: process.env.PATH ?? "" },
+            stdio: ["pipe", "pipe", "pipe"],
+        });
+        this.child.stderr!.on("data", d => {
+            this.stderr += d;
+        });
         readline.createInterface({ input: this.child.stdout! }).on("line", line => {
             const reply = JSON.parse(line);
             this.pending.get(reply.id)?.(reply);
@@ -158,13 +166,31 @@ function providerFile(key: keyof typeof texts): string {
 /** The inputs as the engine sends them to create: the program's values plus the serialized provider. */
 function inputs(key: "catalog" | "tags", values: Record<string, unknown>) {
     return {
-        hostname, address: "127.0.0.1", port: registry.port, username: user.username, password: user.password,
-        tls: { mode: "ca", caCertificate: tls.certPem }, deadlineSeconds: 10, ...values, __provider: texts[key],
+        hostname,
+        address: "127.0.0.1",
+        port: registry.port,
+        username: user.username,
+        password: user.password,
+        tls: { mode: "ca", caCertificate: tls.certPem },
+        deadlineSeconds: 10,
+        ...values,
+        __provider: texts[key],
     };
 }
 
 function served(repository: string, tag: string): Promise<boolean> {
-    return isServed({ hostname, address: "127.0.0.1", port: registry.port, username: user.username, password: user.password, tls: { mode: "insecure" } }, repository, tag);
+    return isServed(
+        {
+            hostname,
+            address: "127.0.0.1",
+            port: registry.port,
+            username: user.username,
+            password: user.password,
+            tls: { mode: "insecure" },
+        },
+        repository,
+        tag,
+    );
 }
 
 beforeAll(async () => {
@@ -178,12 +204,19 @@ beforeAll(async () => {
     const serializer = path.join(dir, "serialize.js");
     fs.writeFileSync(serializer, serializerScript);
     const serializing = new Promise<void>((resolve, reject) => {
-        childProcess.execFile(process.execPath, [serializer, root, serialized], { cwd: root, env: { PATH: process.env.PATH ?? "" } },
-            (err, _stdout, stderr) => err ? reject(new Error(`serializing the providers failed: ${stderr}`)) : resolve());
+        childProcess.execFile(
+            process.execPath,
+            [serializer, root, serialized],
+            { cwd: root, env: { PATH: process.env.PATH ?? "" } },
+            (err, _stdout, stderr) =>
+                err ? reject(new Error(`serializing the providers failed: ${stderr}`)) : resolve(),
+        );
     });
     tls = makeSelfSignedCertificate(path.join(dir, "tls"), hostname);
     registry = await startRegistry({
-        config: renderRegistryConfig(settingsFromArgs("registry", {})), htpasswd: renderHtpasswd([user], "test-salt-key", 4), tls,
+        config: renderRegistryConfig(settingsFromArgs("registry", {})),
+        htpasswd: renderHtpasswd([user], "test-salt-key", 4),
+        tls,
     });
     imageA = makeOciImage(path.join(dir, "a"), "a", "serialized a\n");
     imageB = makeOciImage(path.join(dir, "b"), "b", "serialized b\n");
@@ -192,7 +225,12 @@ beforeAll(async () => {
     await serializing;
     const result = JSON.parse(fs.readFileSync(serialized, "utf8"));
     containsSecrets = result.containsSecrets;
-    texts = { catalog: result.catalog, tags: result.tags, catalogResource: result.catalogResource, tagsResource: result.tagsResource };
+    texts = {
+        catalog: result.catalog,
+        tags: result.tags,
+        catalogResource: result.catalogResource,
+        tagsResource: result.tagsResource,
+    };
     for (const key of Object.keys(texts) as (keyof typeof texts)[]) {
         fs.writeFileSync(providerFile(key), texts[key]);
     }
@@ -208,64 +246,100 @@ afterAll(async () => {
 });
 
 describe("the providers, serialized as the engine serializes them and run in a fresh Node process", () => {
-    itWhen(canRun, needs)("serializeFunction gives exactly the __provider text the Resources send; it requires only Node built-ins and captures no secret", () => {
-        expect(texts.catalog).toBe(texts.catalogResource);
-        expect(texts.tags).toBe(texts.tagsResource);
-        expect(containsSecrets).toEqual([false, false]);
-        for (const text of [texts.catalog, texts.tags]) {
-            const required = [...text.matchAll(/require\("([^"]+)"\)/g)].map(m => m[1]);
-            expect(required.sort()).toEqual(["https", "net"]);
-            expect(text).toContain("exports.handler");
-        }
-    });
+    itWhen(canRun, needs)(
+        "serializeFunction gives exactly the __provider text the Resources send; it requires only Node built-ins and captures no secret",
+        () => {
+            expect(texts.catalog).toBe(texts.catalogResource);
+            expect(texts.tags).toBe(texts.tagsResource);
+            expect(containsSecrets).toEqual([false, false]);
+            for (const text of [texts.catalog, texts.tags]) {
+                const required = [...text.matchAll(/require\("([^"]+)"\)/g)].map(m => m[1]);
+                expect(required.sort()).toEqual(["https", "net"]);
+                expect(text).toContain("exports.handler");
+            }
+        },
+    );
 
-    itWhen(canRun, needs)("the tags check: check, create (digests), diff, update (deletes the dropped tag), delete", async () => {
-        const file = providerFile("tags");
-        const news = inputs("tags", { repository: "web", tags: ["1.0", "2.0"], deleteRemovedImages: true });
-        expect((await host.call(file, "check", {}, news)).value.failures).toEqual([]);
+    itWhen(canRun, needs)(
+        "the tags check: check, create (digests), diff, update (deletes the dropped tag), delete",
+        async () => {
+            const file = providerFile("tags");
+            const news = inputs("tags", { repository: "web", tags: ["1.0", "2.0"], deleteRemovedImages: true });
+            expect((await host.call(file, "check", {}, news)).value.failures).toEqual([]);
 
-        const created = (await host.call(file, "create", news)).value;
-        expect(created.id).toBe(`tags@${hostname}:${registry.port}/web`);
-        expect(created.outs.digests).toEqual({ "1.0": imageA.manifestDigest, "2.0": imageB.manifestDigest });
-        expect(created.outs.__provider).toBeUndefined();
+            const created = (await host.call(file, "create", news)).value;
+            expect(created.id).toBe(`tags@${hostname}:${registry.port}/web`);
+            expect(created.outs.digests).toEqual({ "1.0": imageA.manifestDigest, "2.0": imageB.manifestDigest });
+            expect(created.outs.__provider).toBeUndefined();
 
-        expect((await host.call(file, "diff", created.id, created.outs, news)).value).toMatchObject({ changes: false });
-        const fewer = { ...news, tags: ["1.0"] };
-        expect((await host.call(file, "diff", created.id, created.outs, fewer)).value).toMatchObject({ changes: true, diffs: ["tags"] });
+            expect((await host.call(file, "diff", created.id, created.outs, news)).value).toMatchObject({
+                changes: false,
+            });
+            const fewer = { ...news, tags: ["1.0"] };
+            expect((await host.call(file, "diff", created.id, created.outs, fewer)).value).toMatchObject({
+                changes: true,
+                diffs: ["tags"],
+            });
 
-        const updated = (await host.call(file, "update", created.id, created.outs, fewer)).value;
-        expect(updated.outs.digests).toEqual({ "1.0": imageA.manifestDigest });
-        expect(await served("web", "2.0")).toBe(false);
-        expect(await served("web", "1.0")).toBe(true);
+            const updated = (await host.call(file, "update", created.id, created.outs, fewer)).value;
+            expect(updated.outs.digests).toEqual({ "1.0": imageA.manifestDigest });
+            expect(await served("web", "2.0")).toBe(false);
+            expect(await served("web", "1.0")).toBe(true);
 
-        // The delete runs the serialized code kept in state, with the state's values.
-        expect(await host.call(file, "delete", created.id, { ...updated.outs, __provider: texts.tags })).toEqual({ id: expect.any(Number), value: null });
-        expect(await served("web", "1.0")).toBe(false);
-    });
+            // The delete runs the serialized code kept in state, with the state's values.
+            expect(await host.call(file, "delete", created.id, { ...updated.outs, __provider: texts.tags })).toEqual({
+                id: expect.any(Number),
+                value: null,
+            });
+            expect(await served("web", "1.0")).toBe(false);
+        },
+    );
 
-    itWhen(canRun, needs)("the catalog check: create and diff; a failure arrives as an Error with the registry's message", async () => {
-        const file = providerFile("catalog");
-        push(imageA.source, "web:1.0");
-        const news = inputs("catalog", { repositories: ["web"] });
-        const created = (await host.call(file, "create", news)).value;
-        expect(created.outs.repositories).toEqual(["web"]);
-        expect((await host.call(file, "diff", created.id, created.outs, news)).value).toMatchObject({ changes: false });
+    itWhen(canRun, needs)(
+        "the catalog check: create and diff; a failure arrives as an Error with the registry's message",
+        async () => {
+            const file = providerFile("catalog");
+            push(imageA.source, "web:1.0");
+            const news = inputs("catalog", { repositories: ["web"] });
+            const created = (await host.call(file, "create", news)).value;
+            expect(created.outs.repositories).toEqual(["web"]);
+            expect((await host.call(file, "diff", created.id, created.outs, news)).value).toMatchObject({
+                changes: false,
+            });
 
-        const missing = await host.call(file, "create", inputs("catalog", { repositories: ["ghost"], deadlineSeconds: 1 }));
-        expect(missing.error!.isError).toBe(true);
-        expect(missing.error!.message).toContain('does not list "ghost"');
+            const missing = await host.call(
+                file,
+                "create",
+                inputs("catalog", { repositories: ["ghost"], deadlineSeconds: 1 }),
+            );
+            expect(missing.error!.isError).toBe(true);
+            expect(missing.error!.message).toContain('does not list "ghost"');
 
-        const refused = await host.call(file, "create", inputs("catalog", { repositories: ["web"], password: "wrong", deadlineSeconds: 1 }));
-        expect(refused.error!.isError).toBe(true);
-        expect(refused.error!.message).toContain('refused the password of user "engine"');
-    });
+            const refused = await host.call(
+                file,
+                "create",
+                inputs("catalog", { repositories: ["web"], password: "wrong", deadlineSeconds: 1 }),
+            );
+            expect(refused.error!.isError).toBe(true);
+            expect(refused.error!.message).toContain('refused the password of user "engine"');
+        },
+    );
 
-    itWhen(canRun, needs)("a RegistryError keeps its message, name and kind through serialization (a non-retryable one ends at once)", async () => {
-        const file = providerFile("tags");
-        const started = Date.now();
-        const reply = await host.call(file, "create", inputs("tags", { repository: "web", tags: ["1.0"], tls: { mode: "ca" }, deleteRemovedImages: true }));
-        expect(reply.error!.isError).toBe(true);
-        expect(reply.error!.text).toBe('RegistryError: tls mode "ca" needs caCertificate, the PEM of the CA that signed the certificate of registry.test');
-        expect(Date.now() - started).toBeLessThan(2000);
-    });
+    itWhen(canRun, needs)(
+        "a RegistryError keeps its message, name and kind through serialization (a non-retryable one ends at once)",
+        async () => {
+            const file = providerFile("tags");
+            const started = Date.now();
+            const reply = await host.call(
+                file,
+                "create",
+                inputs("tags", { repository: "web", tags: ["1.0"], tls: { mode: "ca" }, deleteRemovedImages: true }),
+            );
+            expect(reply.error!.isError).toBe(true);
+            expect(reply.error!.text).toBe(
+                'RegistryError: tls mode "ca" needs caCertificate, the PEM of the CA that signed the certificate of registry.test',
+            );
+            expect(Date.now() - started).toBeLessThan(2000);
+        },
+    );
 });

@@ -14,14 +14,27 @@ import { RunningRegistry, startRegistry } from "../support/registryProcess";
 import { hasCommand, itWhen } from "../support/requirements";
 
 const haveHtpasswd = hasCommand("htpasswd");
-const registryV3 = path.join(process.env.DR_REGISTRY_V3_DIR ?? path.join(os.homedir(), ".cache", "distribution-registry-v3"), "registry");
+const registryV3 = path.join(
+    process.env.DR_REGISTRY_V3_DIR ?? path.join(os.homedir(), ".cache", "distribution-registry-v3"),
+    "registry",
+);
 
 /** Both major versions, each where it can run: Debian packages 2.8; 3.x is built by tests/support/build-registry-v3.sh. */
 const registries = [
-    { label: "registry 2.8 (Debian's docker-registry)", image: "registry:2.8.3", binary: "docker-registry",
-        available: hasCommand("docker-registry"), why: "needs docker-registry (Debian's Distribution 2.8)" },
-    { label: "registry 3.1 (built from Go modules)", image: "registry:3.1.2", binary: registryV3,
-        available: fs.existsSync(registryV3), why: "registry 3.x not built: run tests/support/build-registry-v3.sh" },
+    {
+        label: "registry 2.8 (Debian's docker-registry)",
+        image: "registry:2.8.3",
+        binary: "docker-registry",
+        available: hasCommand("docker-registry"),
+        why: "needs docker-registry (Debian's Distribution 2.8)",
+    },
+    {
+        label: "registry 3.1 (built from Go modules)",
+        image: "registry:3.1.2",
+        binary: registryV3,
+        available: fs.existsSync(registryV3),
+        why: "registry 3.x not built: run tests/support/build-registry-v3.sh",
+    },
 ];
 
 /** Terraform's view of the machine, as a state file would hold it. */
@@ -43,65 +56,98 @@ function get(url: string, auth?: string): Promise<{ status: number; headers: htt
     });
 }
 
-describe.each(registries)("the rendered Secret, config and Deployment environment run a real $label", ({ image, binary, available: haveRegistry, why }) => {
-    const outputs = parseStateFile(terraformState, "state");
-    const username = outputString(outputs, "container_registry_username", "state", "k");
-    const password = outputString(outputs, "container_registry_password", "state", "k");
-    const settings = settingsFromArgs("registry", { image });
-    const secret = renderSecret(settings, renderHtpasswd([{ username, password }, { username: "ci", password: "ci-pass" }], "kept-salt-key", settings.bcryptCost), "kept-http-secret") as any;
-    const config = (renderConfigMap(settings) as any).data["config.yml"];
-    const deployment = renderDeployment(settings, podChecksum(config, secret.stringData.htpasswd, "kept-http-secret")) as any;
-    let registry: RunningRegistry;
+describe.each(registries)(
+    "the rendered Secret, config and Deployment environment run a real $label",
+    ({ image, binary, available: haveRegistry, why }) => {
+        const outputs = parseStateFile(terraformState, "state");
+        const username = outputString(outputs, "container_registry_username", "state", "k");
+        const password = outputString(outputs, "container_registry_password", "state", "k");
+        const settings = settingsFromArgs("registry", { image });
+        const secret = renderSecret(
+            settings,
+            renderHtpasswd(
+                [
+                    { username, password },
+                    { username: "ci", password: "ci-pass" },
+                ],
+                "kept-salt-key",
+                settings.bcryptCost,
+            ),
+            "kept-http-secret",
+        ) as any;
+        const config = (renderConfigMap(settings) as any).data["config.yml"];
+        const deployment = renderDeployment(
+            settings,
+            podChecksum(config, secret.stringData.htpasswd, "kept-http-secret"),
+        ) as any;
+        let registry: RunningRegistry;
 
-    beforeAll(async () => {
-        if (!haveRegistry) {
-            return;
-        }
-        // The pod's environment: literal values as rendered, secretKeyRefs resolved from the rendered Secret, as the kubelet does.
-        const env: Record<string, string> = {};
-        for (const e of deployment.spec.template.spec.containers[0].env) {
-            env[e.name] = e.value ?? secret.stringData[e.valueFrom.secretKeyRef.key];
-        }
-        registry = await startRegistry({ config, htpasswd: secret.stringData.htpasswd, env, binary });
-    });
-    afterAll(async () => registry?.stop());
-
-    itWhen(haveHtpasswd, "needs htpasswd (apache2-utils)")("Apache's htpasswd verifies every rendered entry and refuses a wrong password", () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-htpasswd-"));
-        const file = path.join(dir, "htpasswd");
-        fs.writeFileSync(file, secret.stringData.htpasswd);
-        // -i reads the password from stdin: the test keeps its own rule of no password on a command line.
-        const verify = (user: string, pass: string) => childProcess.spawnSync("htpasswd", ["-v", "-i", file, user], { input: pass, encoding: "utf8" });
-        expect(verify(username, password).status).toBe(0);
-        expect(verify("ci", "ci-pass").status).toBe(0);
-        expect(verify(username, "wrong").status).not.toBe(0);
-        fs.rmSync(dir, { recursive: true });
-    });
-
-    itWhen(haveRegistry, why)("GET / answers 200 without credentials: the probes' path", async () => {
-        expect((await get(`${registry.url}/`)).status).toBe(200);
-    });
-
-    itWhen(haveRegistry, why)("the Terraform password logs in: 200 on /v2/", async () => {
-        expect((await get(`${registry.url}/v2/`, `${username}:${password}`)).status).toBe(200);
-        expect((await get(`${registry.url}/v2/`, "ci:ci-pass")).status).toBe(200);
-    });
-
-    itWhen(haveRegistry, why)("a wrong password, or none, gets 401 with the Basic challenge for the hostname", async () => {
-        const wrong = await get(`${registry.url}/v2/`, `${username}:not-the-password`);
-        expect(wrong.status).toBe(401);
-        const none = await get(`${registry.url}/v2/`);
-        expect(none.status).toBe(401);
-        expect(none.headers["www-authenticate"]).toBe('Basic realm="registry.test"');
-    });
-
-    itWhen(haveRegistry, why)("the registry took the config: deletes are enabled (DELETE of a missing digest is 404, not 405)", async () => {
-        const status = await new Promise<number>((resolve, reject) => {
-            const req = http.request(`${registry.url}/v2/nothing/manifests/sha256:${"0".repeat(64)}`,
-                { method: "DELETE", auth: `${username}:${password}` }, res => { res.resume(); resolve(res.statusCode ?? 0); });
-            req.on("error", reject);
-            req.end();
+        beforeAll(async () => {
+            if (!haveRegistry) {
+                return;
+            }
+            // The pod's environment: literal values as rendered, secretKeyRefs resolved from the rendered Secret, as the kubelet does.
+            const env: Record<string, string> = {};
+            for (const e of deployment.spec.template.spec.containers[0].env) {
+                env[e.name] = e.value ?? secret.stringData[e.valueFrom.secretKeyRef.key];
+            }
+            registry = await startRegistry({ config, htpasswd: secret.stringData.htpasswd, env, binary });
         });
-        expect(status).toBe(404);
-    });
-});
+        afterAll(async () => registry?.stop());
+
+        itWhen(haveHtpasswd, "needs htpasswd (apache2-utils)")(
+            "Apache's htpasswd verifies every rendered entry and refuses a wrong password",
+            () => {
+                const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-htpasswd-"));
+                const file = path.join(dir, "htpasswd");
+                fs.writeFileSync(file, secret.stringData.htpasswd);
+                // -i reads the password from stdin: the test keeps its own rule of no password on a command line.
+                const verify = (user: string, pass: string) =>
+                    childProcess.spawnSync("htpasswd", ["-v", "-i", file, user], { input: pass, encoding: "utf8" });
+                expect(verify(username, password).status).toBe(0);
+                expect(verify("ci", "ci-pass").status).toBe(0);
+                expect(verify(username, "wrong").status).not.toBe(0);
+                fs.rmSync(dir, { recursive: true });
+            },
+        );
+
+        itWhen(haveRegistry, why)("GET / answers 200 without credentials: the probes' path", async () => {
+            expect((await get(`${registry.url}/`)).status).toBe(200);
+        });
+
+        itWhen(haveRegistry, why)("the Terraform password logs in: 200 on /v2/", async () => {
+            expect((await get(`${registry.url}/v2/`, `${username}:${password}`)).status).toBe(200);
+            expect((await get(`${registry.url}/v2/`, "ci:ci-pass")).status).toBe(200);
+        });
+
+        itWhen(haveRegistry, why)(
+            "a wrong password, or none, gets 401 with the Basic challenge for the hostname",
+            async () => {
+                const wrong = await get(`${registry.url}/v2/`, `${username}:not-the-password`);
+                expect(wrong.status).toBe(401);
+                const none = await get(`${registry.url}/v2/`);
+                expect(none.status).toBe(401);
+                expect(none.headers["www-authenticate"]).toBe('Basic realm="registry.test"');
+            },
+        );
+
+        itWhen(haveRegistry, why)(
+            "the registry took the config: deletes are enabled (DELETE of a missing digest is 404, not 405)",
+            async () => {
+                const status = await new Promise<number>((resolve, reject) => {
+                    const req = http.request(
+                        `${registry.url}/v2/nothing/manifests/sha256:${"0".repeat(64)}`,
+                        { method: "DELETE", auth: `${username}:${password}` },
+                        res => {
+                            res.resume();
+                            resolve(res.statusCode ?? 0);
+                        },
+                    );
+                    req.on("error", reject);
+                    req.end();
+                });
+                expect(status).toBe(404);
+            },
+        );
+    },
+);

@@ -8,8 +8,15 @@ import { renderHtpasswd } from "../../components/htpasswd";
 import { renderRegistryConfig } from "../../components/registryConfig";
 import { settingsFromArgs } from "../../components/settings";
 import {
-    RegistryEndpoint, RegistryError, compareRepositoryNames, deleteManifest, findRepositories, listCatalog,
-    listTags, manifestDigest, nextLink,
+    RegistryEndpoint,
+    RegistryError,
+    compareRepositoryNames,
+    deleteManifest,
+    findRepositories,
+    listCatalog,
+    listTags,
+    manifestDigest,
+    nextLink,
 } from "../../components/verification/registryClient";
 import { makeOciImage } from "../support/ociImage";
 import { freePort } from "../support/ports";
@@ -34,8 +41,14 @@ const sockets = new Map<net.Server, Set<net.Socket>>();
 
 function endpoint(overrides: Partial<RegistryEndpoint> = {}): RegistryEndpoint {
     return {
-        hostname, address: "127.0.0.1", port: registry.port, username: user.username, password: user.password,
-        tls: { mode: "ca", caCertificate: tls.certPem }, timeoutMs: 5000, ...overrides,
+        hostname,
+        address: "127.0.0.1",
+        port: registry.port,
+        username: user.username,
+        password: user.password,
+        tls: { mode: "ca", caCertificate: tls.certPem },
+        timeoutMs: 5000,
+        ...overrides,
     };
 }
 
@@ -45,16 +58,34 @@ function push(source: string, reference: string) {
 }
 
 /** A raw request for setting up content; the client under test only reads and deletes. */
-function raw(method: string, requestPath: string, body?: Buffer, contentType?: string): Promise<{ status: number; headers: Record<string, any> }> {
+function raw(
+    method: string,
+    requestPath: string,
+    body?: Buffer,
+    contentType?: string,
+): Promise<{ status: number; headers: Record<string, any> }> {
     return new Promise((resolve, reject) => {
-        const req = https.request({
-            host: "127.0.0.1", port: registry.port, method, path: requestPath, ca: tls.certPem, servername: hostname,
-            auth: `${user.username}:${user.password}`,
-            headers: body ? { "Content-Length": String(body.length), "Content-Type": contentType ?? "application/octet-stream" } : {},
-        }, res => {
-            res.resume();
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
-        });
+        const req = https.request(
+            {
+                host: "127.0.0.1",
+                port: registry.port,
+                method,
+                path: requestPath,
+                ca: tls.certPem,
+                servername: hostname,
+                auth: `${user.username}:${user.password}`,
+                headers: body
+                    ? {
+                          "Content-Length": String(body.length),
+                          "Content-Type": contentType ?? "application/octet-stream",
+                      }
+                    : {},
+            },
+            res => {
+                res.resume();
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+            },
+        );
         req.on("error", reject);
         req.end(body);
     });
@@ -65,34 +96,50 @@ function raw(method: string, requestPath: string, body?: Buffer, contentType?: s
  * per repository a cross-repository mount of it and a manifest with no layers.
  */
 async function createRepositories(names: string[]) {
-    const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }));
+    const config = Buffer.from(
+        JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }),
+    );
     const digest = `sha256:${crypto.createHash("sha256").update(config).digest("hex")}`;
-    const manifest = Buffer.from(JSON.stringify({
-        schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
-        config: { mediaType: "application/vnd.oci.image.config.v1+json", digest, size: config.length }, layers: [],
-    }));
+    const manifest = Buffer.from(
+        JSON.stringify({
+            schemaVersion: 2,
+            mediaType: "application/vnd.oci.image.manifest.v1+json",
+            config: { mediaType: "application/vnd.oci.image.config.v1+json", digest, size: config.length },
+            layers: [],
+        }),
+    );
     const [first, ...rest] = names;
     const started = await raw("POST", `/v2/${first}/blobs/uploads/`);
     const location = new URL(started.headers.location, "https://x");
     location.searchParams.set("digest", digest);
     expect((await raw("PUT", location.pathname + location.search, config)).status).toBe(201);
     const putManifest = async (name: string) =>
-        expect((await raw("PUT", `/v2/${name}/manifests/latest`, manifest, "application/vnd.oci.image.manifest.v1+json")).status).toBe(201);
+        expect(
+            (await raw("PUT", `/v2/${name}/manifests/latest`, manifest, "application/vnd.oci.image.manifest.v1+json"))
+                .status,
+        ).toBe(201);
     await putManifest(first);
     for (let i = 0; i < rest.length; i += 8) {
-        await Promise.all(rest.slice(i, i + 8).map(async name => {
-            expect((await raw("POST", `/v2/${name}/blobs/uploads/?mount=${digest}&from=${first}`)).status).toBe(201);
-            await putManifest(name);
-        }));
+        await Promise.all(
+            rest.slice(i, i + 8).map(async name => {
+                expect((await raw("POST", `/v2/${name}/blobs/uploads/?mount=${digest}&from=${first}`)).status).toBe(
+                    201,
+                );
+                await putManifest(name);
+            }),
+        );
     }
 }
 
 /** An HTTPS server on 127.0.0.1 answering every request with `status`, like a proxy in front of the registry. */
 async function answeringServer(status: number, body = ""): Promise<number> {
-    const server = https.createServer({ cert: fs.readFileSync(tls.certFile), key: fs.readFileSync(tls.keyFile) }, (_req, res) => {
-        res.writeHead(status, { "Content-Type": "text/html" });
-        res.end(body);
-    });
+    const server = https.createServer(
+        { cert: fs.readFileSync(tls.certFile), key: fs.readFileSync(tls.keyFile) },
+        (_req, res) => {
+            res.writeHead(status, { "Content-Type": "text/html" });
+            res.end(body);
+        },
+    );
     track(server);
     await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
     return (server.address() as net.AddressInfo).port;
@@ -157,16 +204,19 @@ afterAll(async () => {
 });
 
 describe("registry client against a real registry (TLS, htpasswd)", () => {
-    itWhen(canRun, needs)("reads catalog, tags and the pushed manifest's digest through an IP with the hostname as SNI and Host", async () => {
-        const counter = { requests: 0 };
-        const e = endpoint({ counter });
-        expect(await listCatalog(e)).toEqual(["web"]);
-        expect((await listTags(e, "web")).sort()).toEqual(["1.0", "2.0"]);
-        expect(await manifestDigest(e, "web", "1.0")).toBe(pushedDigest);
-        expect(await manifestDigest(e, "web", "2.0")).toBe(otherDigest);
-        expect(await findRepositories(e, ["web", "absent"])).toEqual({ present: ["web"], missing: ["absent"] });
-        expect(counter.requests).toBe(5);
-    });
+    itWhen(canRun, needs)(
+        "reads catalog, tags and the pushed manifest's digest through an IP with the hostname as SNI and Host",
+        async () => {
+            const counter = { requests: 0 };
+            const e = endpoint({ counter });
+            expect(await listCatalog(e)).toEqual(["web"]);
+            expect((await listTags(e, "web")).sort()).toEqual(["1.0", "2.0"]);
+            expect(await manifestDigest(e, "web", "1.0")).toBe(pushedDigest);
+            expect(await manifestDigest(e, "web", "2.0")).toBe(otherDigest);
+            expect(await findRepositories(e, ["web", "absent"])).toEqual({ present: ["web"], missing: ["absent"] });
+            expect(counter.requests).toBe(5);
+        },
+    );
 
     itWhen(canRun, needs)("tls mode insecure accepts the self-signed certificate", async () => {
         expect(await manifestDigest(endpoint({ tls: { mode: "insecure" } }), "web", "1.0")).toBe(pushedDigest);
@@ -233,7 +283,9 @@ describe("registry client against a real registry (TLS, htpasswd)", () => {
     });
 
     itWhen(canRun, needs)("timeout: a server that accepts and never answers", async () => {
-        const server = net.createServer(() => { /* hold the connection, say nothing */ });
+        const server = net.createServer(() => {
+            /* hold the connection, say nothing */
+        });
         track(server);
         await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
         const port = (server.address() as net.AddressInfo).port;
@@ -244,26 +296,38 @@ describe("registry client against a real registry (TLS, htpasswd)", () => {
         expect(Date.now() - started).toBeLessThan(2000);
     });
 
-    itWhen(canRun, needs)("a catalog of more than 100 repositories: walked page by page, and one on the last page found in one request", async () => {
-        const names = Array.from({ length: 130 }, (_, i) => `bulk/repo-${String(i).padStart(3, "0")}`);
-        await createRepositories(names);
-        const walk = { requests: 0 };
-        const all = await listCatalog(endpoint({ counter: walk }));
-        expect(all).toHaveLength(131);
-        expect(all).toEqual([...all].sort(compareRepositoryNames));
-        // 131 names at 100 a page: two pages, the second reached through the Link header.
-        expect(walk.requests).toBe(2);
-        const last = "bulk/repo-129";
-        expect(all.indexOf(last)).toBeGreaterThanOrEqual(100);
-        const seek = { requests: 0 };
-        expect(await findRepositories(endpoint({ counter: seek }), [last])).toEqual({ present: [last], missing: [] });
-        expect(seek.requests).toBe(1);
-        // With pages of 7, the page from "bulk/repo-12" ends at repo-126: the Link header leads on to repo-129.
-        const small = { requests: 0 };
-        expect(await findRepositories(endpoint({ counter: small }), [last], 7)).toEqual({ present: [last], missing: [] });
-        expect(small.requests).toBe(2);
-        expect(await findRepositories(endpoint(), ["bulk/repo-130", "web"], 7)).toEqual({ present: ["web"], missing: ["bulk/repo-130"] });
-    });
+    itWhen(canRun, needs)(
+        "a catalog of more than 100 repositories: walked page by page, and one on the last page found in one request",
+        async () => {
+            const names = Array.from({ length: 130 }, (_, i) => `bulk/repo-${String(i).padStart(3, "0")}`);
+            await createRepositories(names);
+            const walk = { requests: 0 };
+            const all = await listCatalog(endpoint({ counter: walk }));
+            expect(all).toHaveLength(131);
+            expect(all).toEqual([...all].sort(compareRepositoryNames));
+            // 131 names at 100 a page: two pages, the second reached through the Link header.
+            expect(walk.requests).toBe(2);
+            const last = "bulk/repo-129";
+            expect(all.indexOf(last)).toBeGreaterThanOrEqual(100);
+            const seek = { requests: 0 };
+            expect(await findRepositories(endpoint({ counter: seek }), [last])).toEqual({
+                present: [last],
+                missing: [],
+            });
+            expect(seek.requests).toBe(1);
+            // With pages of 7, the page from "bulk/repo-12" ends at repo-126: the Link header leads on to repo-129.
+            const small = { requests: 0 };
+            expect(await findRepositories(endpoint({ counter: small }), [last], 7)).toEqual({
+                present: [last],
+                missing: [],
+            });
+            expect(small.requests).toBe(2);
+            expect(await findRepositories(endpoint(), ["bulk/repo-130", "web"], 7)).toEqual({
+                present: ["web"],
+                missing: ["bulk/repo-130"],
+            });
+        },
+    );
 
     itWhen(canRun, needs)("delete by digest removes the manifest: HEAD answers 404 afterwards", async () => {
         const e = endpoint();
@@ -282,7 +346,9 @@ describe("registry client against a real registry (TLS, htpasswd)", () => {
 describe("registry client helpers", () => {
     it("follows relative and absolute Link headers, and stops without one", () => {
         expect(nextLink('</v2/_catalog?last=b&n=2>; rel="next"')).toBe("/v2/_catalog?last=b&n=2");
-        expect(nextLink('<https://elsewhere.example/v2/x/tags/list?last=t&n=5>; rel="next"')).toBe("/v2/x/tags/list?last=t&n=5");
+        expect(nextLink('<https://elsewhere.example/v2/x/tags/list?last=t&n=5>; rel="next"')).toBe(
+            "/v2/x/tags/list?last=t&n=5",
+        );
         expect(nextLink(undefined)).toBeUndefined();
         expect(nextLink('</v2/_catalog?last=a>; rel="prev"')).toBeUndefined();
     });

@@ -10,8 +10,10 @@ import { makeSelfSignedCertificate } from "../support/tls";
  * as their `pulumi destroy` would. Whatever the order, both files come back byte for byte, and nothing of
  * ours (ledger, lock, temporary file) stays in their directory.
  */
-const userHosts = "127.0.0.1\tlocalhost\n::1 localhost ip6-localhost\n# the user's own comment\n10.0.0.5 build.internal";
-const userDaemonJson = '{\n    "log-driver": "json-file",\n    "insecure-registries": ["user.test:5000"],\n    "features": {"buildkit": true}\n}\n';
+const userHosts =
+    "127.0.0.1\tlocalhost\n::1 localhost ip6-localhost\n# the user's own comment\n10.0.0.5 build.internal";
+const userDaemonJson =
+    '{\n    "log-driver": "json-file",\n    "insecure-registries": ["user.test:5000"],\n    "features": {"buildkit": true}\n}\n';
 const stacks = Array.from({ length: 10 }, (_, i) => ({
     owner: `project/stack-${i}/registry`,
     // Some stacks share a registry (same hostname and port), and one names a registry the user listed already.
@@ -35,80 +37,130 @@ const orders: Array<[string, number[]]> = [
     ["creation order", stacks.map((_, i) => i)],
     ["reverse order", stacks.map((_, i) => stacks.length - 1 - i)],
     ["odd first, then even", [1, 3, 5, 7, 9, 0, 2, 4, 6, 8]],
-    ["shuffled (seed 7)", shuffled(stacks.map((_, i) => i), 7)],
-    ["shuffled (seed 42)", shuffled(stacks.map((_, i) => i), 42)],
+    [
+        "shuffled (seed 7)",
+        shuffled(
+            stacks.map((_, i) => i),
+            7,
+        ),
+    ],
+    [
+        "shuffled (seed 42)",
+        shuffled(
+            stacks.map((_, i) => i),
+            42,
+        ),
+    ],
     ["all at once", []],
 ];
 
 describe("ten stacks sharing one hosts file and one daemon.json", () => {
     let dir: string;
-    beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-shared-")); });
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-shared-"));
+    });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    test.each(orders)("created concurrently, destroyed in %s: both files come back byte for byte", async (_name, order) => {
-        const hostsFile = path.join(dir, "hosts");
-        const dockerDir = path.join(dir, "docker");
-        const daemonJson = path.join(dockerDir, "daemon.json");
-        fs.writeFileSync(hostsFile, userHosts);
-        fs.mkdirSync(dockerDir);
-        fs.writeFileSync(daemonJson, userDaemonJson);
-        const hostsEnv = (s: typeof stacks[0]) => ({
-            DR_HOSTS_FILE: hostsFile, DR_ADDRESS: "192.0.2.10", DR_HOSTNAME: s.hostname, DR_OWNER: s.owner, DR_SUDO: "never",
-        });
-        const trustEnv = (s: typeof stacks[0]) => ({
-            DR_TRUST_MODE: "insecure", DR_REGISTRY: s.registry, DR_DAEMON_CONFIG: daemonJson, DR_CERTS_DIR: path.join(dockerDir, "certs.d"),
-            DR_SUDO: "never", DR_OWNER: s.owner,
-        });
+    test.each(orders)(
+        "created concurrently, destroyed in %s: both files come back byte for byte",
+        async (_name, order) => {
+            const hostsFile = path.join(dir, "hosts");
+            const dockerDir = path.join(dir, "docker");
+            const daemonJson = path.join(dockerDir, "daemon.json");
+            fs.writeFileSync(hostsFile, userHosts);
+            fs.mkdirSync(dockerDir);
+            fs.writeFileSync(daemonJson, userDaemonJson);
+            const hostsEnv = (s: (typeof stacks)[0]) => ({
+                DR_HOSTS_FILE: hostsFile,
+                DR_ADDRESS: "192.0.2.10",
+                DR_HOSTNAME: s.hostname,
+                DR_OWNER: s.owner,
+                DR_SUDO: "never",
+            });
+            const trustEnv = (s: (typeof stacks)[0]) => ({
+                DR_TRUST_MODE: "insecure",
+                DR_REGISTRY: s.registry,
+                DR_DAEMON_CONFIG: daemonJson,
+                DR_CERTS_DIR: path.join(dockerDir, "certs.d"),
+                DR_SUDO: "never",
+                DR_OWNER: s.owner,
+            });
 
-        const created = await Promise.all(stacks.map(async s => {
-            const [hosts, trust] = await Promise.all([
-                runCommandScriptAsync("hostsEntry.js", "add", hostsEnv(s)),
-                runCommandScriptAsync("dockerTrust.js", "add", trustEnv(s)),
-            ]);
-            expect(`${s.owner}: ${hosts.stderr}${trust.stderr.replace(/docker trust: daemon.json changed.*\n/, "")}`).toBe(`${s.owner}: `);
-            return { hosts, trust };
-        }));
-        const hostsLines = fs.readFileSync(hostsFile, "utf8").split("\n").filter(l => l.includes("# distribution-registry: "));
-        expect(hostsLines).toHaveLength(stacks.length);
-        const listed = JSON.parse(fs.readFileSync(daemonJson, "utf8"))["insecure-registries"];
-        expect([...listed].sort()).toEqual([...new Set(stacks.map(s => s.registry))].sort());
+            const created = await Promise.all(
+                stacks.map(async s => {
+                    const [hosts, trust] = await Promise.all([
+                        runCommandScriptAsync("hostsEntry.js", "add", hostsEnv(s)),
+                        runCommandScriptAsync("dockerTrust.js", "add", trustEnv(s)),
+                    ]);
+                    expect(
+                        `${s.owner}: ${hosts.stderr}${trust.stderr.replace(/docker trust: daemon.json changed.*\n/, "")}`,
+                    ).toBe(`${s.owner}: `);
+                    return { hosts, trust };
+                }),
+            );
+            const hostsLines = fs
+                .readFileSync(hostsFile, "utf8")
+                .split("\n")
+                .filter(l => l.includes("# distribution-registry: "));
+            expect(hostsLines).toHaveLength(stacks.length);
+            const listed = JSON.parse(fs.readFileSync(daemonJson, "utf8"))["insecure-registries"];
+            expect([...listed].sort()).toEqual([...new Set(stacks.map(s => s.registry))].sort());
 
-        const remove = (i: number) => Promise.all([
-            runCommandScriptAsync("hostsEntry.js", "remove", { ...hostsEnv(stacks[i]), PULUMI_COMMAND_STDOUT: created[i].hosts.stdout }),
-            runCommandScriptAsync("dockerTrust.js", "remove", { ...trustEnv(stacks[i]), PULUMI_COMMAND_STDOUT: created[i].trust.stdout }),
-        ]);
-        if (order.length === 0) {
-            await Promise.all(stacks.map((_, i) => remove(i)));
-        } else {
-            for (const i of order) {
-                const results = await remove(i);
-                expect(results.map(r => r.status)).toEqual([0, 0]);
-                // Until the last stack goes, what the others need stays.
-                const left = order.slice(order.indexOf(i) + 1);
-                const still = left.length ? JSON.parse(fs.readFileSync(daemonJson, "utf8"))["insecure-registries"] : [];
-                for (const j of left) {
-                    expect(still).toContain(stacks[j].registry);
+            const remove = (i: number) =>
+                Promise.all([
+                    runCommandScriptAsync("hostsEntry.js", "remove", {
+                        ...hostsEnv(stacks[i]),
+                        PULUMI_COMMAND_STDOUT: created[i].hosts.stdout,
+                    }),
+                    runCommandScriptAsync("dockerTrust.js", "remove", {
+                        ...trustEnv(stacks[i]),
+                        PULUMI_COMMAND_STDOUT: created[i].trust.stdout,
+                    }),
+                ]);
+            if (order.length === 0) {
+                await Promise.all(stacks.map((_, i) => remove(i)));
+            } else {
+                for (const i of order) {
+                    const results = await remove(i);
+                    expect(results.map(r => r.status)).toEqual([0, 0]);
+                    // Until the last stack goes, what the others need stays.
+                    const left = order.slice(order.indexOf(i) + 1);
+                    const still = left.length
+                        ? JSON.parse(fs.readFileSync(daemonJson, "utf8"))["insecure-registries"]
+                        : [];
+                    for (const j of left) {
+                        expect(still).toContain(stacks[j].registry);
+                    }
                 }
             }
-        }
-        expect(fs.readFileSync(hostsFile, "utf8")).toBe(userHosts);
-        expect(fs.readFileSync(daemonJson, "utf8")).toBe(userDaemonJson);
-        expect(fs.readdirSync(dockerDir)).toEqual(["daemon.json"]);
-        expect(fs.readdirSync(dir).sort()).toEqual(["docker", "hosts"]);
-    }, 120000);
+            expect(fs.readFileSync(hostsFile, "utf8")).toBe(userHosts);
+            expect(fs.readFileSync(daemonJson, "utf8")).toBe(userDaemonJson);
+            expect(fs.readdirSync(dockerDir)).toEqual(["daemon.json"]);
+            expect(fs.readdirSync(dir).sort()).toEqual(["docker", "hosts"]);
+        },
+        120000,
+    );
 
     test("a daemon.json that did not exist is created by the first stack and removed by the last, in any order", async () => {
         const dockerDir = path.join(dir, "docker");
         fs.mkdirSync(dockerDir);
         const daemonJson = path.join(dockerDir, "daemon.json");
-        const env = (s: typeof stacks[0]) => ({
-            DR_TRUST_MODE: "insecure", DR_REGISTRY: s.registry, DR_DAEMON_CONFIG: daemonJson, DR_CERTS_DIR: "", DR_SUDO: "never", DR_OWNER: s.owner,
+        const env = (s: (typeof stacks)[0]) => ({
+            DR_TRUST_MODE: "insecure",
+            DR_REGISTRY: s.registry,
+            DR_DAEMON_CONFIG: daemonJson,
+            DR_CERTS_DIR: "",
+            DR_SUDO: "never",
+            DR_OWNER: s.owner,
         });
         for (const [, order] of orders.slice(0, 5)) {
             const created = await Promise.all(stacks.map(s => runCommandScriptAsync("dockerTrust.js", "add", env(s))));
             expect(created.map(c => c.status)).toEqual(stacks.map(() => 0));
             for (const i of order) {
-                await runCommandScriptAsync("dockerTrust.js", "remove", { ...env(stacks[i]), PULUMI_COMMAND_STDOUT: created[i].stdout });
+                await runCommandScriptAsync("dockerTrust.js", "remove", {
+                    ...env(stacks[i]),
+                    PULUMI_COMMAND_STDOUT: created[i].stdout,
+                });
             }
             expect(fs.readdirSync(dockerDir)).toEqual([]);
         }
@@ -120,17 +172,27 @@ describe("ten stacks sharing one hosts file and one daemon.json", () => {
         const certsDir = path.join(dockerDir, "certs.d");
         fs.mkdirSync(path.join(certsDir, "other.test"), { recursive: true });
         fs.writeFileSync(path.join(certsDir, "other.test", "ca.crt"), "the user's");
-        const env = (s: typeof stacks[0]) => ({
-            DR_TRUST_MODE: "ca", DR_REGISTRY: "shared.test", DR_DAEMON_CONFIG: "", DR_CERTS_DIR: certsDir, DR_CA_CERTIFICATE: cert,
-            DR_SUDO: "never", DR_OWNER: s.owner,
+        const env = (s: (typeof stacks)[0]) => ({
+            DR_TRUST_MODE: "ca",
+            DR_REGISTRY: "shared.test",
+            DR_DAEMON_CONFIG: "",
+            DR_CERTS_DIR: certsDir,
+            DR_CA_CERTIFICATE: cert,
+            DR_SUDO: "never",
+            DR_OWNER: s.owner,
         });
         for (const [, order] of orders.slice(0, 5)) {
             const created = await Promise.all(stacks.map(s => runCommandScriptAsync("dockerTrust.js", "add", env(s))));
             expect(created.map(c => c.stderr).join("")).toBe("");
             for (const [k, i] of order.entries()) {
-                await runCommandScriptAsync("dockerTrust.js", "remove", { ...env(stacks[i]), PULUMI_COMMAND_STDOUT: created[i].stdout });
+                await runCommandScriptAsync("dockerTrust.js", "remove", {
+                    ...env(stacks[i]),
+                    PULUMI_COMMAND_STDOUT: created[i].stdout,
+                });
                 const left = fs.existsSync(path.join(certsDir, "shared.test", "ca.crt"));
-                expect(`after ${k + 1} of ${order.length}: ${left ? "trusted" : "gone"}`).toBe(`after ${k + 1} of ${order.length}: ${k + 1 < order.length ? "trusted" : "gone"}`);
+                expect(`after ${k + 1} of ${order.length}: ${left ? "trusted" : "gone"}`).toBe(
+                    `after ${k + 1} of ${order.length}: ${k + 1 < order.length ? "trusted" : "gone"}`,
+                );
             }
             expect(fs.readdirSync(certsDir)).toEqual(["other.test"]);
             expect(fs.readFileSync(path.join(certsDir, "other.test", "ca.crt"), "utf8")).toBe("the user's");

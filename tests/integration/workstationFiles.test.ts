@@ -7,24 +7,55 @@ import { runCommandScript } from "../support/commandRunner";
 /** How the workstation scripts meet files that are not what they should be, and a shared temp directory. */
 describe("workstation scripts and their files", () => {
     let dir: string;
-    beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-files-")); });
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-files-"));
+    });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
     const hostsEnv = (file: string, extra: Record<string, string> = {}) => ({
-        DR_HOSTS_FILE: file, DR_ADDRESS: "2001:db8::1", DR_HOSTNAME: "registry.test", DR_OWNER: "p/s/r", DR_SUDO: "never", ...extra,
+        DR_HOSTS_FILE: file,
+        DR_ADDRESS: "2001:db8::1",
+        DR_HOSTNAME: "registry.test",
+        DR_OWNER: "p/s/r",
+        DR_SUDO: "never",
+        ...extra,
     });
     const trustEnv = (file: string) => ({
-        DR_TRUST_MODE: "insecure", DR_REGISTRY: "registry.test", DR_DAEMON_CONFIG: file, DR_CERTS_DIR: path.join(dir, "certs.d"),
-        DR_SUDO: "never", DR_OWNER: "p/s/r",
+        DR_TRUST_MODE: "insecure",
+        DR_REGISTRY: "registry.test",
+        DR_DAEMON_CONFIG: file,
+        DR_CERTS_DIR: path.join(dir, "certs.d"),
+        DR_SUDO: "never",
+        DR_OWNER: "p/s/r",
     });
 
     test("a file error names the config key and the fix, never a bare ENOENT or EISDIR", () => {
         const notADir = path.join(dir, "plain");
         fs.writeFileSync(notADir, "x");
         const cases: Array<[string, string, Record<string, string>, RegExp]> = [
-            ["hosts file is a directory", "hostsEntry.js", hostsEnv(dir), /^hosts entry: hostsFile: .* is a directory, not a file \(EISDIR\); nothing was changed\. Set hostsFile to the file itself/],
-            ["hosts file under a file", "hostsEntry.js", hostsEnv(path.join(notADir, "hosts")), /^hosts entry: hostsFile: .*(not a directory|does not exist).* Set hostsFile to the right path/],
-            ["hosts file in a missing directory", "hostsEntry.js", hostsEnv(path.join(dir, "none", "hosts")), /^hosts entry: hostsFile: .*does not exist.* Set hostsFile to the right path/],
-            ["daemon.json is a directory", "dockerTrust.js", trustEnv(dir), /^docker trust: dockerDaemonConfig: .* is a directory, not a file \(EISDIR\); nothing was changed\. Set dockerDaemonConfig to the file itself/],
+            [
+                "hosts file is a directory",
+                "hostsEntry.js",
+                hostsEnv(dir),
+                /^hosts entry: hostsFile: .* is a directory, not a file \(EISDIR\); nothing was changed\. Set hostsFile to the file itself/,
+            ],
+            [
+                "hosts file under a file",
+                "hostsEntry.js",
+                hostsEnv(path.join(notADir, "hosts")),
+                /^hosts entry: hostsFile: .*(not a directory|does not exist).* Set hostsFile to the right path/,
+            ],
+            [
+                "hosts file in a missing directory",
+                "hostsEntry.js",
+                hostsEnv(path.join(dir, "none", "hosts")),
+                /^hosts entry: hostsFile: .*does not exist.* Set hostsFile to the right path/,
+            ],
+            [
+                "daemon.json is a directory",
+                "dockerTrust.js",
+                trustEnv(dir),
+                /^docker trust: dockerDaemonConfig: .* is a directory, not a file \(EISDIR\); nothing was changed\. Set dockerDaemonConfig to the file itself/,
+            ],
         ];
         for (const [name, script, env, message] of cases) {
             const run = runCommandScript(script, "add", env);
@@ -44,8 +75,9 @@ describe("workstation scripts and their files", () => {
         ] as Array<[string, boolean]>) {
             fs.writeFileSync(file, line);
             const run = runCommandScript("hostsEntry.js", "add", hostsEnv(file));
-            expect(`${line.trim()}: ${run.status === 0 ? "accepted" : run.stderr.trim()}`)
-                .toMatch(conflicts ? /already maps registry\.test to another address/ : /: accepted$/);
+            expect(`${line.trim()}: ${run.status === 0 ? "accepted" : run.stderr.trim()}`).toMatch(
+                conflicts ? /already maps registry\.test to another address/ : /: accepted$/,
+            );
         }
     });
 
@@ -53,7 +85,11 @@ describe("workstation scripts and their files", () => {
         const file = path.join(dir, "hosts");
         fs.writeFileSync(file, "127.0.0.1 localhost\n");
         // What a hostile local user could create in the shared /tmp, under the name the lock used to have.
-        const id = crypto.createHash("sha256").update(path.resolve(fs.realpathSync(file))).digest("hex").slice(0, 16);
+        const id = crypto
+            .createHash("sha256")
+            .update(path.resolve(fs.realpathSync(file)))
+            .digest("hex")
+            .slice(0, 16);
         const squatted = path.join(os.tmpdir(), `distribution-registry-${id}.lock`);
         fs.mkdirSync(squatted, { recursive: true });
         try {

@@ -17,7 +17,12 @@ export interface CommandRun {
 export function runCommandScript(script: string, action: string, env: Record<string, string>, stdin = ""): CommandRun {
     const text = bundleScript(path.join(scriptsDirectory, script), action);
     const r = childProcess.spawnSync("node", ["-e", text], {
-        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", TMPDIR: process.env.TMPDIR ?? "/tmp", ...env },
+        env: {
+            PATH: process.env.PATH ?? "/usr/bin:/bin",
+            HOME: process.env.HOME ?? "/root",
+            TMPDIR: process.env.TMPDIR ?? "/tmp",
+            ...env,
+        },
         input: stdin,
         encoding: "utf8",
     });
@@ -31,14 +36,26 @@ export function runCommandScript(script: string, action: string, env: Record<str
 }
 
 /** The same, started asynchronously: for tests that run two at once. */
-export function runCommandScriptAsync(script: string, action: string, env: Record<string, string>): Promise<CommandRun> {
+export function runCommandScriptAsync(
+    script: string,
+    action: string,
+    env: Record<string, string>,
+): Promise<CommandRun> {
     const text = bundleScript(path.join(scriptsDirectory, script), action);
     return new Promise(resolve => {
-        const child = childProcess.spawn("node", ["-e", text], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env } });
+        const child = childProcess.spawn("node", ["-e", text], {
+            env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+        });
         let stdout = "";
         let stderr = "";
-        child.stdout.on("data", d => { stdout += d; });
-        child.stderr.on("data", d => { stderr += d; });
-        child.on("close", status => resolve({ status, stdout, stderr, result: status === 0 ? JSON.parse(stdout) : undefined }));
+        child.stdout.on("data", d => {
+            stdout += d;
+        });
+        child.stderr.on("data", d => {
+            stderr += d;
+        });
+        child.on("close", status =>
+            resolve({ status, stdout, stderr, result: status === 0 ? JSON.parse(stdout) : undefined }),
+        );
     });
 }

@@ -14,10 +14,18 @@ export function installConsumerStack(dir: string, tarball: string): void {
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
     const lock = JSON.parse(fs.readFileSync(path.join(repo, "package-lock.json"), "utf8"));
     lock.name = manifest.name;
-    lock.packages[""] = { name: manifest.name, version: manifest.version, dependencies: manifest.dependencies, devDependencies: manifest.devDependencies };
+    lock.packages[""] = {
+        name: manifest.name,
+        version: manifest.version,
+        dependencies: manifest.dependencies,
+        devDependencies: manifest.devDependencies,
+    };
     fs.writeFileSync(path.join(dir, "package-lock.json"), JSON.stringify(lock, null, 2));
-    const r = childProcess.spawnSync("npm", ["install", "--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund", tarball],
-        { cwd: dir, encoding: "utf8" });
+    const r = childProcess.spawnSync(
+        "npm",
+        ["install", "--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund", tarball],
+        { cwd: dir, encoding: "utf8" },
+    );
     if (r.status !== 0) {
         throw new Error(`npm install ${tarball} failed (${r.status}): ${r.stderr}${r.stdout}`);
     }

@@ -22,7 +22,18 @@ export function makeOciImage(dir: string, tag = "latest", content = `hello from 
     const work = fs.mkdtempSync(path.join(dir, ".layer-"));
     fs.writeFileSync(path.join(work, "hello.txt"), content);
     const tarFile = path.join(dir, "layer.tar");
-    run("tar", ["--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner", "-cf", tarFile, "-C", work, "hello.txt"]);
+    run("tar", [
+        "--sort=name",
+        "--mtime=@0",
+        "--owner=0",
+        "--group=0",
+        "--numeric-owner",
+        "-cf",
+        tarFile,
+        "-C",
+        work,
+        "hello.txt",
+    ]);
     const tar = fs.readFileSync(tarFile);
     const gz = require("zlib").gzipSync(tar) as Buffer;
     const put = (data: Buffer | string) => {
@@ -33,25 +44,36 @@ export function makeOciImage(dir: string, tag = "latest", content = `hello from 
     };
     const layer = put(gz);
     const diffId = `sha256:${crypto.createHash("sha256").update(tar).digest("hex")}`;
-    const config = put(JSON.stringify({
-        architecture: "amd64", os: "linux",
-        config: { Cmd: ["/hello.txt"] },
-        rootfs: { type: "layers", diff_ids: [diffId] },
-    }));
-    const manifest = put(JSON.stringify({
-        schemaVersion: 2,
-        mediaType: "application/vnd.oci.image.manifest.v1+json",
-        config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
-        layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...layer }],
-    }));
+    const config = put(
+        JSON.stringify({
+            architecture: "amd64",
+            os: "linux",
+            config: { Cmd: ["/hello.txt"] },
+            rootfs: { type: "layers", diff_ids: [diffId] },
+        }),
+    );
+    const manifest = put(
+        JSON.stringify({
+            schemaVersion: 2,
+            mediaType: "application/vnd.oci.image.manifest.v1+json",
+            config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
+            layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...layer }],
+        }),
+    );
     fs.writeFileSync(path.join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-    fs.writeFileSync(path.join(dir, "index.json"), JSON.stringify({
-        schemaVersion: 2,
-        manifests: [{
-            mediaType: "application/vnd.oci.image.manifest.v1+json", ...manifest,
-            annotations: { "org.opencontainers.image.ref.name": tag },
-        }],
-    }));
+    fs.writeFileSync(
+        path.join(dir, "index.json"),
+        JSON.stringify({
+            schemaVersion: 2,
+            manifests: [
+                {
+                    mediaType: "application/vnd.oci.image.manifest.v1+json",
+                    ...manifest,
+                    annotations: { "org.opencontainers.image.ref.name": tag },
+                },
+            ],
+        }),
+    );
     fs.rmSync(work, { recursive: true });
     fs.rmSync(tarFile);
     return { source: `oci:${dir}:${tag}`, dir, tag, manifestDigest: manifest.digest };

@@ -43,7 +43,7 @@ export interface RunningRegistry {
 /** Starts a real registry process on loopback and resolves once `GET /` answers 200. */
 export async function startRegistry(options: RegistryProcessOptions): Promise<RunningRegistry> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-registry-"));
-    const port = options.port ?? await freePort();
+    const port = options.port ?? (await freePort());
     const configFile = path.join(dir, "config.yml");
     let config = options.config;
     if (options.htpasswd === undefined) {
@@ -68,24 +68,32 @@ export async function startRegistry(options: RegistryProcessOptions): Promise<Ru
         env.REGISTRY_HTTP_TLS_CERTIFICATE = options.tls.certFile;
         env.REGISTRY_HTTP_TLS_KEY = options.tls.keyFile;
     }
-    const child = childProcess.spawn(options.binary ?? registryBinary, ["serve", configFile], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = childProcess.spawn(options.binary ?? registryBinary, ["serve", configFile], {
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
-    child.stdout!.on("data", d => { output += d; });
-    child.stderr!.on("data", d => { output += d; });
+    child.stdout!.on("data", d => {
+        output += d;
+    });
+    child.stderr!.on("data", d => {
+        output += d;
+    });
     const url = `${options.tls ? "https" : "http"}://${options.host ?? "127.0.0.1"}:${port}`;
     // Stops the process and removes its temporary directory (a data directory given by the caller stays).
-    const stop = () => new Promise<void>(resolve => {
-        const cleanUp = () => {
-            fs.rmSync(dir, { recursive: true, force: true });
-            resolve();
-        };
-        if (child.exitCode !== null || child.signalCode !== null) {
-            cleanUp();
-            return;
-        }
-        child.once("exit", cleanUp);
-        child.kill("SIGTERM");
-    });
+    const stop = () =>
+        new Promise<void>(resolve => {
+            const cleanUp = () => {
+                fs.rmSync(dir, { recursive: true, force: true });
+                resolve();
+            };
+            if (child.exitCode !== null || child.signalCode !== null) {
+                cleanUp();
+                return;
+            }
+            child.once("exit", cleanUp);
+            child.kill("SIGTERM");
+        });
     const deadline = Date.now() + 15000;
     while (!(await answersRoot(url))) {
         if (child.exitCode !== null || Date.now() > deadline) {
@@ -105,6 +113,9 @@ function answersRoot(url: string): Promise<boolean> {
             resolve(res.statusCode === 200);
         });
         req.on("error", () => resolve(false));
-        req.on("timeout", () => { req.destroy(); resolve(false); });
+        req.on("timeout", () => {
+            req.destroy();
+            resolve(false);
+        });
     });
 }

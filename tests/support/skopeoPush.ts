@@ -21,9 +21,23 @@ export function pushImage(target: PushTarget, source: string, reference: string)
     try {
         const authFile = path.join(dir, "auth.json");
         const auth = Buffer.from(`${target.username}:${target.password}`).toString("base64");
-        fs.writeFileSync(authFile, JSON.stringify({ auths: { [`127.0.0.1:${target.port}`]: { auth } } }), { mode: 0o600 });
-        const r = childProcess.spawnSync("skopeo", ["--insecure-policy", "copy", "--dest-authfile", authFile, "--dest-cert-dir", target.certDir,
-            source, `docker://127.0.0.1:${target.port}/${reference}`], { encoding: "utf8" });
+        fs.writeFileSync(authFile, JSON.stringify({ auths: { [`127.0.0.1:${target.port}`]: { auth } } }), {
+            mode: 0o600,
+        });
+        const r = childProcess.spawnSync(
+            "skopeo",
+            [
+                "--insecure-policy",
+                "copy",
+                "--dest-authfile",
+                authFile,
+                "--dest-cert-dir",
+                target.certDir,
+                source,
+                `docker://127.0.0.1:${target.port}/${reference}`,
+            ],
+            { encoding: "utf8" },
+        );
         if (r.status !== 0) {
             throw new Error(`skopeo copy to ${reference} failed: ${r.stderr}`);
         }

@@ -16,12 +16,29 @@ export function makeSelfSignedCertificate(dir: string, hostname: string): SelfSi
     fs.mkdirSync(dir, { recursive: true });
     const certFile = path.join(dir, "cert.pem");
     const keyFile = path.join(dir, "key.pem");
-    const result = childProcess.spawnSync("openssl", [
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-        "-keyout", keyFile, "-out", certFile, "-subj", `/CN=${hostname}`,
-        "-addext", `subjectAltName=DNS:${hostname},IP:127.0.0.1`,
-        "-addext", "basicConstraints=critical,CA:TRUE",
-    ], { encoding: "utf8" });
+    const result = childProcess.spawnSync(
+        "openssl",
+        [
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            keyFile,
+            "-out",
+            certFile,
+            "-subj",
+            `/CN=${hostname}`,
+            "-addext",
+            `subjectAltName=DNS:${hostname},IP:127.0.0.1`,
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+        ],
+        { encoding: "utf8" },
+    );
     if (result.status !== 0) {
         throw new Error(`openssl failed: ${result.stderr}`);
     }

@@ -77,7 +77,11 @@ const cases: Case[] = [
     ["replicas", { replicas: "2", storageType: "persistentVolumeClaim" }, "replicas"],
     ["storageType", { storageType: "hostPath" }, "storageType"],
     ["storageType", { storageType: "emptydir" }, "storageType"],
-    ["storageAccessMode", { storageType: "persistentVolumeClaim", storageAccessMode: "ReadWriteAll" }, "storageAccessMode"],
+    [
+        "storageAccessMode",
+        { storageType: "persistentVolumeClaim", storageAccessMode: "ReadWriteAll" },
+        "storageAccessMode",
+    ],
     ["storageAccessMode", { storageAccessMode: "rwx" }, "storageAccessMode"],
     ["storageSize", { storageType: "persistentVolumeClaim", storageSize: "10GB" }, "storageSize"],
     ["storageSize", { storageSize: "0" }, "storageSize"],
@@ -105,7 +109,11 @@ const cases: Case[] = [
     ["dockerSudo", { dockerSudo: "yes" }, "dockerSudo"],
     ["dockerTrust", { dockerTrust: "secure" }, "dockerTrust"],
     ["dockerTrust", { tls: "ingressDefault", dockerTrust: "ca" }, "dockerCaFile"],
-    ["dockerCaFile", { tls: "ingressDefault", dockerTrust: "ca", dockerCaFile: path.join(dir, "missing.pem") }, "dockerCaFile"],
+    [
+        "dockerCaFile",
+        { tls: "ingressDefault", dockerTrust: "ca", dockerCaFile: path.join(dir, "missing.pem") },
+        "dockerCaFile",
+    ],
     ["dockerCaFile", { tls: "ingressDefault", dockerTrust: "ca", dockerCaFile: notPem }, "dockerCaFile"],
     ["dockerCaFile", { dockerCaFile: "<valid>" }, "dockerCaFile"],
     ["tls", { tls: "selfSigned" }, "tls"],
@@ -144,20 +152,54 @@ const cases: Case[] = [
     ["hostsFile", { hostsFile: "hosts" }, "hostsFile"],
     ["hostsFile", { hostsFile: "~/hosts" }, "hostsFile"],
     ["hostsFile", { hostsFile: path.join(dir, "hosts-with-manual-line") }, "hostsFile"],
-    ...Object.entries(daemonJsons).map(([what]) =>
-        ["dockerDaemonConfig", { dockerTrust: "insecure", dockerDaemonConfig: path.join(dockerDir, `${what.replace(/ /g, "-")}.json`) }, "dockerDaemonConfig"] as Case),
-    ["dockerDaemonConfig", { dockerTrust: "insecure", dockerDaemonConfig: path.join(dir, "no-docker", "daemon.json") }, "dockerDaemonConfig"],
+    ...Object.entries(daemonJsons).map(
+        ([what]) =>
+            [
+                "dockerDaemonConfig",
+                {
+                    dockerTrust: "insecure",
+                    dockerDaemonConfig: path.join(dockerDir, `${what.replace(/ /g, "-")}.json`),
+                },
+                "dockerDaemonConfig",
+            ] as Case,
+    ),
+    [
+        "dockerDaemonConfig",
+        { dockerTrust: "insecure", dockerDaemonConfig: path.join(dir, "no-docker", "daemon.json") },
+        "dockerDaemonConfig",
+    ],
     ["dockerDaemonConfig", { dockerTrust: "insecure", dockerDaemonConfig: dockerDir }, "dockerDaemonConfig"],
     ["dockerDaemonConfig", { dockerTrust: "insecure", dockerDaemonConfig: "daemon.json" }, "dockerDaemonConfig"],
-    ["dockerCertsDir", { tls: "ingressDefault", dockerTrust: "ca", dockerCaFile: "<valid>", dockerCertsDir: path.join(dir, "no", "certs.d") }, "dockerCertsDir"],
+    [
+        "dockerCertsDir",
+        {
+            tls: "ingressDefault",
+            dockerTrust: "ca",
+            dockerCaFile: "<valid>",
+            dockerCertsDir: path.join(dir, "no", "certs.d"),
+        },
+        "dockerCertsDir",
+    ],
     ["dockerCertsDir", { dockerCertsDir: path.join(dir, "no", "certs.d") }, "dockerCertsDir"],
     ["verifyDeadlineSeconds", { verifyDeadlineSeconds: "0" }, "verifyDeadlineSeconds"],
     ["verifyDeadlineSeconds", { verifyDeadlineSeconds: "soon" }, "verifyDeadlineSeconds"],
     ["terraformDir", { address: undefined }, "terraformDir"],
-    ["terraformStateFile", { password: undefined, terraformStateFile: path.join(dir, "missing.tfstate") }, "terraformStateFile"],
+    [
+        "terraformStateFile",
+        { password: undefined, terraformStateFile: path.join(dir, "missing.tfstate") },
+        "terraformStateFile",
+    ],
     ["terraformStateFile", { address: undefined, terraformStateFile: brokenState }, "terraformStateFile"],
-    ["terraformUsernameOutput", { username: undefined, terraformStateFile: stateFile, terraformUsernameOutput: "registry_user" }, "terraformUsernameOutput"],
-    ["terraformBinary", { address: undefined, terraformDir: dir, terraformBinary: "no-such-terraform" }, "terraformBinary"],
+    [
+        "terraformUsernameOutput",
+        { username: undefined, terraformStateFile: stateFile, terraformUsernameOutput: "registry_user" },
+        "terraformUsernameOutput",
+    ],
+    [
+        "terraformBinary",
+        { address: undefined, terraformDir: dir, terraformBinary: "no-such-terraform" },
+        "terraformBinary",
+    ],
 ];
 
 /** Every file the cases point at, with its bytes, to prove nothing was changed. */
@@ -239,21 +281,33 @@ describe("bad configurations through the program's config path", () => {
             }
             const before = snapshot();
             const { error, registered: count } = await run(config);
-            const shown = Object.entries(change).map(([k, v]) => v === undefined ? `${k} unset` : `${k}=${JSON.stringify(v).replace(dir, "<tmp>")}`).join(", ");
+            const shown = Object.entries(change)
+                .map(([k, v]) => (v === undefined ? `${k} unset` : `${k}=${JSON.stringify(v).replace(dir, "<tmp>")}`))
+                .join(", ");
             if (!error) {
                 failures.push(`${shown}: accepted`);
                 continue;
             }
             const lines = error.message.split("\n");
             const first = lines[0];
-            rows.push(`| ${++n} | \`${shown.replace(/\|/g, "\\|")}\` | ${first.split(dir).join("<tmp>").replace(/\|/g, "\\|")} |`);
+            rows.push(
+                `| ${++n} | \`${shown.replace(/\|/g, "\\|")}\` | ${first.split(dir).join("<tmp>").replace(/\|/g, "\\|")} |`,
+            );
             const problems = [
-                !first.startsWith(`${input}: `) && !first.startsWith(`${input} `) ? `does not start with "${input}"` : "",
+                !first.startsWith(`${input}: `) && !first.startsWith(`${input} `)
+                    ? `does not start with "${input}"`
+                    : "",
                 lines.length > 1 ? "more than one line" : "",
                 /error serializing|Error:|unhandled|\n\s+at /.test(error.message) ? "wrapper noise" : "",
-                !pulumi.RunError.isInstance(error) ? `not a RunError (${(error as Error).name}), so printed with a stack trace` : "",
+                !pulumi.RunError.isInstance(error)
+                    ? `not a RunError (${(error as Error).name}), so printed with a stack trace`
+                    : "",
                 // The fix: a sentence after the problem that tells what to do.
-                !/\. (Use|Set|Give|Write|Make|Fix|Choose|Drop|List|Merge|Run|Name|Add|Unset|Install|Check|Remove)\b/.test(first) ? "no fix sentence" : "",
+                !/\. (Use|Set|Give|Write|Make|Fix|Choose|Drop|List|Merge|Run|Name|Add|Unset|Install|Check|Remove)\b/.test(
+                    first,
+                )
+                    ? "no fix sentence"
+                    : "",
                 count !== 0 ? `${count} resources registered` : "",
                 JSON.stringify(snapshot()) !== JSON.stringify(before) ? "a file changed" : "",
             ].filter(Boolean);

@@ -35,28 +35,41 @@ describe("the generated certificates", () => {
         expect(server.checkIP("192.0.2.10")).toBe("192.0.2.10");
         expect(server.checkIssued(ca)).toBe(true);
         expect(server.verify(ca.publicKey)).toBe(true);
-        expect(server.publicKey.export({ type: "spki", format: "pem" }))
-            .toBe(crypto.createPublicKey(keys.serverPrivateKey).export({ type: "spki", format: "pem" }));
+        expect(server.publicKey.export({ type: "spki", format: "pem" })).toBe(
+            crypto.createPublicKey(keys.serverPrivateKey).export({ type: "spki", format: "pem" }),
+        );
         expect(issued.privateKey).toBe(keys.serverPrivateKey);
         // The key usages as OpenSSL reads them: a CA that signs certificates only, a server key for TLS.
-        const text = (pem: string) => childProcess.execFileSync("openssl", ["x509", "-noout", "-text"], { input: pem, encoding: "utf8" });
+        const text = (pem: string) =>
+            childProcess.execFileSync("openssl", ["x509", "-noout", "-text"], { input: pem, encoding: "utf8" });
         expect(text(issued.certificate)).toMatch(/Basic Constraints: critical\s+CA:FALSE/);
         expect(text(issued.certificate)).toMatch(/Key Usage: critical\s+Digital Signature, Key Encipherment/);
         expect(text(issued.caCertificate)).toMatch(/Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
         expect(text(issued.caCertificate)).toMatch(/Key Usage: critical\s+Certificate Sign, CRL Sign/);
         // The CA's name holds a hash of its public key: two stacks' CAs never share a name.
         const keyId = caSubject(keys.caPrivateKey).match(/CA ([0-9a-f]{16})/)![1];
-        expect(ca.subject.split("\n").sort()).toEqual([`CN=distribution-registry CA ${keyId}`, "O=distribution-registry"]);
+        expect(ca.subject.split("\n").sort()).toEqual([
+            `CN=distribution-registry CA ${keyId}`,
+            "O=distribution-registry",
+        ]);
     });
 
     test("OpenSSL verifies the chain for the hostname, and refuses it for another name", async () => {
         const issued = await issueCertificates(keys, request, at(1));
         const dir = require("fs").mkdtempSync(require("path").join(require("os").tmpdir(), "dr-certs-"));
-        const write = (name: string, text: string) => { const p = require("path").join(dir, name); require("fs").writeFileSync(p, text); return p; };
+        const write = (name: string, text: string) => {
+            const p = require("path").join(dir, name);
+            require("fs").writeFileSync(p, text);
+            return p;
+        };
         const caFile = write("ca.crt", issued.caCertificate);
         const certFile = write("tls.crt", issued.certificate);
-        const verify = (...extra: string[]) => childProcess.spawnSync("openssl",
-            ["verify", "-CAfile", caFile, "-purpose", "sslserver", ...extra, certFile], { encoding: "utf8" });
+        const verify = (...extra: string[]) =>
+            childProcess.spawnSync(
+                "openssl",
+                ["verify", "-CAfile", caFile, "-purpose", "sslserver", ...extra, certFile],
+                { encoding: "utf8" },
+            );
         expect(verify("-verify_hostname", "registry.test").stdout).toContain(": OK");
         expect(verify("-verify_ip", "192.0.2.10").stdout).toContain(": OK");
         expect(verify("-verify_hostname", "evil.test").status).not.toBe(0);
@@ -68,7 +81,10 @@ describe("the generated certificates", () => {
         const server = new crypto.X509Certificate(issued.certificate);
         const ca = new crypto.X509Certificate(issued.caCertificate);
         expect(new Date(server.validFrom).getTime()).toBe(Math.floor(created.getTime() / 1000) * 1000 - 3600 * 1000);
-        expect((new Date(server.validTo).getTime() - new Date(server.validFrom).getTime()) / day).toBeCloseTo(365 + 1 / 24, 3);
+        expect((new Date(server.validTo).getTime() - new Date(server.validFrom).getTime()) / day).toBeCloseTo(
+            365 + 1 / 24,
+            3,
+        );
         expect((new Date(ca.validTo).getTime() - new Date(ca.validFrom).getTime()) / day).toBeCloseTo(3650 + 1 / 24, 3);
         expect(server.subjectAltName).toBe("DNS:registry.test, IP Address:2001:DB8:0:0:0:0:0:1");
         expect(issued.notAfter).toBe(new Date(Math.floor(created.getTime() / 1000) * 1000 + 365 * day).toISOString());
@@ -120,8 +136,12 @@ describe("the generated certificates", () => {
         const first = await issueCertificates(keys, request, at(1));
         const renamed = await issueCertificates(keys, { ...request, hostname: "images.example.test" }, at(1));
         const moved = await issueCertificates(keys, { ...request, address: "192.0.2.11" }, at(1));
-        expect(new crypto.X509Certificate(renamed.certificate).subjectAltName).toBe("DNS:images.example.test, IP Address:192.0.2.10");
-        expect(new crypto.X509Certificate(moved.certificate).subjectAltName).toBe("DNS:registry.test, IP Address:192.0.2.11");
+        expect(new crypto.X509Certificate(renamed.certificate).subjectAltName).toBe(
+            "DNS:images.example.test, IP Address:192.0.2.10",
+        );
+        expect(new crypto.X509Certificate(moved.certificate).subjectAltName).toBe(
+            "DNS:registry.test, IP Address:192.0.2.11",
+        );
         expect(renamed.certificate).not.toBe(first.certificate);
         expect(renamed.caCertificate).toBe(first.caCertificate);
         expect(moved.caCertificate).toBe(first.caCertificate);
@@ -129,6 +149,6 @@ describe("the generated certificates", () => {
 
     test("keys that are not the Command's output are a clear error, not a certificate", () => {
         expect(() => parseKeys("")).toThrow(/the TLS keys Command's output is not the keys it prints/);
-        expect(() => parseKeys("{\"created\":\"x\"}")).toThrow(/replace it with `pulumi up --replace/);
+        expect(() => parseKeys('{"created":"x"}')).toThrow(/replace it with `pulumi up --replace/);
     });
 });

@@ -12,16 +12,31 @@ const password = "Tf-p@ss w\"ord'$(x)";
 /** Builds the component, records each child's parent, and waits until every registration is in. */
 async function build(name: string, args: Partial<DistributionRegistryArgs> = {}) {
     const parents = new Map<string, pulumi.Resource | undefined>();
-    const component = new DistributionRegistry(name, {
-        address: "192.0.2.10", username: "admin", password: pulumi.secret(password), ...args,
-    }, {
-        transformations: [a => { parents.set(a.name, a.opts.parent); return undefined; }],
-    });
+    const component = new DistributionRegistry(
+        name,
+        {
+            address: "192.0.2.10",
+            username: "admin",
+            password: pulumi.secret(password),
+            ...args,
+        },
+        {
+            transformations: [
+                a => {
+                    parents.set(a.name, a.opts.parent);
+                    return undefined;
+                },
+            ],
+        },
+    );
     const start = registered.length;
     // promise() rejects where apply would wait forever: a bad input fails every registration that depends on it.
     await (component.url as any).promise().catch(() => undefined);
     await settled(registered, component);
-    const mine = registered.slice(start).filter(r => r.name.startsWith(name)).map(r => ({ ...r, inputs: plain(r.inputs), raw: r.inputs }));
+    const mine = registered
+        .slice(start)
+        .filter(r => r.name.startsWith(name))
+        .map(r => ({ ...r, inputs: plain(r.inputs), raw: r.inputs }));
     return { component, parents, resources: mine, byType: (t: string) => mine.filter(r => r.type === t) };
 }
 
@@ -29,26 +44,32 @@ describe("DistributionRegistry under mocks", () => {
     test("creates every child, each parented to the component", async () => {
         const { component, parents, resources } = await build("registry");
         const kinds = resources.map(r => `${r.type} ${r.name}`).sort();
-        expect(kinds).toEqual(expect.arrayContaining([
-            "command:local:Command registry-docker-trust",
-            "command:local:Command registry-hosts-entry",
-            "command:local:Command registry-image-push",
-            "kubernetes:apps/v1:Deployment registry-deployment",
-            "kubernetes:core/v1:ConfigMap registry-config",
-            "kubernetes:core/v1:Secret registry-secret",
-            "kubernetes:core/v1:Service registry-service",
-            "kubernetes:networking.k8s.io/v1:Ingress registry-ingress",
-            "random:index/randomPassword:RandomPassword registry-bcrypt-salt-key",
-            "random:index/randomPassword:RandomPassword registry-http-secret",
-        ]));
-        expect(kinds).toEqual(expect.arrayContaining([
-            "pulumi-nodejs:dynamic/registry:CatalogCheck registry-catalog",
-            "pulumi-nodejs:dynamic/registry:TagsCheck registry-tags-nginx",
-        ]));
+        expect(kinds).toEqual(
+            expect.arrayContaining([
+                "command:local:Command registry-docker-trust",
+                "command:local:Command registry-hosts-entry",
+                "command:local:Command registry-image-push",
+                "kubernetes:apps/v1:Deployment registry-deployment",
+                "kubernetes:core/v1:ConfigMap registry-config",
+                "kubernetes:core/v1:Secret registry-secret",
+                "kubernetes:core/v1:Service registry-service",
+                "kubernetes:networking.k8s.io/v1:Ingress registry-ingress",
+                "random:index/randomPassword:RandomPassword registry-bcrypt-salt-key",
+                "random:index/randomPassword:RandomPassword registry-http-secret",
+            ]),
+        );
+        expect(kinds).toEqual(
+            expect.arrayContaining([
+                "pulumi-nodejs:dynamic/registry:CatalogCheck registry-catalog",
+                "pulumi-nodejs:dynamic/registry:TagsCheck registry-tags-nginx",
+            ]),
+        );
         expect(kinds).toContain("kubernetes:core/v1:PersistentVolumeClaim registry-data");
         expect(kinds.some(k => k.includes("Namespace") || k.includes("pull-secret"))).toBe(false);
         for (const r of resources.filter(r => r.name !== "registry")) {
-            expect(`${r.name}: ${parents.get(r.name) === component ? "child" : "not a child"}`).toBe(`${r.name}: child`);
+            expect(`${r.name}: ${parents.get(r.name) === component ? "child" : "not a child"}`).toBe(
+                `${r.name}: child`,
+            );
         }
     });
 
@@ -66,7 +87,12 @@ describe("DistributionRegistry under mocks", () => {
     test("no Command text or environment holds the password; it reaches the push on stdin only", async () => {
         const { byType } = await build("secrets");
         const commands = byType("command:local:Command");
-        expect(commands.map(c => c.name).sort()).toEqual(["secrets-docker-trust", "secrets-hosts-entry", "secrets-image-push", "secrets-tls-keys"]);
+        expect(commands.map(c => c.name).sort()).toEqual([
+            "secrets-docker-trust",
+            "secrets-hosts-entry",
+            "secrets-image-push",
+            "secrets-tls-keys",
+        ]);
         for (const c of commands) {
             for (const field of ["create", "update", "delete", "environment", "triggers", "interpreter"]) {
                 expect(JSON.stringify(c.inputs[field] ?? "")).not.toContain("p@ss");
@@ -81,7 +107,9 @@ describe("DistributionRegistry under mocks", () => {
     test("a username given as a secret (Terraform's sensitive) stays a secret in every resource; a plain one stays readable", async () => {
         const secretUser = await build("secretuser", { username: pulumi.secret("tf-user") });
         const holders = secretUser.resources.filter(r => JSON.stringify(r.inputs).includes("tf-user"));
-        expect(holders.map(r => r.name).sort()).toEqual(expect.arrayContaining(["secretuser-image-push", "secretuser-tags-nginx"]));
+        expect(holders.map(r => r.name).sort()).toEqual(
+            expect.arrayContaining(["secretuser-image-push", "secretuser-tags-nginx"]),
+        );
         /** Whether every place the value appears in the raw inputs is inside a secret. */
         const hiddenEverywhere = (raw: any, value: string): boolean => {
             if (wasSecret(raw)) {
@@ -119,13 +147,20 @@ describe("DistributionRegistry under mocks", () => {
     });
 
     test("an image-pull Secret in each listed namespace, its data secret, its name an output", async () => {
-        const { byType, component } = await build("pulls", { hostname: "reg.example.com", imagePullSecretNamespaces: ["apps", "examples"] });
+        const { byType, component } = await build("pulls", {
+            hostname: "reg.example.com",
+            imagePullSecretNamespaces: ["apps", "examples"],
+        });
         const secrets = byType("kubernetes:core/v1:Secret").filter(r => r.name.startsWith("pulls-pull-secret-"));
-        expect(secrets.map(r => `${r.name} ${r.inputs.metadata.namespace}/${r.inputs.metadata.name} ${r.inputs.type}`)).toEqual([
+        expect(
+            secrets.map(r => `${r.name} ${r.inputs.metadata.namespace}/${r.inputs.metadata.name} ${r.inputs.type}`),
+        ).toEqual([
             "pulls-pull-secret-apps apps/pulls-pull kubernetes.io/dockerconfigjson",
             "pulls-pull-secret-examples examples/pulls-pull kubernetes.io/dockerconfigjson",
         ]);
-        expect(JSON.parse(secrets[0].inputs.stringData[".dockerconfigjson"]).auths["reg.example.com"].password).toBe(password);
+        expect(JSON.parse(secrets[0].inputs.stringData[".dockerconfigjson"]).auths["reg.example.com"].password).toBe(
+            password,
+        );
         expect(wasSecret(secrets[0].raw.stringData)).toBe(true);
         expect(wasSecret(secrets[0].raw.metadata)).toBe(false);
         expect(await valueOf(component.imagePullSecretName)).toBe("pulls-pull");
@@ -150,14 +185,26 @@ describe("DistributionRegistry under mocks", () => {
         ["username", { username: "ad:min" }, /^username: "ad:min" contains ':'/],
         ["address", { address: "registry.test" }, /^address: "registry.test" is not an IPv4 or IPv6 address/],
         ["replicas", { replicas: 3 }, /^replicas: 3 replicas need storage/],
-    ])("a bad %s creates nothing at all and says what to fix", (_name, bad, message) => {
-        const run = childProcess.spawnSync("npx", ["ts-node", "--transpile-only", path.join(__dirname, "fixtures", "constructWithBadInput.ts"),
-            JSON.stringify({ address: "192.0.2.10", username: "admin", password: "p", ...bad })], { encoding: "utf8" });
-        const { types, errors, runErrors } = JSON.parse(run.stdout);
-        // Checked before the component registers itself: nothing at all, and one sentence without wrapper prefixes.
-        expect(types).toEqual([]);
-        expect(errors).toHaveLength(1);
-        expect(errors[0]).toMatch(message);
-        expect(runErrors).toEqual([true]);
-    }, 30000);
+    ])(
+        "a bad %s creates nothing at all and says what to fix",
+        (_name, bad, message) => {
+            const run = childProcess.spawnSync(
+                "npx",
+                [
+                    "ts-node",
+                    "--transpile-only",
+                    path.join(__dirname, "fixtures", "constructWithBadInput.ts"),
+                    JSON.stringify({ address: "192.0.2.10", username: "admin", password: "p", ...bad }),
+                ],
+                { encoding: "utf8" },
+            );
+            const { types, errors, runErrors } = JSON.parse(run.stdout);
+            // Checked before the component registers itself: nothing at all, and one sentence without wrapper prefixes.
+            expect(types).toEqual([]);
+            expect(errors).toHaveLength(1);
+            expect(errors[0]).toMatch(message);
+            expect(runErrors).toEqual([true]);
+        },
+        30000,
+    );
 });

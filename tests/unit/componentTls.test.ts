@@ -8,13 +8,25 @@ import { DistributionRegistry, DistributionRegistryArgs } from "../../components
 /** Builds the component and returns what it registered, with the resource options each child got. */
 async function build(name: string, args: Partial<DistributionRegistryArgs> = {}) {
     const options = new Map<string, pulumi.CustomResourceOptions>();
-    const component = new DistributionRegistry(name, { address: "192.0.2.10", username: "admin", password: pulumi.secret("pw"), ...args }, {
-        transformations: [a => { options.set(a.name, a.opts as pulumi.CustomResourceOptions); return undefined; }],
-    });
+    const component = new DistributionRegistry(
+        name,
+        { address: "192.0.2.10", username: "admin", password: pulumi.secret("pw"), ...args },
+        {
+            transformations: [
+                a => {
+                    options.set(a.name, a.opts as pulumi.CustomResourceOptions);
+                    return undefined;
+                },
+            ],
+        },
+    );
     const start = registered.length;
     await (component.url as any).promise().catch(() => undefined);
     await settled(registered, component);
-    const mine = registered.slice(start).filter(r => r.name.startsWith(name)).map(r => ({ ...r, inputs: plain(r.inputs), raw: r.inputs }));
+    const mine = registered
+        .slice(start)
+        .filter(r => r.name.startsWith(name))
+        .map(r => ({ ...r, inputs: plain(r.inputs), raw: r.inputs }));
     const one = (resourceName: string) => mine.find(r => r.name === resourceName)!;
     return { component, options, resources: mine, one };
 }
@@ -41,7 +53,9 @@ describe("tls generated, the default", () => {
         expect(options.get("gen-tls-keys")!.ignoreChanges).toContain("create");
         expect(keys.inputs.triggers).toEqual(["rsa-2048"]);
         for (const r of resources) {
-            expect(`${r.name}: ${plainStrings(r.raw).some(s => s.includes("PRIVATE KEY")) ? "plain private key" : "ok"}`).toBe(`${r.name}: ok`);
+            expect(
+                `${r.name}: ${plainStrings(r.raw).some(s => s.includes("PRIVATE KEY")) ? "plain private key" : "ok"}`,
+            ).toBe(`${r.name}: ok`);
         }
         expect(await valueOf(component.caCertificate)).toMatch(/^-----BEGIN CERTIFICATE-----/);
         expect(await pulumi.isSecret(component.caCertificate)).toBe(false);
@@ -62,7 +76,9 @@ describe("tls generated, the default", () => {
         expect(served.subjectAltName).toBe("DNS:images.example.test, IP Address:192.0.2.10");
         expect(served.verify(new crypto.X509Certificate(ca).publicKey)).toBe(true);
         expect(served.checkPrivateKey(crypto.createPrivateKey(secret.inputs.stringData["tls.key"]))).toBe(true);
-        expect(one("serve-ingress").inputs.spec.tls).toEqual([{ hosts: ["images.example.test"], secretName: "serve-tls-5f3c9a1e" }]);
+        expect(one("serve-ingress").inputs.spec.tls).toEqual([
+            { hosts: ["images.example.test"], secretName: "serve-tls-5f3c9a1e" },
+        ]);
     });
 
     test("trust follows it: Docker gets the CA in certs.d (no insecure registry), skopeo and the checks verify against it", async () => {
@@ -94,16 +110,23 @@ describe("tls generated, the default", () => {
     test("a changed hostname gives a new certificate, rolled out as a new Secret the Ingress moves to, and Docker's trust moves to the new host", async () => {
         const before = await build("rename");
         const after = await build("rename", { hostname: "images.example.test" });
-        const certificate = (b: typeof before) => new crypto.X509Certificate(b.one("rename-tls").inputs.stringData["tls.crt"]);
+        const certificate = (b: typeof before) =>
+            new crypto.X509Certificate(b.one("rename-tls").inputs.stringData["tls.crt"]);
         expect(certificate(before).subjectAltName).toBe("DNS:registry.test, IP Address:192.0.2.10");
         expect(certificate(after).subjectAltName).toBe("DNS:images.example.test, IP Address:192.0.2.10");
         // The data differs, so the provider replaces the Secret: auto-named, the new one is created first (create before
         // delete) and the Ingress, which depends on it, moves to its name. The CA stays: no client re-trusts anything.
-        expect(after.one("rename-tls").inputs.stringData["tls.crt"]).not.toBe(before.one("rename-tls").inputs.stringData["tls.crt"]);
+        expect(after.one("rename-tls").inputs.stringData["tls.crt"]).not.toBe(
+            before.one("rename-tls").inputs.stringData["tls.crt"],
+        );
         expect(after.options.get("rename-tls")!.deleteBeforeReplace).toBeFalsy();
-        expect((after.options.get("rename-ingress")!.dependsOn as pulumi.Resource[]).map(r => (r as any).__name)).toContain("rename-tls");
+        expect(
+            (after.options.get("rename-ingress")!.dependsOn as pulumi.Resource[]).map(r => (r as any).__name),
+        ).toContain("rename-tls");
         expect(await valueOf(after.component.caCertificate)).toBe(await valueOf(before.component.caCertificate));
-        expect(after.one("rename-ingress").inputs.spec.tls).toEqual([{ hosts: ["images.example.test"], secretName: "rename-tls-5f3c9a1e" }]);
+        expect(after.one("rename-ingress").inputs.spec.tls).toEqual([
+            { hosts: ["images.example.test"], secretName: "rename-tls-5f3c9a1e" },
+        ]);
         // The trust's triggers hold the registry: a new host replaces it (certs.d/<old host> removed, <new host> written).
         expect(before.one("rename-docker-trust").inputs.triggers).toContain("registry.test");
         expect(after.one("rename-docker-trust").inputs.triggers).toContain("images.example.test");
@@ -124,12 +147,20 @@ describe("the other tls modes", () => {
     test("secret serves the named Secret; Docker and the checks use the system roots, or the CA given", async () => {
         const own = await build("own", { tls: { secretName: "wildcard-tls" } });
         expect(own.resources.map(r => r.name)).not.toContain("own-tls-keys");
-        expect(own.one("own-ingress").inputs.spec.tls).toEqual([{ hosts: ["registry.test"], secretName: "wildcard-tls" }]);
+        expect(own.one("own-ingress").inputs.spec.tls).toEqual([
+            { hosts: ["registry.test"], secretName: "wildcard-tls" },
+        ]);
         expect(own.resources.map(r => r.name)).not.toContain("own-docker-trust");
         expect(own.one("own-catalog").inputs.tls).toEqual({ mode: "system" });
-        const ca = (await valueOf((await build("ca-source")).component.caCertificate));
-        const withCa = await build("withca", { tls: { mode: "secret", secretName: "corp-tls" }, workstation: { dockerTrust: { caCertificate: ca } } });
-        expect(withCa.one("withca-docker-trust").inputs.environment).toMatchObject({ DR_TRUST_MODE: "ca", DR_CA_CERTIFICATE: ca });
+        const ca = await valueOf((await build("ca-source")).component.caCertificate);
+        const withCa = await build("withca", {
+            tls: { mode: "secret", secretName: "corp-tls" },
+            workstation: { dockerTrust: { caCertificate: ca } },
+        });
+        expect(withCa.one("withca-docker-trust").inputs.environment).toMatchObject({
+            DR_TRUST_MODE: "ca",
+            DR_CA_CERTIFICATE: ca,
+        });
         expect(withCa.one("withca-catalog").inputs.tls).toEqual({ mode: "ca", caCertificate: ca });
         expect(await valueOf(withCa.component.caCertificate)).toBe(ca);
     });
@@ -139,7 +170,11 @@ describe("the other tls modes", () => {
         const config = one("slow-traefik-config");
         expect(config.type).toBe("kubernetes:helm.cattle.io/v1:HelmChartConfig");
         expect(config.inputs.metadata).toMatchObject({ name: "traefik", namespace: "kube-system" });
-        expect(config.inputs.spec.valuesContent).toBe("ports:\n  websecure:\n    transport:\n      respondingTimeouts:\n        readTimeout: 900s\n");
-        expect((await build("fast")).resources.map(r => r.type)).not.toContain("kubernetes:helm.cattle.io/v1:HelmChartConfig");
+        expect(config.inputs.spec.valuesContent).toBe(
+            "ports:\n  websecure:\n    transport:\n      respondingTimeouts:\n        readTimeout: 900s\n",
+        );
+        expect((await build("fast")).resources.map(r => r.type)).not.toContain(
+            "kubernetes:helm.cattle.io/v1:HelmChartConfig",
+        );
     });
 });

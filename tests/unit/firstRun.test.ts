@@ -6,8 +6,11 @@ const root = path.join(__dirname, "..", "..");
 
 /** Runs index.ts as the language host would, under mocks, with this stack config. */
 function runProgram(config: Record<string, string>) {
-    const run = childProcess.spawnSync("npx", ["ts-node", "--transpile-only", path.join(__dirname, "fixtures", "runProgram.ts"), JSON.stringify(config)],
-        { encoding: "utf8", cwd: root });
+    const run = childProcess.spawnSync(
+        "npx",
+        ["ts-node", "--transpile-only", path.join(__dirname, "fixtures", "runProgram.ts"), JSON.stringify(config)],
+        { encoding: "utf8", cwd: root },
+    );
     return { ...JSON.parse(run.stdout), stderr: run.stderr };
 }
 
@@ -15,7 +18,9 @@ describe("the first run of a new user", () => {
     test("a user error at preview is one sentence: a RunError, no rejection warnings, no wrapper prefixes, nothing registered", () => {
         const run = runProgram({ terraformDir: "/nonexistent/infra" });
         expect(run.ok).toBe(false);
-        expect(run.message).toMatch(/^terraformDir: directory \/nonexistent\/infra does not exist\. Set terraformDir to .*$/);
+        expect(run.message).toMatch(
+            /^terraformDir: directory \/nonexistent\/infra does not exist\. Set terraformDir to .*$/,
+        );
         expect(run.runError).toBe(true);
         expect(run.rejections).toEqual([]);
         expect(run.stderr).not.toMatch(/PromiseRejectionHandledWarning|UnhandledPromiseRejection|error serializing/);
@@ -23,15 +28,33 @@ describe("the first run of a new user", () => {
     }, 60000);
 
     test("the program still builds every resource and exports the documented outputs", () => {
-        const run = runProgram({ address: "192.0.2.10", username: "admin", password: "pw", hostsEntry: "false", dockerTrust: "none" });
+        const run = runProgram({
+            address: "192.0.2.10",
+            username: "admin",
+            password: "pw",
+            hostsEntry: "false",
+            dockerTrust: "none",
+        });
         expect(run.ok).toBe(true);
-        expect(run.outputs.sort()).toEqual(["caCertificate", "digests", "hostname", "htpasswd", "imagePullSecretName", "namespace", "pushedImages", "serviceName", "url"]);
+        expect(run.outputs.sort()).toEqual([
+            "caCertificate",
+            "digests",
+            "hostname",
+            "htpasswd",
+            "imagePullSecretName",
+            "namespace",
+            "pushedImages",
+            "serviceName",
+            "url",
+        ]);
         expect(run.registered).toBeGreaterThan(10);
         expect(run.stderr).not.toMatch(/Warning/);
     }, 60000);
 
     test("the README's one command creates the local backend's directory that Pulumi.yaml names", () => {
-        const backend = /backend:\s*\n\s+url:\s*(\S+)/.exec(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"))![1];
+        const backend = /backend:\s*\n\s+url:\s*(\S+)/.exec(
+            fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"),
+        )![1];
         expect(backend).toMatch(/^file:\/\/~\//);
         const directory = backend.replace(/^file:\/\//, "");
         const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");

@@ -38,35 +38,52 @@ export function forgetTlsKeys(): void {
  */
 export function installMocks(): Registered[] {
     const registered: Registered[] = [];
-    pulumi.runtime.setMocks({
-        newResource(args: pulumi.runtime.MockResourceArgs) {
-            registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-            // Keep secrets wrapped only in what the test reads; the program gets plain state back, as from the engine.
-            const state: Record<string, unknown> = { ...args.inputs };
-            // The Kubernetes provider names an object without a name: <resource name>-<8 random hex>.
-            const metadata = args.inputs.metadata;
-            if (args.type.startsWith("kubernetes:") && metadata && typeof metadata === "object" && metadata.name === undefined) {
-                state.metadata = { ...metadata, name: `${args.name}-${autonameSuffix}` };
-            }
-            if (args.type === "random:index/randomPassword:RandomPassword") {
-                state.result = randomResults[args.name] ?? `random-${args.name}`;
-            }
-            if (args.type === "command:local:Command") {
-                state.stdout = args.name.endsWith("-tls-keys") ? tlsKeysStdout(args.name, plain(args.inputs.create)) : "";
-                state.stderr = "";
-            }
-            return { id: `${args.name}-id`, state };
+    pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs) {
+                registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+                // Keep secrets wrapped only in what the test reads; the program gets plain state back, as from the engine.
+                const state: Record<string, unknown> = { ...args.inputs };
+                // The Kubernetes provider names an object without a name: <resource name>-<8 random hex>.
+                const metadata = args.inputs.metadata;
+                if (
+                    args.type.startsWith("kubernetes:") &&
+                    metadata &&
+                    typeof metadata === "object" &&
+                    metadata.name === undefined
+                ) {
+                    state.metadata = { ...metadata, name: `${args.name}-${autonameSuffix}` };
+                }
+                if (args.type === "random:index/randomPassword:RandomPassword") {
+                    state.result = randomResults[args.name] ?? `random-${args.name}`;
+                }
+                if (args.type === "command:local:Command") {
+                    state.stdout = args.name.endsWith("-tls-keys")
+                        ? tlsKeysStdout(args.name, plain(args.inputs.create))
+                        : "";
+                    state.stderr = "";
+                }
+                return { id: `${args.name}-id`, state };
+            },
+            call(args: pulumi.runtime.MockCallArgs) {
+                return args.inputs;
+            },
         },
-        call(args: pulumi.runtime.MockCallArgs) {
-            return args.inputs;
-        },
-    }, "distribution-registry", "test", false);
+        "distribution-registry",
+        "test",
+        false,
+    );
     return registered;
 }
 
 /** The value of an Output, once known. */
 export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-    return new Promise(resolve => output.apply(v => { resolve(v); return v; }));
+    return new Promise(resolve =>
+        output.apply(v => {
+            resolve(v);
+            return v;
+        }),
+    );
 }
 
 /** Inputs as plain values: mocks receive secrets wrapped as {<secret signature>: ..., value}. */
@@ -85,7 +102,9 @@ export function plain(value: any): any {
 
 /** Whether a mock input was a secret. */
 export function wasSecret(value: any): boolean {
-    return !!value && typeof value === "object" && value[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+    return (
+        !!value && typeof value === "object" && value[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig
+    );
 }
 
 /**
@@ -96,8 +115,11 @@ export function wasSecret(value: any): boolean {
  */
 export async function settled(registered: { length: number }, outputsOf?: object): Promise<void> {
     if (outputsOf) {
-        await Promise.all(Object.values(outputsOf).filter(v => pulumi.Output.isInstance(v))
-            .map(o => (o as any).promise().catch(() => undefined)));
+        await Promise.all(
+            Object.values(outputsOf)
+                .filter(v => pulumi.Output.isInstance(v))
+                .map(o => (o as any).promise().catch(() => undefined)),
+        );
     }
     let last = -1;
     let quiet = 0;

@@ -28,18 +28,23 @@ describe("workstation files at preview", () => {
         access.mockRestore();
         fs.rmSync(dir, { recursive: true, force: true });
     });
-    const args = (sudo: "auto" | "always" | "never") => ({ hostsEntry: { file: hosts, sudo }, dockerTrust: { mode: "none" as const } });
+    const args = (sudo: "auto" | "always" | "never") => ({
+        hostsEntry: { file: hosts, sudo },
+        dockerTrust: { mode: "none" as const },
+    });
 
-    test("not writable and sudo \"never\": an error naming the file, the sudo option and the fix", () => {
+    test('not writable and sudo "never": an error naming the file, the sudo option and the fix', () => {
         expect(() => checkWorkstationFiles(args("never"), argumentNames, () => true)).toThrow(InputError);
-        expect(() => checkWorkstationFiles(args("never"), argumentNames, () => true))
-            .toThrow(/^workstation\.hostsEntry\.file: .*hosts is not writable by this user and workstation\.hostsEntry\.sudo is "never"\. Make it writable, or set/);
+        expect(() => checkWorkstationFiles(args("never"), argumentNames, () => true)).toThrow(
+            /^workstation\.hostsEntry\.file: .*hosts is not writable by this user and workstation\.hostsEntry\.sudo is "never"\. Make it writable, or set/,
+        );
     });
 
     test("not writable and `sudo -n` needs a password: an error saying to run `sudo -v` first", () => {
         for (const sudo of ["auto", "always"] as const) {
-            expect(() => checkWorkstationFiles(args(sudo), argumentNames, () => false))
-                .toThrow(/^workstation\.hostsEntry\.file: .*hosts is not writable by this user and `sudo -n` cannot run without a password\. Run `sudo -v`/);
+            expect(() => checkWorkstationFiles(args(sudo), argumentNames, () => false)).toThrow(
+                /^workstation\.hostsEntry\.file: .*hosts is not writable by this user and `sudo -n` cannot run without a password\. Run `sudo -v`/,
+            );
         }
     });
 

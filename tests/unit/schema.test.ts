@@ -18,7 +18,11 @@ const packageJson = JSON.parse(fs.readFileSync(path.join(repo, "package.json"), 
 const token = "distribution-registry:index:DistributionRegistry";
 
 /** A property of an interface in args.ts, as written. */
-interface Declared { optional: boolean; type: ts.TypeNode; doc: string }
+interface Declared {
+    optional: boolean;
+    type: ts.TypeNode;
+    doc: string;
+}
 
 /** The interfaces of args.ts, read from the syntax tree (no type checker, so not the analyzer's logic). */
 function declaredInterfaces(): Map<string, Map<string, Declared>> {
@@ -32,7 +36,10 @@ function declaredInterfaces(): Map<string, Map<string, Declared>> {
         const props = new Map<string, Declared>();
         for (const m of node.members) {
             if (ts.isPropertySignature(m) && m.type) {
-                const doc = ts.getJSDocCommentsAndTags(m).map(d => ts.getTextOfJSDocComment((d as ts.JSDoc).comment) ?? "").join("\n");
+                const doc = ts
+                    .getJSDocCommentsAndTags(m)
+                    .map(d => ts.getTextOfJSDocComment((d as ts.JSDoc).comment) ?? "")
+                    .join("\n");
                 props.set(m.name.getText(source), { optional: !!m.questionToken, type: m.type, doc });
             }
         }
@@ -63,7 +70,9 @@ function expectedType(node: ts.TypeNode, plain: boolean): Record<string, unknown
         return mark({ type: "array", items: expectedType(node.elementType, plain) });
     }
     const keyword: Partial<Record<ts.SyntaxKind, string>> = {
-        [ts.SyntaxKind.StringKeyword]: "string", [ts.SyntaxKind.NumberKeyword]: "number", [ts.SyntaxKind.BooleanKeyword]: "boolean",
+        [ts.SyntaxKind.StringKeyword]: "string",
+        [ts.SyntaxKind.NumberKeyword]: "number",
+        [ts.SyntaxKind.BooleanKeyword]: "boolean",
     };
     if (keyword[node.kind]) {
         return mark({ type: keyword[node.kind] });
@@ -87,7 +96,9 @@ let schema: any;
 beforeAll(async () => {
     const found = getPulumiComponents(components);
     const provider = new ComponentProvider({
-        name: packageJson.name, dirname: repo, components: found,
+        name: packageJson.name,
+        dirname: repo,
+        components: found,
     });
     schema = JSON.parse(await provider.getSchema());
 }, 180000);
@@ -107,11 +118,20 @@ describe("the component's inferred schema", () => {
         const compare = (name: string, schemaProps: Record<string, any>, required: string[]) => {
             seen.add(name);
             const declared = interfaces.get(name)!;
-            expect(`${name}: ${Object.keys(schemaProps).sort().join(", ")}`).toBe(`${name}: ${[...declared.keys()].sort().join(", ")}`);
-            expect([...required].sort()).toEqual([...declared].filter(([, d]) => !d.optional).map(([k]) => k).sort());
+            expect(`${name}: ${Object.keys(schemaProps).sort().join(", ")}`).toBe(
+                `${name}: ${[...declared.keys()].sort().join(", ")}`,
+            );
+            expect([...required].sort()).toEqual(
+                [...declared]
+                    .filter(([, d]) => !d.optional)
+                    .map(([k]) => k)
+                    .sort(),
+            );
             for (const [prop, d] of declared) {
                 const got = schemaProps[prop];
-                expect({ [`${name}.${prop}`]: shape(got) }).toEqual({ [`${name}.${prop}`]: expectedType(d.type, true) });
+                expect({ [`${name}.${prop}`]: shape(got) }).toEqual({
+                    [`${name}.${prop}`]: expectedType(d.type, true),
+                });
                 expect(got.description).toBe(d.doc);
                 // Project rule: each optional property's JSDoc states its default.
                 if (d.optional) {
@@ -166,13 +186,28 @@ describe("the component's inferred schema", () => {
 
     test("secrets: the schema cannot mark them, so the component does: built through the provider, htpasswd is secret", async () => {
         // The analyzer has no `secret` flag: nothing in the schema is marked secret.
-        expect(JSON.stringify(schema)).not.toContain("\"secret\":");
+        expect(JSON.stringify(schema)).not.toContain('"secret":');
         // What a YAML or Python stack gets: construct through the provider, with the password as the engine sends it.
-        const provider = new ComponentProvider({ name: packageJson.name, dirname: repo, components: getPulumiComponents(components) });
-        const result = await provider.construct("multi", token, {
-            address: "192.0.2.10", username: "admin", password: pulumi.secret("p4ss"),
-            workstation: { hostsEntry: { enabled: false }, dockerTrust: { mode: "none" }, push: { enabled: false } },
-        }, {});
+        const provider = new ComponentProvider({
+            name: packageJson.name,
+            dirname: repo,
+            components: getPulumiComponents(components),
+        });
+        const result = await provider.construct(
+            "multi",
+            token,
+            {
+                address: "192.0.2.10",
+                username: "admin",
+                password: pulumi.secret("p4ss"),
+                workstation: {
+                    hostsEntry: { enabled: false },
+                    dockerTrust: { mode: "none" },
+                    push: { enabled: false },
+                },
+            },
+            {},
+        );
         await settled(registered, result.state);
         expect(Object.keys(result.state).sort()).toEqual(Object.keys(schema.resources[token].properties).sort());
         expect(await pulumi.isSecret(result.state.htpasswd as pulumi.Output<string>)).toBe(true);

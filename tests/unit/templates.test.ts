@@ -10,7 +10,12 @@ import { renderSecret } from "../../components/templates/secret";
 import { renderService } from "../../components/templates/service";
 
 /** What the Kubernetes objects would be for these inputs, password and kept random values included. */
-function render(args: PlainSettingsArgs = {}, password = "s3cret!", saltKey = "key", httpSecret = "kept-http-secret-value") {
+function render(
+    args: PlainSettingsArgs = {},
+    password = "s3cret!",
+    saltKey = "key",
+    httpSecret = "kept-http-secret-value",
+) {
     const s = settingsFromArgs("registry", args);
     const htpasswd = renderHtpasswd([{ username: "admin", password }], saltKey, s.bcryptCost);
     const checksum = podChecksum(renderRegistryConfig(s), htpasswd, httpSecret);
@@ -36,8 +41,9 @@ describe("rendered Kubernetes objects", () => {
         const a = render({}, "old-password");
         const b = render({}, "new-password");
         expect(b.secret.stringData.htpasswd).not.toBe(a.secret.stringData.htpasswd);
-        expect(b.deployment.spec.template.metadata.annotations["checksum/secret-and-config"])
-            .not.toBe(a.deployment.spec.template.metadata.annotations["checksum/secret-and-config"]);
+        expect(b.deployment.spec.template.metadata.annotations["checksum/secret-and-config"]).not.toBe(
+            a.deployment.spec.template.metadata.annotations["checksum/secret-and-config"],
+        );
     });
 
     test("the Secret holds a bcrypt htpasswd line and the HTTP secret", () => {
@@ -55,18 +61,28 @@ describe("rendered Kubernetes objects", () => {
         expect(container.readinessProbe.httpGet).toEqual({ path: "/", port: "http" });
         expect(container.livenessProbe.httpGet).toEqual({ path: "/", port: "http" });
         expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000 });
-        expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+        expect(container.securityContext).toMatchObject({
+            readOnlyRootFilesystem: true,
+            allowPrivilegeEscalation: false,
+        });
         expect(container.resources.requests).toEqual({ cpu: "50m", memory: "64Mi" });
         expect(deployment.spec.replicas).toBe(1);
-        expect(deployment.spec.selector.matchLabels).toEqual(pod && deployment.spec.template.metadata.labels && {
-            "app.kubernetes.io/name": "registry", "app.kubernetes.io/instance": "registry",
-        });
+        expect(deployment.spec.selector.matchLabels).toEqual(
+            pod &&
+                deployment.spec.template.metadata.labels && {
+                    "app.kubernetes.io/name": "registry",
+                    "app.kubernetes.io/instance": "registry",
+                },
+        );
     });
 
     test("the HTTP secret reaches the pods from the Secret, never as a literal, and v3's tracing is off", () => {
         const { deployment } = render();
         const env = deployment.spec.template.spec.containers[0].env;
-        expect(env).toContainEqual({ name: "REGISTRY_HTTP_SECRET", valueFrom: { secretKeyRef: { name: "registry", key: "http-secret" } } });
+        expect(env).toContainEqual({
+            name: "REGISTRY_HTTP_SECRET",
+            valueFrom: { secretKeyRef: { name: "registry", key: "http-secret" } },
+        });
         expect(env).toContainEqual({ name: "OTEL_TRACES_EXPORTER", value: "none" });
         expect(JSON.stringify(deployment)).not.toContain("kept-http-secret-value");
     });
@@ -75,7 +91,8 @@ describe("rendered Kubernetes objects", () => {
         for (const image of ["registry:2.8.3", "registry:3.0.0"]) {
             const { deployment } = render({ image });
             const mounts = deployment.spec.template.spec.containers[0].volumeMounts
-                .filter((m: any) => m.name === "config").map((m: any) => m.mountPath);
+                .filter((m: any) => m.name === "config")
+                .map((m: any) => m.mountPath);
             expect(mounts).toEqual(expect.arrayContaining(["/etc/docker/registry", "/etc/distribution"]));
         }
     });
@@ -88,21 +105,33 @@ describe("rendered Kubernetes objects", () => {
     });
 
     test("the Ingress lifts ingress-nginx's body limit and timeouts, keeps the host and TLS, and takes overrides", () => {
-        const { ingress } = render({ tls: { secretName: "tls" }, ingress: { className: "nginx", annotations: { "nginx.ingress.kubernetes.io/proxy-read-timeout": "900" } } });
+        const { ingress } = render({
+            tls: { secretName: "tls" },
+            ingress: { className: "nginx", annotations: { "nginx.ingress.kubernetes.io/proxy-read-timeout": "900" } },
+        });
         expect(ingress.metadata.annotations["nginx.ingress.kubernetes.io/proxy-body-size"]).toBe("0");
         expect(ingress.metadata.annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]).toBe("900");
         expect(ingress.spec.ingressClassName).toBe("nginx");
         expect(ingress.spec.tls).toEqual([{ hosts: ["registry.test"], secretName: "tls" }]);
         expect(ingress.spec.rules[0].host).toBe("registry.test");
-        expect(ingress.spec.rules[0].http.paths[0].backend.service).toEqual({ name: "registry", port: { number: 5000 } });
+        expect(ingress.spec.rules[0].http.paths[0].backend.service).toEqual({
+            name: "registry",
+            port: { number: 5000 },
+        });
     });
 
     test("by default the Ingress names no class and serves the generated certificate's Secret, by the name it was given", () => {
         const { ingress, settings } = render();
         expect(ingress.spec.ingressClassName).toBeUndefined();
         expect(settings.tls.mode).toBe("generated");
-        expect((renderIngress(settings, "registry-tls-5f3c9a1e") as any).spec.tls).toEqual([{ hosts: ["registry.test"], secretName: "registry-tls-5f3c9a1e" }]);
-        expect(Object.keys(ingress.metadata.annotations).every((k: string) => k.startsWith("nginx.ingress.kubernetes.io/"))).toBe(true);
+        expect((renderIngress(settings, "registry-tls-5f3c9a1e") as any).spec.tls).toEqual([
+            { hosts: ["registry.test"], secretName: "registry-tls-5f3c9a1e" },
+        ]);
+        expect(
+            Object.keys(ingress.metadata.annotations).every((k: string) =>
+                k.startsWith("nginx.ingress.kubernetes.io/"),
+            ),
+        ).toBe(true);
     });
 
     test("tls ingressDefault names no Secret: the controller serves its default certificate (self-signed on k3s), as in the seed", () => {
@@ -124,30 +153,58 @@ describe("rendered Kubernetes objects", () => {
     test("a PVC is mounted, with Recreate for ReadWriteOnce; an existing claim is used by name", () => {
         const created = render({ storage: { type: "persistentVolumeClaim", size: "20Gi", storageClassName: "fast" } });
         const claim = renderPersistentVolumeClaim(created.settings) as any;
-        expect(claim.spec).toEqual({ accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "20Gi" } }, storageClassName: "fast" });
+        expect(claim.spec).toEqual({
+            accessModes: ["ReadWriteOnce"],
+            resources: { requests: { storage: "20Gi" } },
+            storageClassName: "fast",
+        });
         expect(created.deployment.spec.strategy).toEqual({ type: "Recreate" });
-        expect(created.deployment.spec.template.spec.volumes[0]).toEqual({ name: "data", persistentVolumeClaim: { claimName: "registry-data" } });
+        expect(created.deployment.spec.template.spec.volumes[0]).toEqual({
+            name: "data",
+            persistentVolumeClaim: { claimName: "registry-data" },
+        });
         const existing = render({ storage: { existingClaim: "shared", accessMode: "ReadWriteMany" }, replicas: 3 });
-        expect(existing.deployment.spec.template.spec.volumes[0]).toEqual({ name: "data", persistentVolumeClaim: { claimName: "shared" } });
+        expect(existing.deployment.spec.template.spec.volumes[0]).toEqual({
+            name: "data",
+            persistentVolumeClaim: { claimName: "shared" },
+        });
         expect(existing.deployment.spec.strategy).toEqual({ type: "RollingUpdate" });
         expect(existing.deployment.spec.replicas).toBe(3);
     });
 
     test("a claim of the default class is the default storage; emptyDir only when asked", () => {
         const byDefault = render();
-        expect(byDefault.settings.storage).toMatchObject({ type: "persistentVolumeClaim", size: "10Gi", accessMode: "ReadWriteOnce" });
-        expect(byDefault.deployment.spec.template.spec.volumes[0]).toEqual({ name: "data", persistentVolumeClaim: { claimName: "registry-data" } });
+        expect(byDefault.settings.storage).toMatchObject({
+            type: "persistentVolumeClaim",
+            size: "10Gi",
+            accessMode: "ReadWriteOnce",
+        });
+        expect(byDefault.deployment.spec.template.spec.volumes[0]).toEqual({
+            name: "data",
+            persistentVolumeClaim: { claimName: "registry-data" },
+        });
         expect(byDefault.deployment.spec.strategy).toEqual({ type: "Recreate" });
         expect((renderPersistentVolumeClaim(byDefault.settings) as any).spec.storageClassName).toBeUndefined();
-        expect(render({ storage: { type: "emptyDir" } }).deployment.spec.template.spec.volumes[0]).toEqual({ name: "data", emptyDir: {} });
+        expect(render({ storage: { type: "emptyDir" } }).deployment.spec.template.spec.volumes[0]).toEqual({
+            name: "data",
+            emptyDir: {},
+        });
     });
 
     test("the image-pull Secret holds a dockerconfigjson for the registry as image references name it", () => {
         const { settings } = render();
-        const secret = renderImagePullSecret(settings, "apps", "registry.test:8443", "admin", "p:w\"d") as any;
+        const secret = renderImagePullSecret(settings, "apps", "registry.test:8443", "admin", 'p:w"d') as any;
         expect(secret.type).toBe("kubernetes.io/dockerconfigjson");
         expect(secret.metadata).toMatchObject({ name: "registry-pull", namespace: "apps" });
         const config = JSON.parse(secret.stringData[".dockerconfigjson"]);
-        expect(config).toEqual({ auths: { "registry.test:8443": { username: "admin", password: "p:w\"d", auth: Buffer.from("admin:p:w\"d").toString("base64") } } });
+        expect(config).toEqual({
+            auths: {
+                "registry.test:8443": {
+                    username: "admin",
+                    password: 'p:w"d',
+                    auth: Buffer.from('admin:p:w"d').toString("base64"),
+                },
+            },
+        });
     });
 });

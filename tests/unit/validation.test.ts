@@ -5,28 +5,88 @@ import { resolveImages } from "../../components/workstation/images";
 describe("input validation names the input and the fix", () => {
     const bad: Array<[string, () => unknown, RegExp]> = [
         ["empty username", () => usersFromArgs([{ username: "", password: "p" }]), /^username: is empty\. Set/],
-        ["username with ':'", () => usersFromArgs([{ username: "a:b", password: "p" }]), /^username: "a:b" contains ':'.*Choose/],
+        [
+            "username with ':'",
+            () => usersFromArgs([{ username: "a:b", password: "p" }]),
+            /^username: "a:b" contains ':'.*Choose/,
+        ],
         ["empty password", () => usersFromArgs([{ username: "a", password: "" }]), /^password: is empty/],
-        ["extra user's password", () => usersFromArgs([{ username: "a", password: "p" }, { username: "b", password: "" }]), /^extraUsers\[0\]\.password: is empty/],
-        ["duplicate user", () => usersFromArgs([{ username: "a", password: "p" }, { username: "a", password: "q" }]), /^extraUsers\[0\]\.username: "a" is listed twice/],
-        ["hostname with a scheme", () => settingsFromArgs("r", { hostname: "https://registry.test" }), /^hostname: .* is not a DNS name\. Use/],
+        [
+            "extra user's password",
+            () =>
+                usersFromArgs([
+                    { username: "a", password: "p" },
+                    { username: "b", password: "" },
+                ]),
+            /^extraUsers\[0\]\.password: is empty/,
+        ],
+        [
+            "duplicate user",
+            () =>
+                usersFromArgs([
+                    { username: "a", password: "p" },
+                    { username: "a", password: "q" },
+                ]),
+            /^extraUsers\[0\]\.username: "a" is listed twice/,
+        ],
+        [
+            "hostname with a scheme",
+            () => settingsFromArgs("r", { hostname: "https://registry.test" }),
+            /^hostname: .* is not a DNS name\. Use/,
+        ],
         ["upper-case hostname", () => settingsFromArgs("r", { hostname: "Registry.test" }), /^hostname:/],
         ["address", () => validateAddress("registry.test"), /^address: "registry.test" is not an IPv4 or IPv6 address/],
-        ["namespace", () => settingsFromArgs("r", { namespace: "My_NS" }), /^namespace: "My_NS" is not a DNS-1123 label/],
-        ["zero replicas", () => settingsFromArgs("r", { replicas: 0 }), /^replicas: 0 is not a whole number of at least 1/],
-        ["replicas on ReadWriteOnce", () => settingsFromArgs("r", { replicas: 2, storage: { type: "persistentVolumeClaim" } }), /^replicas: 2 replicas need storage .*ReadWriteMany/],
-        ["replicas on emptyDir", () => settingsFromArgs("r", { replicas: 2, storage: { type: "emptyDir" } }), /^replicas: 2 replicas need storage/],
-        ["replicas on the default claim", () => settingsFromArgs("r", { replicas: 2 }), /^replicas: 2 replicas need storage .*ReadWriteMany/],
-        ["pull-secret namespace", () => imagePullSecretNamespacesFromArgs(["apps", "Apps"]), /^imagePullSecretNamespaces\[1\]: "Apps" is not a DNS-1123 label/],
-        ["pull-secret namespace twice", () => imagePullSecretNamespacesFromArgs(["apps", "apps"]), /^imagePullSecretNamespaces\[1\]: "apps" is listed twice/],
+        [
+            "namespace",
+            () => settingsFromArgs("r", { namespace: "My_NS" }),
+            /^namespace: "My_NS" is not a DNS-1123 label/,
+        ],
+        [
+            "zero replicas",
+            () => settingsFromArgs("r", { replicas: 0 }),
+            /^replicas: 0 is not a whole number of at least 1/,
+        ],
+        [
+            "replicas on ReadWriteOnce",
+            () => settingsFromArgs("r", { replicas: 2, storage: { type: "persistentVolumeClaim" } }),
+            /^replicas: 2 replicas need storage .*ReadWriteMany/,
+        ],
+        [
+            "replicas on emptyDir",
+            () => settingsFromArgs("r", { replicas: 2, storage: { type: "emptyDir" } }),
+            /^replicas: 2 replicas need storage/,
+        ],
+        [
+            "replicas on the default claim",
+            () => settingsFromArgs("r", { replicas: 2 }),
+            /^replicas: 2 replicas need storage .*ReadWriteMany/,
+        ],
+        [
+            "pull-secret namespace",
+            () => imagePullSecretNamespacesFromArgs(["apps", "Apps"]),
+            /^imagePullSecretNamespaces\[1\]: "Apps" is not a DNS-1123 label/,
+        ],
+        [
+            "pull-secret namespace twice",
+            () => imagePullSecretNamespacesFromArgs(["apps", "apps"]),
+            /^imagePullSecretNamespaces\[1\]: "apps" is listed twice/,
+        ],
         ["bcrypt cost 3", () => settingsFromArgs("r", { bcryptCost: 3 }), /^bcryptCost: 3 is outside 4\.\.31/],
         ["bcrypt cost 32", () => settingsFromArgs("r", { bcryptCost: 32 }), /^bcryptCost: 32 is outside 4\.\.31/],
-        ["image", () => settingsFromArgs("r", { image: "Registry:latest" }), /^image: "Registry:latest" is not a valid image reference/],
+        [
+            "image",
+            () => settingsFromArgs("r", { image: "Registry:latest" }),
+            /^image: "Registry:latest" is not a valid image reference/,
+        ],
         ["image with spaces", () => settingsFromArgs("r", { image: "registry:2 ; rm -rf /" }), /^image:/],
         ["port", () => settingsFromArgs("r", { port: 70000 }), /^port: 70000 is not a TCP port/],
         ["push image", () => resolveImages([{ source: "nginx;rm" }]), /^pushImages\[0\]\.source:/],
         ["push tag", () => resolveImages([{ source: "nginx", tag: "-bad" }]), /^pushImages\[0\]\.tag:/],
-        ["archive without repository", () => resolveImages([{ source: "oci-archive:/x.tar" }]), /^pushImages\[0\]\.repository: is needed/],
+        [
+            "archive without repository",
+            () => resolveImages([{ source: "oci-archive:/x.tar" }]),
+            /^pushImages\[0\]\.repository: is needed/,
+        ],
     ];
     test.each(bad)("%s", (_name, run, message) => {
         expect(run).toThrow(InputError);
@@ -36,24 +96,43 @@ describe("input validation names the input and the fix", () => {
     test("good inputs pass: IPv4, IPv6, registry:2 and registry:3 images with registries and digests", () => {
         expect(validateAddress("192.0.2.10")).toBe("192.0.2.10");
         expect(validateAddress("2001:db8::1")).toBe("2001:db8::1");
-        for (const image of ["registry:2.8.3", "registry:3.0.0", "docker.io/library/registry:3", "localhost:5000/team/registry@sha256:" + "a".repeat(64)]) {
+        for (const image of [
+            "registry:2.8.3",
+            "registry:3.0.0",
+            "docker.io/library/registry:3",
+            "localhost:5000/team/registry@sha256:" + "a".repeat(64),
+        ]) {
             expect(settingsFromArgs("r", { image }).image).toBe(image);
         }
-        expect(settingsFromArgs("r", { replicas: 2, storage: { type: "persistentVolumeClaim", accessMode: "ReadWriteMany" } }).replicas).toBe(2);
+        expect(
+            settingsFromArgs("r", {
+                replicas: 2,
+                storage: { type: "persistentVolumeClaim", accessMode: "ReadWriteMany" },
+            }).replicas,
+        ).toBe(2);
     });
 
     test("a password may contain anything on one line; a line break cannot travel on --password-stdin", () => {
         const password = "p@ss: w\"o'r$d`\t;|&<>\u00e9";
         expect(usersFromArgs([{ username: "admin", password }])[0].password).toBe(password);
         for (const broken of ["pass\nword", "password\n", "pass\r\nword", "pass\rword"]) {
-            expect(() => usersFromArgs([{ username: "admin", password: broken }]))
-                .toThrow(/^password: contains a line break, which `docker login --password-stdin` cannot carry\. Choose a password on one line/);
+            expect(() => usersFromArgs([{ username: "admin", password: broken }])).toThrow(
+                /^password: contains a line break, which `docker login --password-stdin` cannot carry\. Choose a password on one line/,
+            );
         }
     });
 
     test("images default to nginx for linux/amd64 and take repository and tag from the source", () => {
-        expect(resolveImages()).toEqual([{ source: "nginx", repository: "nginx", tag: "latest", platform: "linux/amd64" }]);
-        expect(resolveImages([{ source: "docker.io/library/nginx:1.27" }])[0]).toMatchObject({ repository: "nginx", tag: "1.27" });
-        expect(resolveImages([{ source: "oci:/tmp/x:v1", repository: "hello" }])[0]).toMatchObject({ repository: "hello", tag: "latest" });
+        expect(resolveImages()).toEqual([
+            { source: "nginx", repository: "nginx", tag: "latest", platform: "linux/amd64" },
+        ]);
+        expect(resolveImages([{ source: "docker.io/library/nginx:1.27" }])[0]).toMatchObject({
+            repository: "nginx",
+            tag: "1.27",
+        });
+        expect(resolveImages([{ source: "oci:/tmp/x:v1", repository: "hello" }])[0]).toMatchObject({
+            repository: "hello",
+            tag: "latest",
+        });
     });
 });

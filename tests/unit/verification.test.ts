@@ -13,20 +13,28 @@ interface Registration {
 }
 
 const registrations: Registration[] = [];
-const digestOf = (repository: string, tag: string) => `sha256:${Buffer.from(`${repository}:${tag}`).toString("hex").padEnd(64, "0").slice(0, 64)}`;
+const digestOf = (repository: string, tag: string) =>
+    `sha256:${Buffer.from(`${repository}:${tag}`).toString("hex").padEnd(64, "0").slice(0, 64)}`;
 
-pulumi.runtime.setMocks({
-    newResource(args: pulumi.runtime.MockResourceArgs) {
-        const state: Record<string, unknown> = { ...args.inputs };
-        // What a passing TagsCheck would record.
-        if (args.type === "pulumi-nodejs:dynamic/registry:TagsCheck") {
-            const repository = args.inputs.repository as string;
-            state.digests = Object.fromEntries((args.inputs.tags as string[]).map(t => [t, digestOf(repository, t)]));
-        }
-        return { id: `${args.name}-id`, state };
+pulumi.runtime.setMocks(
+    {
+        newResource(args: pulumi.runtime.MockResourceArgs) {
+            const state: Record<string, unknown> = { ...args.inputs };
+            // What a passing TagsCheck would record.
+            if (args.type === "pulumi-nodejs:dynamic/registry:TagsCheck") {
+                const repository = args.inputs.repository as string;
+                state.digests = Object.fromEntries(
+                    (args.inputs.tags as string[]).map(t => [t, digestOf(repository, t)]),
+                );
+            }
+            return { id: `${args.name}-id`, state };
+        },
+        call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
     },
-    call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
-}, "distribution-registry", "test", false);
+    "distribution-registry",
+    "test",
+    false,
+);
 
 // The mock monitor answers registerResource; wrap it to see the request itself (secret outputs, parent, dependencies).
 const monitor = settings.getMonitor() as any;
@@ -45,24 +53,29 @@ monitor.registerResource = (req: any, callback: any) => {
 
 import { createVerification, tagsByRepository, tagsCheckName } from "../../components/verification";
 
-
 describe("createVerification", () => {
     const parent = new pulumi.ComponentResource("distribution-registry:index:DistributionRegistry", "reg");
     class Push extends pulumi.CustomResource {}
     const push = new Push("command:local:Command", "reg-push", {});
-    const verification = createVerification("reg", {
-        hostname: "registry.test",
-        address: "192.0.2.10",
-        port: 443,
-        username: "admin",
-        password: "Tf p@ss:w\"ord",
-        tls: { mode: "insecure" },
-    }, [
-        { repository: "web", tag: "latest" },
-        { repository: "library/nginx", tag: "1.27" },
-        { repository: "web", tag: "1.0" },
-        { repository: "web", tag: "latest" },
-    ], { deadlineSeconds: 120 }, { parent, dependsOn: [push] });
+    const verification = createVerification(
+        "reg",
+        {
+            hostname: "registry.test",
+            address: "192.0.2.10",
+            port: 443,
+            username: "admin",
+            password: 'Tf p@ss:w"ord',
+            tls: { mode: "insecure" },
+        },
+        [
+            { repository: "web", tag: "latest" },
+            { repository: "library/nginx", tag: "1.27" },
+            { repository: "web", tag: "1.0" },
+            { repository: "web", tag: "latest" },
+        ],
+        { deadlineSeconds: 120 },
+        { parent, dependsOn: [push] },
+    );
 
     const checks = async () => {
         await settled(registrations);
@@ -78,19 +91,32 @@ describe("createVerification", () => {
         ]);
         const catalog = registered.find(r => r.name === "reg-catalog")!;
         expect(catalog.inputs).toMatchObject({
-            hostname: "registry.test", address: "192.0.2.10", port: 443, username: "admin",
-            tls: { mode: "insecure" }, repositories: ["library/nginx", "web"], deadlineSeconds: 120,
+            hostname: "registry.test",
+            address: "192.0.2.10",
+            port: 443,
+            username: "admin",
+            tls: { mode: "insecure" },
+            repositories: ["library/nginx", "web"],
+            deadlineSeconds: 120,
         });
         const web = registered.find(r => r.name === "reg-tags-web")!;
-        expect(web.inputs).toMatchObject({ repository: "web", tags: ["1.0", "latest"], deadlineSeconds: 120, deleteRemovedImages: true });
-        expect(registered.find(r => r.name === "reg-tags-library..nginx")!.inputs).toMatchObject({ repository: "library/nginx", tags: ["1.27"] });
+        expect(web.inputs).toMatchObject({
+            repository: "web",
+            tags: ["1.0", "latest"],
+            deadlineSeconds: 120,
+            deleteRemovedImages: true,
+        });
+        expect(registered.find(r => r.name === "reg-tags-library..nginx")!.inputs).toMatchObject({
+            repository: "library/nginx",
+            tags: ["1.27"],
+        });
         expect(verification.tags).toHaveLength(2);
     });
 
     it("sends the password as a secret input and asks for the password output to be kept secret", async () => {
         for (const r of await checks()) {
             expect(wasSecret(r.inputs.password)).toBe(true);
-            expect(r.inputs.password.value).toBe("Tf p@ss:w\"ord");
+            expect(r.inputs.password.value).toBe('Tf p@ss:w"ord');
             expect(r.additionalSecretOutputs).toContain("password");
         }
         expect(await pulumi.isSecret(verification.catalog.password)).toBe(true);
@@ -131,7 +157,14 @@ describe("names and inputs", () => {
     });
 
     it("refuses an invalid repository or tag, naming the image", () => {
-        expect(() => tagsByRepository([{ repository: "Web", tag: "1" }])).toThrow('images[0].repository: "Web" is not a repository name');
-        expect(() => tagsByRepository([{ repository: "web", tag: "1" }, { repository: "web", tag: "-x" }])).toThrow('images[1].tag: "-x" is not a tag');
+        expect(() => tagsByRepository([{ repository: "Web", tag: "1" }])).toThrow(
+            'images[0].repository: "Web" is not a repository name',
+        );
+        expect(() =>
+            tagsByRepository([
+                { repository: "web", tag: "1" },
+                { repository: "web", tag: "-x" },
+            ]),
+        ).toThrow('images[1].tag: "-x" is not a tag');
     });
 });

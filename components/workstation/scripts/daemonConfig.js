@@ -10,10 +10,12 @@ const bom = "\ufeff";
 /** Positions of the JSON values in text (already known to be valid JSON): enough to insert and cut items by hand. */
 function scan(text) {
     let i = 0;
-    const ws = () => { while (i < text.length && /\s/.test(text[i])) i++; };
+    const ws = () => {
+        while (i < text.length && /\s/.test(text[i])) i++;
+    };
     const string = () => {
         const start = i++;
-        while (text[i] !== "\"") i += text[i] === "\\" ? 2 : 1;
+        while (text[i] !== '"') i += text[i] === "\\" ? 2 : 1;
         i++;
         return { type: "string", start, end: i, value: JSON.parse(text.slice(start, i)) };
     };
@@ -45,7 +47,7 @@ function scan(text) {
             i++;
             return { type: isObject ? "object" : "array", start, end: i, items };
         }
-        if (text[i] === "\"") {
+        if (text[i] === '"') {
             return string();
         }
         const literal = /-?\d+(\.\d+)?([eE][+-]?\d+)?|true|false|null/y;
@@ -104,18 +106,33 @@ function parseDaemonConfig(text, file) {
     try {
         parsed = JSON.parse(body);
     } catch (e) {
-        throw daemonConfigError(file, `is not valid JSON (${e.message})`, "Fix it (dockerd will not start with it either) and run again");
+        throw daemonConfigError(
+            file,
+            `is not valid JSON (${e.message})`,
+            "Fix it (dockerd will not start with it either) and run again",
+        );
     }
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
         throw daemonConfigError(file, "is not a JSON object", "Make it an object, e.g. {}, and run again");
     }
-    if (parsed[insecureKey] !== undefined && (!Array.isArray(parsed[insecureKey]) || !parsed[insecureKey].every(r => typeof r === "string"))) {
-        throw daemonConfigError(file, `has "${insecureKey}" that is not a list of strings`, "Make it a list of registries, e.g. [\"registry.test\"], and run again");
+    if (
+        parsed[insecureKey] !== undefined &&
+        (!Array.isArray(parsed[insecureKey]) || !parsed[insecureKey].every(r => typeof r === "string"))
+    ) {
+        throw daemonConfigError(
+            file,
+            `has "${insecureKey}" that is not a list of strings`,
+            'Make it a list of registries, e.g. ["registry.test"], and run again',
+        );
     }
     const root = scan(body);
     const members = root.items.filter(m => m.key === insecureKey);
     if (members.length > 1) {
-        throw daemonConfigError(file, `has "${insecureKey}" ${members.length} times, and dockerd reads only the last`, "Merge them into one list and run again");
+        throw daemonConfigError(
+            file,
+            `has "${insecureKey}" ${members.length} times, and dockerd reads only the last`,
+            "Merge them into one list and run again",
+        );
     }
     return { prefix, body, blank: false, root, member: members[0] };
 }

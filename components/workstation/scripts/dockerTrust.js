@@ -22,13 +22,17 @@ const { addRegistry, holdsNothing, listedRegistries, parseDaemonConfig, removeRe
 
 function restartDocker(restartCommand) {
     if (!restartCommand || restartCommand.length === 0) {
-        process.stderr.write("docker trust: daemon.json changed; restart the Docker daemon for it to take effect " +
-            "(or set dockerRestartCommand, e.g. [\"sudo\",\"systemctl\",\"restart\",\"docker\"])\n");
+        process.stderr.write(
+            "docker trust: daemon.json changed; restart the Docker daemon for it to take effect " +
+                '(or set dockerRestartCommand, e.g. ["sudo","systemctl","restart","docker"])\n',
+        );
         return false;
     }
     const result = childProcess.spawnSync(restartCommand[0], restartCommand.slice(1), { stdio: ["ignore", 2, 2] });
     if (result.status !== 0) {
-        throw new Error(`the restart command ${JSON.stringify(restartCommand)} failed (${result.error ? result.error.message : `exit ${result.status}`})`);
+        throw new Error(
+            `the restart command ${JSON.stringify(restartCommand)} failed (${result.error ? result.error.message : `exit ${result.status}`})`,
+        );
     }
     return true;
 }
@@ -48,23 +52,32 @@ function readLedger(file) {
         if (ledger && typeof ledger.registries === "object") {
             return ledger;
         }
-    } catch (_) { /* fall through */ }
-    throw new Error(`${ledgerPath(file)} is not the record this project writes; it was left untouched. ` +
-        "Remove it only if no stack of this project trusts a registry in dockerDaemonConfig any more");
+    } catch (_) {
+        /* fall through */
+    }
+    throw new Error(
+        `${ledgerPath(file)} is not the record this project writes; it was left untouched. ` +
+            "Remove it only if no stack of this project trusts a registry in dockerDaemonConfig any more",
+    );
 }
 
 /** Writes the daemon.json text and the ledger (null: remove), putting both back as they were if a write fails. */
 function writeBoth(file, before, text, ledgerBefore, ledger, sudo) {
     const ledgerFile = ledgerPath(file);
-    const writeLedger = value => value === null
-        ? privileged("removeFile", ledgerFile, "", sudo)
-        : privileged("writeFileAtomic", ledgerFile, `${JSON.stringify(value, null, 2)}\n`, sudo);
-    const writeText = value => value === null ? privileged("removeFile", file, "", sudo) : privileged("writeFileAtomic", file, value, sudo);
+    const writeLedger = value =>
+        value === null
+            ? privileged("removeFile", ledgerFile, "", sudo)
+            : privileged("writeFileAtomic", ledgerFile, `${JSON.stringify(value, null, 2)}\n`, sudo);
+    const writeText = value =>
+        value === null ? privileged("removeFile", file, "", sudo) : privileged("writeFileAtomic", file, value, sudo);
     // On add the ledger goes first (never an entry nobody owns); on remove daemon.json goes first.
     const adding = ledger !== null;
-    const steps = adding ? [() => writeLedger(ledger), () => text !== before && writeText(text)]
+    const steps = adding
+        ? [() => writeLedger(ledger), () => text !== before && writeText(text)]
         : [() => text !== before && writeText(text), () => writeLedger(null)];
-    const undo = adding ? [() => writeLedger(ledgerBefore), () => writeText(before)] : [() => writeText(before), () => writeLedger(ledgerBefore)];
+    const undo = adding
+        ? [() => writeLedger(ledgerBefore), () => writeText(before)]
+        : [() => writeText(before), () => writeLedger(ledgerBefore)];
     let done = 0;
     try {
         for (const step of steps) {
@@ -73,7 +86,11 @@ function writeBoth(file, before, text, ledgerBefore, ledger, sudo) {
         }
     } catch (e) {
         for (let i = done - 1; i >= 0; i--) {
-            try { undo[i](); } catch (_) { /* reported below */ }
+            try {
+                undo[i]();
+            } catch (_) {
+                /* reported below */
+            }
         }
         throw e;
     }
@@ -82,40 +99,55 @@ function writeBoth(file, before, text, ledgerBefore, ledger, sudo) {
 function addInsecure(o) {
     const file = o.daemonConfig;
     if (!fs.existsSync(path.dirname(file))) {
-        throw new Error(`the directory of ${file} does not exist: is Docker installed? Set dockerDaemonConfig to its daemon.json, or dockerTrust to "none"`);
+        throw new Error(
+            `the directory of ${file} does not exist: is Docker installed? Set dockerDaemonConfig to its daemon.json, or dockerTrust to "none"`,
+        );
     }
     const target = realFile(file);
-    const changed = withLock(target, () => {
-        const current = readOrNull(target);
-        const ledgerBefore = readLedger(target);
-        const ledger = ledgerBefore ? JSON.parse(JSON.stringify(ledgerBefore)) : {
-            createdFile: current === null,
-            // A blank file (no settings) comes back as it was, byte for byte.
-            blank: current !== null && parseDaemonConfig(current, file).blank ? current : null,
-            createdKey: false,
-            registries: {},
-        };
-        let text = current === null ? "" : current;
-        const listed = listedRegistries(text, file).includes(o.registry);
-        // A stack created before the ledger existed: its own record says what it added.
-        const legacy = o.previous && o.previous.mode === "insecure" && !o.previous.ledger && o.previous.registry === o.registry && o.previous.added ? o.previous : null;
-        if (legacy && !ledgerBefore) {
-            ledger.createdKey = legacy.added === "key";
-            ledger.createdFile = legacy.createdFile === true;
-        }
-        const entry = ledger.registries[o.registry] || { listedBefore: listed && !legacy, owners: [] };
-        if (!entry.owners.includes(o.owner)) {
-            entry.owners.push(o.owner);
-        }
-        ledger.registries[o.registry] = entry;
-        if (!listed) {
-            const result = addRegistry(text, o.registry, file);
-            text = result.text;
-            ledger.createdKey = ledger.createdKey || result.added === "key";
-        }
-        writeBoth(target, current, text, ledgerBefore, ledger, o.sudo);
-        return text !== current;
-    }, o.sudo);
+    const changed = withLock(
+        target,
+        () => {
+            const current = readOrNull(target);
+            const ledgerBefore = readLedger(target);
+            const ledger = ledgerBefore
+                ? JSON.parse(JSON.stringify(ledgerBefore))
+                : {
+                      createdFile: current === null,
+                      // A blank file (no settings) comes back as it was, byte for byte.
+                      blank: current !== null && parseDaemonConfig(current, file).blank ? current : null,
+                      createdKey: false,
+                      registries: {},
+                  };
+            let text = current === null ? "" : current;
+            const listed = listedRegistries(text, file).includes(o.registry);
+            // A stack created before the ledger existed: its own record says what it added.
+            const legacy =
+                o.previous &&
+                o.previous.mode === "insecure" &&
+                !o.previous.ledger &&
+                o.previous.registry === o.registry &&
+                o.previous.added
+                    ? o.previous
+                    : null;
+            if (legacy && !ledgerBefore) {
+                ledger.createdKey = legacy.added === "key";
+                ledger.createdFile = legacy.createdFile === true;
+            }
+            const entry = ledger.registries[o.registry] || { listedBefore: listed && !legacy, owners: [] };
+            if (!entry.owners.includes(o.owner)) {
+                entry.owners.push(o.owner);
+            }
+            ledger.registries[o.registry] = entry;
+            if (!listed) {
+                const result = addRegistry(text, o.registry, file);
+                text = result.text;
+                ledger.createdKey = ledger.createdKey || result.added === "key";
+            }
+            writeBoth(target, current, text, ledgerBefore, ledger, o.sudo);
+            return text !== current;
+        },
+        o.sudo,
+    );
     const result = { mode: "insecure", file, registry: o.registry, owner: o.owner, ledger: true };
     if (changed) {
         try {
@@ -137,35 +169,44 @@ function removeInsecure(o, created, restart = true) {
     const target = realFile(file);
     const registry = created.registry || o.registry;
     const owner = created.owner || o.owner;
-    const changed = withLock(target, () => {
-        const current = readOrNull(target);
-        const ledgerBefore = readLedger(target);
-        if (!ledgerBefore) {
-            return false;
-        }
-        const ledger = JSON.parse(JSON.stringify(ledgerBefore));
-        let text = current;
-        const entry = ledger.registries[registry];
-        if (entry) {
-            entry.owners = entry.owners.filter(x => x !== owner);
-            if (entry.owners.length === 0) {
-                delete ledger.registries[registry];
-                if (!entry.listedBefore && text !== null) {
-                    text = removeRegistry(text, registry, ledger.createdKey && Object.keys(ledger.registries).length === 0, file);
+    const changed = withLock(
+        target,
+        () => {
+            const current = readOrNull(target);
+            const ledgerBefore = readLedger(target);
+            if (!ledgerBefore) {
+                return false;
+            }
+            const ledger = JSON.parse(JSON.stringify(ledgerBefore));
+            let text = current;
+            const entry = ledger.registries[registry];
+            if (entry) {
+                entry.owners = entry.owners.filter(x => x !== owner);
+                if (entry.owners.length === 0) {
+                    delete ledger.registries[registry];
+                    if (!entry.listedBefore && text !== null) {
+                        text = removeRegistry(
+                            text,
+                            registry,
+                            ledger.createdKey && Object.keys(ledger.registries).length === 0,
+                            file,
+                        );
+                    }
                 }
             }
-        }
-        const last = Object.keys(ledger.registries).length === 0;
-        if (last && text !== null && holdsNothing(text, file) && (ledger.createdFile || ledger.blank !== null)) {
-            text = ledger.createdFile ? null : ledger.blank;
-        }
-        if (last) {
-            writeBoth(target, current, text, ledgerBefore, null, o.sudo);
-        } else {
-            writeBoth(target, current, text, ledgerBefore, ledger, o.sudo);
-        }
-        return text !== current;
-    }, o.sudo);
+            const last = Object.keys(ledger.registries).length === 0;
+            if (last && text !== null && holdsNothing(text, file) && (ledger.createdFile || ledger.blank !== null)) {
+                text = ledger.createdFile ? null : ledger.blank;
+            }
+            if (last) {
+                writeBoth(target, current, text, ledgerBefore, null, o.sudo);
+            } else {
+                writeBoth(target, current, text, ledgerBefore, ledger, o.sudo);
+            }
+            return text !== current;
+        },
+        o.sudo,
+    );
     if (restart && changed) {
         restartDocker(o.restartCommand);
     }
@@ -178,20 +219,31 @@ function removeInsecureUnrecorded(o, created, restart) {
     if (!created.added) {
         return { removed: false };
     }
-    editFile(file, current => {
-        if (current === null) {
-            return { text: null, result: null };
-        }
-        return { text: removeRegistry(current, created.registry || o.registry, created.added === "key", file), result: null };
-    }, o.sudo);
+    editFile(
+        file,
+        current => {
+            if (current === null) {
+                return { text: null, result: null };
+            }
+            return {
+                text: removeRegistry(current, created.registry || o.registry, created.added === "key", file),
+                result: null,
+            };
+        },
+        o.sudo,
+    );
     if (created.createdFile) {
         // Remove the file we created only if nothing is left in it.
-        withLock(realFile(file), () => {
-            const left = readOrNull(file);
-            if (left !== null && holdsNothing(left, file)) {
-                privileged("removeFile", file, "", o.sudo);
-            }
-        }, o.sudo);
+        withLock(
+            realFile(file),
+            () => {
+                const left = readOrNull(file);
+                if (left !== null && holdsNothing(left, file)) {
+                    privileged("removeFile", file, "", o.sudo);
+                }
+            },
+            o.sudo,
+        );
     }
     if (restart) {
         restartDocker(o.restartCommand);
@@ -203,7 +255,9 @@ function checkCertificate(pem) {
     try {
         new crypto.X509Certificate(pem);
     } catch (e) {
-        throw new Error(`the CA certificate (dockerCaFile) is not a PEM certificate (${e.message}); nothing was changed`);
+        throw new Error(
+            `the CA certificate (dockerCaFile) is not a PEM certificate (${e.message}); nothing was changed`,
+        );
     }
 }
 
@@ -215,7 +269,9 @@ function caLedgerPath(file) {
 function addCa(o) {
     checkCertificate(o.caCertificate);
     if (!fs.existsSync(path.dirname(o.certsDir))) {
-        throw new Error(`the directory of ${o.certsDir} does not exist: is Docker installed? Set dockerCertsDir, or dockerTrust to "none"`);
+        throw new Error(
+            `the directory of ${o.certsDir} does not exist: is Docker installed? Set dockerCertsDir, or dockerTrust to "none"`,
+        );
     }
     const registryDir = path.join(o.certsDir, o.registry);
     const file = path.join(registryDir, "ca.crt");
@@ -230,48 +286,56 @@ function addCa(o) {
     // A create of the earlier version recorded its ownership only in its own output.
     const legacyOurs = previous.mode === "ca" && previous.file === file && previous.added === true && !previous.ledger;
     const ledgerFile = caLedgerPath(file);
-    const recorded = withLock(realFile(file), () => {
-        const current = readOrNull(file);
-        const ledgerText = readOrNull(ledgerFile);
-        const ledgerBefore = ledgerText === null ? null : JSON.parse(ledgerText);
-        if (current !== null && ledgerBefore === null && !legacyOurs) {
-            if (current !== o.caCertificate) {
-                throw new Error(`${file} already holds another certificate; remove it or set dockerTrust to "none". Nothing was changed`);
+    const recorded = withLock(
+        realFile(file),
+        () => {
+            const current = readOrNull(file);
+            const ledgerText = readOrNull(ledgerFile);
+            const ledgerBefore = ledgerText === null ? null : JSON.parse(ledgerText);
+            if (current !== null && ledgerBefore === null && !legacyOurs) {
+                if (current !== o.caCertificate) {
+                    throw new Error(
+                        `${file} already holds another certificate; remove it or set dockerTrust to "none". Nothing was changed`,
+                    );
+                }
+                // The user's own file, with the same certificate: used, never removed.
+                return false;
             }
-            // The user's own file, with the same certificate: used, never removed.
-            return false;
-        }
-        const ledger = ledgerBefore || { owners: [], createdDirs: legacyOurs ? (previous.createdDirs || []) : [] };
-        // The directories were made before the lock (it lives in one of them), so a stack running at the same time
-        // may have written the ledger first, seeing them already there: what we made is recorded all the same.
-        for (const dir of createdDirs) {
-            if (!ledger.createdDirs.includes(dir)) {
-                ledger.createdDirs.push(dir);
+            const ledger = ledgerBefore || { owners: [], createdDirs: legacyOurs ? previous.createdDirs || [] : [] };
+            // The directories were made before the lock (it lives in one of them), so a stack running at the same time
+            // may have written the ledger first, seeing them already there: what we made is recorded all the same.
+            for (const dir of createdDirs) {
+                if (!ledger.createdDirs.includes(dir)) {
+                    ledger.createdDirs.push(dir);
+                }
             }
-        }
-        // Another stack's certificate is never replaced; our own (we are its only owner) is, on an update.
-        if (current !== null && current !== o.caCertificate && ledger.owners.some(x => x !== o.owner)) {
-            throw new Error(`${file} holds the certificate another stack (${ledger.owners.find(x => x !== o.owner)}) trusts; ` +
-                "give the same dockerCaFile, or use another hostname. Nothing was changed");
-        }
-        if (!ledger.owners.includes(o.owner)) {
-            ledger.owners.push(o.owner);
-        }
-        privileged("writeFileAtomic", ledgerFile, `${JSON.stringify(ledger, null, 2)}\n`, o.sudo);
-        try {
-            if (current !== o.caCertificate) {
-                privileged("writeFileAtomic", file, o.caCertificate, o.sudo);
+            // Another stack's certificate is never replaced; our own (we are its only owner) is, on an update.
+            if (current !== null && current !== o.caCertificate && ledger.owners.some(x => x !== o.owner)) {
+                throw new Error(
+                    `${file} holds the certificate another stack (${ledger.owners.find(x => x !== o.owner)}) trusts; ` +
+                        "give the same dockerCaFile, or use another hostname. Nothing was changed",
+                );
             }
-        } catch (e) {
-            if (ledgerText === null) {
-                privileged("removeFile", ledgerFile, "", o.sudo);
-            } else {
-                privileged("writeFileAtomic", ledgerFile, ledgerText, o.sudo);
+            if (!ledger.owners.includes(o.owner)) {
+                ledger.owners.push(o.owner);
             }
-            throw e;
-        }
-        return true;
-    }, o.sudo);
+            privileged("writeFileAtomic", ledgerFile, `${JSON.stringify(ledger, null, 2)}\n`, o.sudo);
+            try {
+                if (current !== o.caCertificate) {
+                    privileged("writeFileAtomic", file, o.caCertificate, o.sudo);
+                }
+            } catch (e) {
+                if (ledgerText === null) {
+                    privileged("removeFile", ledgerFile, "", o.sudo);
+                } else {
+                    privileged("writeFileAtomic", ledgerFile, ledgerText, o.sudo);
+                }
+                throw e;
+            }
+            return true;
+        },
+        o.sudo,
+    );
     if (!recorded) {
         // The user's file: nothing of ours to remove later (no directory was made, since the file was there).
         return { mode: "ca", file, registry: o.registry, owner: o.owner, added: false };
@@ -296,21 +360,25 @@ function removeCa(o, created) {
     if (!fs.existsSync(path.dirname(file))) {
         return { removed: true };
     }
-    const dirs = withLock(realFile(file), () => {
-        const ledgerText = readOrNull(ledgerFile);
-        if (ledgerText === null) {
-            return [];
-        }
-        const ledger = JSON.parse(ledgerText);
-        ledger.owners = ledger.owners.filter(x => x !== (created.owner || o.owner));
-        if (ledger.owners.length > 0) {
-            privileged("writeFileAtomic", ledgerFile, `${JSON.stringify(ledger, null, 2)}\n`, o.sudo);
-            return [];
-        }
-        privileged("removeFile", file, "", o.sudo);
-        privileged("removeFile", ledgerFile, "", o.sudo);
-        return ledger.createdDirs || [];
-    }, o.sudo);
+    const dirs = withLock(
+        realFile(file),
+        () => {
+            const ledgerText = readOrNull(ledgerFile);
+            if (ledgerText === null) {
+                return [];
+            }
+            const ledger = JSON.parse(ledgerText);
+            ledger.owners = ledger.owners.filter(x => x !== (created.owner || o.owner));
+            if (ledger.owners.length > 0) {
+                privileged("writeFileAtomic", ledgerFile, `${JSON.stringify(ledger, null, 2)}\n`, o.sudo);
+                return [];
+            }
+            privileged("removeFile", file, "", o.sudo);
+            privileged("removeFile", ledgerFile, "", o.sudo);
+            return ledger.createdDirs || [];
+        },
+        o.sudo,
+    );
     // After the lock is gone: it lives in the certificate's directory. Deepest first: two stacks may each have made one.
     for (const dir of [...dirs].sort((x, y) => y.length - x.length)) {
         privileged("removeEmptyDirectory", dir, "", o.sudo);
@@ -325,12 +393,16 @@ function inputs() {
     let previous = null;
     try {
         previous = env.PULUMI_COMMAND_STDOUT ? JSON.parse(env.PULUMI_COMMAND_STDOUT) : null;
-    } catch (_) { /* not ours: treat as nothing recorded */ }
+    } catch (_) {
+        /* not ours: treat as nothing recorded */
+    }
     let restartCommand = [];
     if (env.DR_RESTART_COMMAND) {
         restartCommand = JSON.parse(env.DR_RESTART_COMMAND);
         if (!Array.isArray(restartCommand) || !restartCommand.every(a => typeof a === "string")) {
-            throw new Error("the restart command must be a list of strings (argv), e.g. [\"sudo\",\"systemctl\",\"restart\",\"docker\"]");
+            throw new Error(
+                'the restart command must be a list of strings (argv), e.g. ["sudo","systemctl","restart","docker"]',
+            );
         }
     }
     if (!env.DR_REGISTRY || /[\s/]/.test(env.DR_REGISTRY)) {
@@ -373,7 +445,12 @@ function run(action) {
             return main(action);
         } catch (e) {
             const ca = process.env.DR_TRUST_MODE === "ca";
-            throw describeFileError(e, ca ? "dockerCertsDir" : "dockerDaemonConfig", ca ? process.env.DR_CERTS_DIR : process.env.DR_DAEMON_CONFIG, "dockerSudo");
+            throw describeFileError(
+                e,
+                ca ? "dockerCertsDir" : "dockerDaemonConfig",
+                ca ? process.env.DR_CERTS_DIR : process.env.DR_DAEMON_CONFIG,
+                "dockerSudo",
+            );
         }
     });
 }

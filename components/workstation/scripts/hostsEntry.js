@@ -61,7 +61,9 @@ function canonicalAddress(address) {
     if (net.isIPv6(address)) {
         try {
             return new URL(`http://[${address}]/`).hostname.slice(1, -1);
-        } catch (_) { /* a zone index: compare as written, in lower case */ }
+        } catch (_) {
+            /* a zone index: compare as written, in lower case */
+        }
     }
     return address.toLowerCase();
 }
@@ -73,12 +75,21 @@ function otherMappings(text, hostname, owner) {
     return splitLines(text)
         .map((line, i) => ({ line: line.replace(/\r?\n$/, ""), number: i + 1 }))
         .filter(({ line }) => !isOurs(line, owner))
-        .filter(({ line }) => line.replace(/#.*/, "").trim().split(/\s+/).slice(1).some(h => h.toLowerCase() === wanted));
+        .filter(({ line }) =>
+            line
+                .replace(/#.*/, "")
+                .trim()
+                .split(/\s+/)
+                .slice(1)
+                .some(h => h.toLowerCase() === wanted),
+        );
 }
 
 /** Lines of other owners that map the hostname to another address: they would win over ours. */
 function conflictingMappings(text, hostname, address, owner) {
-    return otherMappings(text, hostname, owner).filter(s => canonicalAddress(s.line.trim().split(/\s+/)[0]) !== canonicalAddress(address));
+    return otherMappings(text, hostname, owner).filter(
+        s => canonicalAddress(s.line.trim().split(/\s+/)[0]) !== canonicalAddress(address),
+    );
 }
 
 function inputs() {
@@ -92,7 +103,13 @@ function inputs() {
     if (/[\r\n]/.test(env.DR_OWNER) || /\s/.test(env.DR_HOSTNAME)) {
         throw new Error("the owner and the hostname must be single words on one line");
     }
-    return { file: env.DR_HOSTS_FILE, address: env.DR_ADDRESS || "", hostname: env.DR_HOSTNAME, owner: env.DR_OWNER, sudo: env.DR_SUDO || "auto" };
+    return {
+        file: env.DR_HOSTS_FILE,
+        address: env.DR_ADDRESS || "",
+        hostname: env.DR_HOSTNAME,
+        owner: env.DR_OWNER,
+        sudo: env.DR_SUDO || "auto",
+    };
 }
 
 function main(action) {
@@ -102,20 +119,35 @@ function main(action) {
             throw new Error(`address "${address}" is not an IP address; nothing was changed`);
         }
         const line = entryLine(address, hostname, owner);
-        return editFile(file, current => {
-            if (current === null) {
-                throw new Error(`hostsFile: ${file} does not exist; nothing was changed. Set hostsFile to the right path, or hostsEntry false`);
-            }
-            const conflicting = conflictingMappings(current, hostname, address, owner);
-            if (conflicting.length > 0) {
-                throw new Error(`${file} line ${conflicting[0].number} ("${conflicting[0].line}") already maps ${hostname} to another address ` +
-                    "and would win over ours; remove that line (the seed's manual entry?) and run again. Nothing was changed");
-            }
-            return { text: addEntry(current, line, owner), result: { file, line } };
-        }, sudo);
+        return editFile(
+            file,
+            current => {
+                if (current === null) {
+                    throw new Error(
+                        `hostsFile: ${file} does not exist; nothing was changed. Set hostsFile to the right path, or hostsEntry false`,
+                    );
+                }
+                const conflicting = conflictingMappings(current, hostname, address, owner);
+                if (conflicting.length > 0) {
+                    throw new Error(
+                        `${file} line ${conflicting[0].number} ("${conflicting[0].line}") already maps ${hostname} to another address ` +
+                            "and would win over ours; remove that line (the seed's manual entry?) and run again. Nothing was changed",
+                    );
+                }
+                return { text: addEntry(current, line, owner), result: { file, line } };
+            },
+            sudo,
+        );
     }
     if (action === "remove") {
-        return editFile(file, current => ({ text: current === null ? null : removeEntry(current, owner), result: { file, removed: true } }), sudo);
+        return editFile(
+            file,
+            current => ({
+                text: current === null ? null : removeEntry(current, owner),
+                result: { file, removed: true },
+            }),
+            sudo,
+        );
     }
     throw new Error(`unknown action "${action}": use add or remove`);
 }

@@ -35,7 +35,10 @@ function lockPlace(file, sudoMode) {
     if (sudoMode !== "never") {
         return { lock: beside, sudo: "always" };
     }
-    const own = path.join(os.tmpdir(), `distribution-registry-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
+    const own = path.join(
+        os.tmpdir(),
+        `distribution-registry-${typeof process.getuid === "function" ? process.getuid() : "user"}`,
+    );
     try {
         fs.mkdirSync(own, { mode: 0o700 });
     } catch (e) {
@@ -44,8 +47,14 @@ function lockPlace(file, sudoMode) {
         }
     }
     const stat = fs.lstatSync(own);
-    if (!stat.isDirectory() || (typeof process.getuid === "function" && stat.uid !== process.getuid()) || (stat.mode & 0o077) !== 0) {
-        throw new Error(`${own} is not a private directory of this user (someone else made it); remove it, or let sudo be used ("auto")`);
+    if (
+        !stat.isDirectory() ||
+        (typeof process.getuid === "function" && stat.uid !== process.getuid()) ||
+        (stat.mode & 0o077) !== 0
+    ) {
+        throw new Error(
+            `${own} is not a private directory of this user (someone else made it); remove it, or let sudo be used ("auto")`,
+        );
     }
     return { lock: path.join(own, path.basename(beside)), sudo: "never" };
 }
@@ -64,10 +73,14 @@ function withLock(file, fn, sudoMode = "auto", timeoutMs = 60000) {
                 privileged("removeEmptyDirectory", lock, "", sudo);
                 continue;
             }
-        } catch (_) { /* released meanwhile */ }
+        } catch (_) {
+            /* released meanwhile */
+        }
         if (Date.now() - started > timeoutMs) {
-            throw new Error(`timed out after ${timeoutMs / 1000} s waiting for the lock ${lock} on ${file}; ` +
-                "if no other `pulumi up` is running, remove that directory and retry");
+            throw new Error(
+                `timed out after ${timeoutMs / 1000} s waiting for the lock ${lock} on ${file}; ` +
+                    "if no other `pulumi up` is running, remove that directory and retry",
+            );
         }
         sleep(20 + Math.floor(Math.random() * 30));
     }
@@ -134,7 +147,11 @@ function writeFileAtomic(file, content) {
         fs.renameSync(temp, file);
         return "replaced";
     } catch (e) {
-        try { fs.unlinkSync(temp); } catch (_) { /* never created */ }
+        try {
+            fs.unlinkSync(temp);
+        } catch (_) {
+            /* never created */
+        }
         // /etc/hosts is a bind mount in containers (rename onto it fails with EBUSY), and a writable file may sit in
         // a directory that is not: rewrite in place. The caller holds the lock, so no other editor interleaves.
         if (stat && ["EBUSY", "EXDEV", "EACCES", "EPERM", "EROFS"].includes(e.code)) {
@@ -214,17 +231,24 @@ function privileged(operation, target, content, sudoMode) {
     if (!useSudo) {
         return operations[operation](target, content);
     }
-    const source = `${operations[operation].toString()}\n` +
+    const source =
+        `${operations[operation].toString()}\n` +
         `const input = require("fs").readFileSync(0, "utf8");\n` +
         `process.stdout.write(String(${operation}(process.argv[1], input)));\n`;
-    const result = childProcess.spawnSync("sudo", ["-n", process.execPath, "-e", source, target],
-        { input: content || "", encoding: "utf8" });
+    const result = childProcess.spawnSync("sudo", ["-n", process.execPath, "-e", source, target], {
+        input: content || "",
+        encoding: "utf8",
+    });
     if (result.error && result.error.code === "ENOENT") {
-        throw new Error(`${target} is not writable and sudo is not installed: make the file writable, or run as a user who can write it`);
+        throw new Error(
+            `${target} is not writable and sudo is not installed: make the file writable, or run as a user who can write it`,
+        );
     }
     if (result.status !== 0) {
-        throw new Error(`sudo -n could not change ${target}: ${(result.stderr || "").trim()}. ` +
-            "Run `sudo -v` before `pulumi up` so sudo does not ask for a password, or make the file writable and set sudo to \"never\"");
+        throw new Error(
+            `sudo -n could not change ${target}: ${(result.stderr || "").trim()}. ` +
+                'Run `sudo -v` before `pulumi up` so sudo does not ask for a password, or make the file writable and set sudo to "never"',
+        );
     }
     return result.stdout;
 }
@@ -235,14 +259,18 @@ function privileged(operation, target, content, sudoMode) {
  */
 function editFile(file, edit, sudoMode) {
     const target = realFile(file);
-    return withLock(target, () => {
-        const current = readOrNull(target);
-        const { text, result } = edit(current);
-        if (text !== null && text !== current) {
-            privileged("writeFileAtomic", target, text, sudoMode);
-        }
-        return result;
-    }, sudoMode);
+    return withLock(
+        target,
+        () => {
+            const current = readOrNull(target);
+            const { text, result } = edit(current);
+            if (text !== null && text !== current) {
+                privileged("writeFileAtomic", target, text, sudoMode);
+            }
+            return result;
+        },
+        sudoMode,
+    );
 }
 
 /**
@@ -254,8 +282,14 @@ function describeFileError(e, configKey, file, sudoKey) {
         ENOENT: [`${file}, or its directory, does not exist`, `Set ${configKey} to the right path`],
         ENOTDIR: [`a part of ${file} is not a directory`, `Set ${configKey} to the right path`],
         EISDIR: [`${file} is a directory, not a file`, `Set ${configKey} to the file itself`],
-        EACCES: [`permission denied on ${file}`, `Run as a user who may change it, or set ${sudoKey} "auto" and run \`sudo -v\` first`],
-        EPERM: [`the operation is not permitted on ${file}`, `Run as a user who may change it, or set ${sudoKey} "auto" and run \`sudo -v\` first`],
+        EACCES: [
+            `permission denied on ${file}`,
+            `Run as a user who may change it, or set ${sudoKey} "auto" and run \`sudo -v\` first`,
+        ],
+        EPERM: [
+            `the operation is not permitted on ${file}`,
+            `Run as a user who may change it, or set ${sudoKey} "auto" and run \`sudo -v\` first`,
+        ],
         EROFS: [`${file} is on a read-only file system`, `Set ${configKey} to a writable file, or turn this step off`],
     };
     const known = e && problems[e.code];

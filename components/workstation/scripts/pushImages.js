@@ -11,16 +11,34 @@ const os = require("os");
 const path = require("path");
 const { report } = require("./report");
 
-const transports = ["docker://", "oci:", "oci-archive:", "docker-archive:", "dir:", "containers-storage:", "docker-daemon:"];
+const transports = [
+    "docker://",
+    "oci:",
+    "oci-archive:",
+    "docker-archive:",
+    "dir:",
+    "containers-storage:",
+    "docker-daemon:",
+];
 
 /** Runs a tool without a shell; its output goes to our stderr so that stdout stays the JSON result. */
 function tool(command, args, input) {
-    const result = childProcess.spawnSync(command, args, { input: input === undefined ? "" : input, stdio: ["pipe", 2, 2] });
+    const result = childProcess.spawnSync(command, args, {
+        input: input === undefined ? "" : input,
+        stdio: ["pipe", 2, 2],
+    });
     if (result.error && result.error.code === "ENOENT") {
-        throw new Error(`${command} is not installed or not on PATH; install it, choose the other pushTool, or turn the push off (pushEnabled false)`);
+        throw new Error(
+            `${command} is not installed or not on PATH; install it, choose the other pushTool, or turn the push off (pushEnabled false)`,
+        );
     }
     if (result.status !== 0) {
-        throw new Error(`\`${command} ${args.filter(a => !a.startsWith("--")).slice(0, 2).join(" ")}\` failed (exit ${result.status}); see its output above`);
+        throw new Error(
+            `\`${command} ${args
+                .filter(a => !a.startsWith("--"))
+                .slice(0, 2)
+                .join(" ")}\` failed (exit ${result.status}); see its output above`,
+        );
     }
 }
 
@@ -28,7 +46,9 @@ function tool(command, args, input) {
 function toolOutput(command, args) {
     const result = childProcess.spawnSync(command, args, { input: "", stdio: ["pipe", "pipe", 2], encoding: "utf8" });
     if (result.status !== 0) {
-        throw new Error(`\`${command} ${args.slice(0, 2).join(" ")}\` failed (exit ${result.status}); see its output above`);
+        throw new Error(
+            `\`${command} ${args.slice(0, 2).join(" ")}\` failed (exit ${result.status}); see its output above`,
+        );
     }
     return result.stdout;
 }
@@ -55,7 +75,9 @@ function pushWithDocker(o, password) {
         for (const image of o.images) {
             tool("docker", ["push", destination(o, image)]);
             // After a push, the engine records the digest the registry gave it as <registry>/<repository>@<digest>.
-            const repoDigests = JSON.parse(toolOutput("docker", ["inspect", "--format", "{{json .RepoDigests}}", destination(o, image)]) || "[]");
+            const repoDigests = JSON.parse(
+                toolOutput("docker", ["inspect", "--format", "{{json .RepoDigests}}", destination(o, image)]) || "[]",
+            );
             const prefix = `${o.registry}/${image.repository}@`;
             const found = (repoDigests || []).find(d => d.startsWith(prefix));
             digests[`${image.repository}:${image.tag}`] = found ? found.slice(prefix.length) : "";
@@ -92,16 +114,34 @@ function pushWithSkopeo(o, password) {
             tls = ["--cert-dir", certDir];
         }
         const destinationTls = tls.map(a => a.replace(/^--/, "--dest-"));
-        tool("skopeo", ["login", "--authfile", authFile, "--username", o.username, "--password-stdin", ...tls, o.registry], password);
+        tool(
+            "skopeo",
+            ["login", "--authfile", authFile, "--username", o.username, "--password-stdin", ...tls, o.registry],
+            password,
+        );
         const pushed = [];
         const digests = {};
         const digestFile = path.join(dir, "digest");
         for (const image of o.images) {
             const source = transports.some(t => image.source.startsWith(t)) ? image.source : `docker://${image.source}`;
             const [os, arch, variant] = image.platform.split("/");
-            tool("skopeo", ["copy", "--retry-times", "2", "--override-os", os, "--override-arch", arch,
-                ...(variant ? ["--override-variant", variant] : []), "--digestfile", digestFile,
-                "--dest-authfile", authFile, ...destinationTls, source, `docker://${destination(o, image)}`]);
+            tool("skopeo", [
+                "copy",
+                "--retry-times",
+                "2",
+                "--override-os",
+                os,
+                "--override-arch",
+                arch,
+                ...(variant ? ["--override-variant", variant] : []),
+                "--digestfile",
+                digestFile,
+                "--dest-authfile",
+                authFile,
+                ...destinationTls,
+                source,
+                `docker://${destination(o, image)}`,
+            ]);
             pushed.push(destination(o, image));
             digests[`${image.repository}:${image.tag}`] = fs.readFileSync(digestFile, "utf8").trim();
         }
@@ -118,14 +158,18 @@ function inputs() {
         throw new Error("DR_IMAGES must be a list of {source, repository, tag, platform}");
     }
     if (env.DR_TLS_MODE === "ca" && !(env.DR_CA_CERTIFICATE || "").includes("BEGIN CERTIFICATE")) {
-        throw new Error("DR_TLS_MODE \"ca\" needs DR_CA_CERTIFICATE, the PEM of the registry's CA");
+        throw new Error('DR_TLS_MODE "ca" needs DR_CA_CERTIFICATE, the PEM of the registry\'s CA');
     }
     if (env.DR_PUSH_TOOL !== "docker" && env.DR_PUSH_TOOL !== "skopeo") {
         throw new Error(`push tool "${env.DR_PUSH_TOOL}" is not "docker" or "skopeo"`);
     }
     return {
-        tool: env.DR_PUSH_TOOL, registry: env.DR_REGISTRY, username: env.DR_USERNAME || "",
-        images, tlsMode: env.DR_TLS_MODE || "system", caCertificate: env.DR_CA_CERTIFICATE || "",
+        tool: env.DR_PUSH_TOOL,
+        registry: env.DR_REGISTRY,
+        username: env.DR_USERNAME || "",
+        images,
+        tlsMode: env.DR_TLS_MODE || "system",
+        caCertificate: env.DR_CA_CERTIFICATE || "",
     };
 }
 
@@ -141,7 +185,11 @@ function main(action, password) {
     }
     if (action === "remove") {
         if (o.tool === "docker") {
-            undoDocker(o.registry, o.images.map(i => destination(o, i)), true);
+            undoDocker(
+                o.registry,
+                o.images.map(i => destination(o, i)),
+                true,
+            );
         }
         return { tool: o.tool, registry: o.registry, removed: true };
     }
