@@ -2,7 +2,6 @@
 import { performance } from "perf_hooks";
 
 const started = performance.now();
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const { installMocks, settled } = require("../tests/unit/mocks");
 const registered = installMocks();
 process.env.PULUMI_CONFIG = JSON.stringify({
@@ -22,4 +21,8 @@ Promise.resolve(require("../index")())
             `${JSON.stringify({ load: loaded - started, construct, resources: registered.length })}\n`,
         );
         process.exit(0);
+    })
+    .catch((e: unknown) => {
+        process.stderr.write(`${(e as Error).stack ?? e}\n`);
+        process.exit(1);
     });

@@ -8,8 +8,7 @@ async function all(): Promise<void> {
     console.log();
     await programConstruction();
     console.log();
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    await require("./verification").main();
+    await (await import("./verification")).main();
     console.log();
     await tlsCertificates();
 }

@@ -1,3 +1,4 @@
+import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { DistributionRegistryArgs, ImageToPush } from "./args";
 import {
@@ -352,7 +353,7 @@ export function argsFromConfig(
 
 function readText(file: string, configKey: string): string {
     try {
-        return require("fs").readFileSync(file, "utf8");
+        return fs.readFileSync(file, "utf8");
     } catch (e) {
         throw new InputError(
             configKey,

@@ -36,16 +36,14 @@ export function createGeneratedTls(
         settings.apply(() => true),
     );
     const issued = pulumi.secret(
-        pulumi
-            .all([material, settings, address])
-            .apply(([k, s, a]) =>
-                issueCertificates(k, {
-                    hostname: s.hostname,
-                    address: a,
-                    validityDays: s.tls.validityDays,
-                    caValidityDays: s.tls.caValidityDays,
-                }),
-            ),
+        pulumi.all([material, settings, address]).apply(([k, s, a]) =>
+            issueCertificates(k, {
+                hostname: s.hostname,
+                address: a,
+                validityDays: s.tls.validityDays,
+                caValidityDays: s.tls.caValidityDays,
+            }),
+        ),
     );
     const caCertificate = pulumi.unsecret(issued.apply(i => i.caCertificate));
     return { issued, caCertificate };

@@ -88,7 +88,7 @@ export async function retryUntilDeadline<T>(
     const cap = policy.maxDelayMs ?? maxDelayMs;
     let delay = policy.firstDelayMs ?? firstDelayMs;
     let attempts = 0;
-    let lastSeen = "nothing (no attempt finished)";
+    let lastSeen: string;
     for (;;) {
         attempts++;
         const timeoutMs = Math.max(1000, Math.min(policy.requestTimeoutMs ?? 10000, deadline - Date.now()));
@@ -407,19 +407,22 @@ export interface CheckDiff extends pulumi.dynamic.DiffResult {
 const unknownValue = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** Input checks the engine reports before any attempt; values unknown in a preview are not judged. */
-export function checkFailures(news: Record<string, any>): pulumi.dynamic.CheckFailure[] {
+export function checkFailures(news: Record<string, unknown>): pulumi.dynamic.CheckFailure[] {
     const failures: pulumi.dynamic.CheckFailure[] = [];
     const known = (v: unknown) => v !== undefined && v !== unknownValue;
     const fail = (property: string, reason: string) => failures.push({ property, reason });
     if (known(news.hostname) && (typeof news.hostname !== "string" || news.hostname === "")) {
         fail("hostname", "must be the registry's DNS name");
     }
-    if (known(news.port) && !(Number.isInteger(news.port) && news.port >= 1 && news.port <= 65535)) {
+    if (
+        known(news.port) &&
+        !(typeof news.port === "number" && Number.isInteger(news.port) && news.port >= 1 && news.port <= 65535)
+    ) {
         fail("port", `${news.port} is not a TCP port (1-65535)`);
     }
-    const tls = news.tls;
+    const tls = news.tls as { mode?: unknown; caCertificate?: unknown } | undefined;
     if (known(tls) && tls && typeof tls === "object" && known(tls.mode)) {
-        if (!["insecure", "ca", "system"].includes(tls.mode)) {
+        if (typeof tls.mode !== "string" || !["insecure", "ca", "system"].includes(tls.mode)) {
             fail("tls", `mode "${tls.mode}" is not "insecure", "ca" or "system"`);
         } else if (
             tls.mode === "ca" &&
@@ -436,14 +439,14 @@ export function checkFailures(news: Record<string, any>): pulumi.dynamic.CheckFa
         const list = news[key];
         if (Array.isArray(list)) {
             for (const item of list.filter(known)) {
-                const ok = key === "tags" ? isTagName(item) : isRepositoryName(item);
+                const ok = typeof item === "string" && (key === "tags" ? isTagName(item) : isRepositoryName(item));
                 if (!ok) {
                     fail(key, `"${item}" is not a valid ${key === "tags" ? "tag" : "repository name"}`);
                 }
             }
         }
     }
-    if (known(news.repository) && !isRepositoryName(news.repository)) {
+    if (known(news.repository) && !(typeof news.repository === "string" && isRepositoryName(news.repository))) {
         fail("repository", `"${news.repository}" is not a valid repository name`);
     }
     return failures;

@@ -13,12 +13,12 @@ import { defaultHostsFile } from "./hostsEntry";
  */
 
 // The scripts' own reader of daemon.json, so that preview accepts and refuses exactly what `up` will.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS script with no types, also run by `node -e`
 const { parseDaemonConfig } = require("./scripts/daemonConfig") as {
     parseDaemonConfig(text: string, file: string): unknown;
 };
 // And the hosts script's shadow check: a line of someone else's that maps the hostname elsewhere would win over ours.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS script with no types, also run by `node -e`
 const { conflictingMappings } = require("./scripts/hostsEntry") as {
     conflictingMappings(
         text: string,

@@ -268,7 +268,7 @@ describe("our Node.js language host runs the component as a plugin", () => {
  */
 function stopProcessesUnder(dir: string): void {
     for (const pid of fs.readdirSync("/proc").filter(p => /^\d+$/.test(p) && Number(p) !== process.pid)) {
-        let cmdline = "";
+        let cmdline: string;
         try {
             cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
         } catch (_) {

@@ -57,7 +57,7 @@ describe("Terraform outputs reader", () => {
     });
 
     test("the password is a secret the moment it is read; address and username stay readable", async () => {
-        pulumi.runtime.setMocks({ newResource: a => ({ id: a.name, state: a.inputs }), call: a => a.inputs });
+        await pulumi.runtime.setMocks({ newResource: a => ({ id: a.name, state: a.inputs }), call: a => a.inputs });
         const file = path.join(dir, "terraform.tfstate");
         fs.writeFileSync(file, JSON.stringify({ version: 4, outputs }));
         const credentials = registryCredentialsFromTerraform({ stateFile: file });

@@ -101,7 +101,6 @@ describe("workstation scripts and their files", () => {
         } finally {
             fs.rmdirSync(squatted);
         }
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
         const { lockPathFor } = require("../../components/workstation/scripts/lockedFile");
         expect(path.dirname(lockPathFor("/etc/hosts"))).toBe("/etc");
     }, 20000);

@@ -242,7 +242,6 @@ async function run(config: Record<string, string | undefined>): Promise<{ error?
 describe("bad configurations through the program's config path", () => {
     const rows: string[] = [];
     const cert = (() => {
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
         const { makeSelfSignedCertificate } = require("../support/tls");
         return makeSelfSignedCertificate(path.join(dir, "tls"), "registry.test").certPem as string;
     })();

@@ -17,7 +17,6 @@ describe("workstation files at preview", () => {
         hosts = path.join(dir, "hosts");
         fs.writeFileSync(hosts, "127.0.0.1 localhost\n");
         // The module object itself: the namespace `import * as fs` gives has read-only bindings to it.
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
         access = jest.spyOn(require("fs") as typeof fs, "accessSync").mockImplementation(target => {
             if (target === hosts) {
                 throw Object.assign(new Error("EACCES"), { code: "EACCES" });

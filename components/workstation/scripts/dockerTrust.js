@@ -154,7 +154,7 @@ function addInsecure(o) {
             result.restarted = restartDocker(o.restartCommand);
         } catch (e) {
             removeInsecure(o, result, false);
-            throw new Error(`${e.message}; daemon.json was put back as it was`);
+            throw new Error(`${e.message}; daemon.json was put back as it was`, { cause: e });
         }
     }
     return result;
@@ -257,6 +257,7 @@ function checkCertificate(pem) {
     } catch (e) {
         throw new Error(
             `the CA certificate (dockerCaFile) is not a PEM certificate (${e.message}); nothing was changed`,
+            { cause: e },
         );
     }
 }
