@@ -133,7 +133,7 @@ export interface DockerTrustArgs {
     certsDir?: pulumi.Input<string>;
     /** PEM CA certificate that signed the registry's certificate, for "ca" with tls "secret" or "ingressDefault" (tls "generated" brings its own). Default: none. */
     caCertificate?: pulumi.Input<string>;
-    /** Command (argv, no shell) run after daemon.json changes, e.g. ["sudo","systemctl","restart","docker"]. Default: none. */
+    /** Command (argv, no shell) run after daemon.json changes, e.g. ["sudo","systemctl","restart","docker"]. Default: []. */
     restartCommand?: pulumi.Input<pulumi.Input<string>[]>;
     /** Use `sudo -n` to write: "auto", "always" or "never". Default: "auto". */
     sudo?: pulumi.Input<SudoMode>;
@@ -147,7 +147,7 @@ export interface ImageToPush {
     repository?: string;
     /** Tag in the registry. Default: the source's tag, else "latest". */
     tag?: string;
-    /** Platform to pull. Default: "linux/amd64". */
+    /** Platform to pull. Default: the push's platform ("linux/amd64"). */
     platform?: string;
 }
 
@@ -157,17 +157,19 @@ export interface ImagePushArgs {
     enabled?: boolean;
     /** "docker" (pull, tag, login, push, as in the seed) or "skopeo" (daemonless copy). Default: "docker". */
     tool?: pulumi.Input<PushTool>;
-    /** Images to push. Default: [{ source: "nginx", platform: "linux/amd64" }]. */
+    /** Images to push. Default: [{ source: "nginx" }]. */
     images?: ImageToPush[];
+    /** Platform pulled for an image that names none. Default: "linux/amd64". */
+    platform?: string;
 }
 
 /** The workstation's side: hosts entry, Docker trust and push. */
 export interface WorkstationArgs {
-    /** The hosts-file line. Default: enabled, "/etc/hosts". */
+    /** The hosts-file line. Default: the defaults of HostsEntryArgs. */
     hostsEntry?: HostsEntryArgs;
-    /** Docker's trust of the registry. Default: as the tls mode needs it ("ca" with the generated CA). */
+    /** Docker's trust of the registry. Default: the defaults of DockerTrustArgs (the mode the certificate needs). */
     dockerTrust?: DockerTrustArgs;
-    /** The image push. Default: docker, nginx for linux/amd64. */
+    /** The image push. Default: the defaults of ImagePushArgs. */
     push?: ImagePushArgs;
     /** Tells the marked lines and files of this stack apart from another's. Default: "<project>/<stack>/<component name>". */
     owner?: pulumi.Input<string>;
@@ -205,24 +207,24 @@ export interface DistributionRegistryArgs {
     image?: pulumi.Input<string>;
     /** Number of registry pods; above 1 needs ReadWriteMany storage. Default: 1. */
     replicas?: pulumi.Input<number>;
-    /** Image storage. Default: a 10Gi ReadWriteOnce claim of the cluster's default StorageClass. */
+    /** Image storage. Default: the defaults of StorageArgs (a claim of the cluster's default StorageClass). */
     storage?: StorageArgs;
-    /** Ingress settings. Default: the default class. */
+    /** Ingress settings. Default: the defaults of IngressArgs. */
     ingress?: IngressArgs;
-    /** The certificate served for the hostname. Default: "generated", a CA and certificate made by the stack. */
+    /** The certificate served for the hostname. Default: the defaults of TlsArgs (a CA and certificate the stack makes). */
     tls?: TlsArgs;
     /** bcrypt cost of the htpasswd hashes, 4..31; each request pays it. Default: 5 (as `htpasswd -B`). */
     bcryptCost?: pulumi.Input<number>;
-    /** Container resources. Default: requests cpu "50m", memory "64Mi"; limits memory "512Mi". */
+    /** Container resources. Default: the defaults of ResourceArgs. */
     resources?: ResourceArgs;
     /** Extra labels on every object. Default: none. */
     labels?: pulumi.Input<Record<string, string>>;
     /** Do not wait for the Deployment's rollout and the Ingress's address (pulumi.com/skipAwait). Default: false. */
     skipAwait?: pulumi.Input<boolean>;
-    /** Namespaces that get an image-pull Secret (kubernetes.io/dockerconfigjson) for this registry; they must exist. Default: none. */
-    imagePullSecretNamespaces?: string[];
-    /** The workstation steps. Default: all on (hosts entry, Docker trusting the generated CA, docker push of nginx). */
+    /** Namespaces that get an image-pull Secret (kubernetes.io/dockerconfigjson) for this registry; they must exist. Default: []. */
+    imagePullSecretNamespaces?: pulumi.Input<pulumi.Input<string>[]>;
+    /** The workstation steps. Default: the defaults of WorkstationArgs (all on). */
     workstation?: WorkstationArgs;
-    /** The API checks. Default: on. */
+    /** The API checks. Default: the defaults of VerificationArgs (on). */
     verification?: VerificationArgs;
 }

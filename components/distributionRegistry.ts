@@ -1,9 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DistributionRegistryArgs } from "./args";
-import { checkPlainInputs, defaultOwner } from "./inputChecks";
-import { defaults, imagePullSecretNamespacesFromArgs, resolveInputs } from "./settings";
+import { DistributionRegistryArgs, TlsMode } from "./args";
+import { defaults } from "./defaults";
+import { checkPlainInputs } from "./inputChecks";
+import { planRegistry } from "./plan";
+import { resolveInputs } from "./settings";
 import { imagePullSecretName } from "./templates/imagePullSecret";
-import { createGeneratedTls, planTrust, tlsModeOf } from "./tls";
+import { createGeneratedTls, planTrust } from "./tls";
 import { createVerification } from "./verification";
 import { createWorkload } from "./workload";
 import { createWorkstation, pushedDigestsOf, registryAuthority } from "./workstation";
@@ -31,33 +33,25 @@ export class DistributionRegistry extends pulumi.ComponentResource {
     public readonly caCertificate: pulumi.Output<string>;
 
     constructor(name: string, args: DistributionRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
-        // Every plain input is checked before anything is registered, this component included; Outputs are checked when they resolve.
-        const images = checkPlainInputs(name, args);
-        const pullSecretNamespaces = imagePullSecretNamespacesFromArgs(args.imagePullSecretNamespaces);
+        // What the plain inputs decide, and every plain input checked, before anything is registered (this component
+        // included); Outputs are checked when they resolve.
+        const plan = planRegistry(name, args);
+        checkPlainInputs(name, args, plan);
         super("distribution-registry:index:DistributionRegistry", name, {}, opts);
         const child = { parent: this };
-        const { settings, users, address } = resolveInputs(name, args);
+        const { settings, users, address } = resolveInputs(name, args, plan);
         const password = users.apply(u => u[0].password);
         // The username keeps the secrecy it came with (Terraform may mark it sensitive); it waits for the account checks.
         const usersChecked = pulumi.unsecret(users.apply(() => true));
         const username = pulumi.all([pulumi.output(args.username), usersChecked]).apply(([u]) => u);
         const registry = settings.apply(s => registryAuthority(s.hostname, s.port));
-        const tlsMode = tlsModeOf(args.tls);
-        const generated = tlsMode === "generated" ? createGeneratedTls(name, settings, address, child) : undefined;
-        const trust = planTrust(tlsMode, args.workstation?.dockerTrust ?? {}, generated?.caCertificate);
+        const generated =
+            plan.tlsMode === TlsMode.Generated ? createGeneratedTls(name, settings, address, child) : undefined;
+        const trust = planTrust(plan, args.workstation?.dockerTrust ?? {}, generated?.caCertificate);
 
         const workload = createWorkload(
             name,
-            {
-                createNamespace: args.createNamespace ?? false,
-                createClaim:
-                    (args.storage?.type ?? defaults.storageType) === "persistentVolumeClaim" &&
-                    !args.storage?.existingClaim,
-                imagePullSecretNamespaces: pullSecretNamespaces,
-                registry,
-                generatedCertificates: generated?.issued,
-                renderTraefikConfig: args.ingress?.traefikReadTimeoutSeconds !== undefined,
-            },
+            { plan, registry, generatedCertificates: generated?.issued },
             settings,
             users,
             child,
@@ -65,25 +59,16 @@ export class DistributionRegistry extends pulumi.ComponentResource {
 
         const workstation = createWorkstation(
             name,
-            {
-                hostname: settings.hostname,
-                address,
-                registry,
-                username,
-                password,
-                owner: args.workstation?.owner ?? defaultOwner(name),
-                trust,
-            },
+            { hostname: settings.hostname, address, registry, username, password, owner: plan.owner, trust },
             args.workstation ?? {},
-            images,
+            plan,
             [workload.deployment, workload.ingress],
             child,
         );
 
         const verification =
-            args.verification?.enabled === false || !workstation.imagePush
-                ? undefined
-                : createVerification(
+            plan.verification && workstation.imagePush
+                ? createVerification(
                       name,
                       {
                           hostname: settings.hostname,
@@ -93,14 +78,16 @@ export class DistributionRegistry extends pulumi.ComponentResource {
                           password,
                           tls: trust.verify,
                       },
-                      images.map(i => ({ repository: i.repository, tag: i.tag })),
+                      plan.images,
                       {
-                          deadlineSeconds: args.verification?.deadlineSeconds,
-                          deleteRemovedImages: args.verification?.deleteRemovedImages,
+                          deadlineSeconds: args.verification?.deadlineSeconds ?? defaults.verification.deadlineSeconds,
+                          deleteRemovedImages:
+                              args.verification?.deleteRemovedImages ?? defaults.verification.deleteRemovedImages,
                           pushedDigests: workstation.imagePush.stdout.apply(pushedDigestsOf),
                       },
                       { ...child, dependsOn: [workstation.imagePush] },
-                  );
+                  )
+                : undefined;
 
         this.url = settings.apply(s => `https://${registryAuthority(s.hostname, s.port)}`);
         this.hostname = settings.hostname;
@@ -108,12 +95,13 @@ export class DistributionRegistry extends pulumi.ComponentResource {
         this.serviceName = workload.service.metadata.name;
         this.htpasswd = pulumi.secret(workload.htpasswd);
         this.pushedImages = workstation.imagePush
-            ? registry.apply(r => images.map(i => `${r}/${i.repository}:${i.tag}`))
+            ? registry.apply(r => plan.images.map(i => `${r}/${i.repository}:${i.tag}`))
             : pulumi.output([]);
         this.digests = verification ? verification.digests : pulumi.output<Record<string, string>>({});
-        this.imagePullSecretName = pullSecretNamespaces.length
-            ? settings.apply(imagePullSecretName)
-            : pulumi.output("");
+        // Waits for the Secrets, so that a list resolved late reports its errors here.
+        this.imagePullSecretName = pulumi
+            .all([settings, workload.imagePullSecrets])
+            .apply(([s, secrets]) => (secrets.length ? imagePullSecretName(s) : ""));
         this.caCertificate = pulumi.unsecret(pulumi.output(trust.caCertificate ?? ""));
         this.registerOutputs({
             url: this.url,

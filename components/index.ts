@@ -1,3 +1,4 @@
+// The package's entry: the component, its arguments and enums, and the Terraform reader that feeds it (program/).
 export { DistributionRegistry } from "./distributionRegistry";
 export * from "./args";
 export { InputError } from "./validation";
@@ -9,4 +10,4 @@ export {
     TerraformOutputNames,
     defaultOutputNames,
     TerraformError,
-} from "./terraformOutputs";
+} from "./program/terraformOutputs";

@@ -1,47 +1,31 @@
 import * as crypto from "crypto";
-import * as pulumi from "@pulumi/pulumi";
-import { DistributionRegistryArgs } from "./args";
+import { DistributionRegistryArgs, DockerTrustMode, PushTool, SudoMode, TlsMode } from "./args";
+import { defaults } from "./defaults";
 import { HtpasswdUser } from "./htpasswd";
-import { PlainSettingsArgs, defaults, settingsFromArgs, usersFromArgs } from "./settings";
-import { dockerTrustModeOf, tlsModeOf } from "./tls";
-import { InputError, pushTools, sudoModes, trustModes, validateAddress, validateChoice } from "./validation";
-import { argumentNames, checkWorkstationFiles } from "./workstation/preflight";
-import { resolveImages, ResolvedImage } from "./workstation/images";
+import { RegistryPlan } from "./plan";
+import { PlainSettingsArgs, settingsArgsOf, settingsFromArgs, usersFromArgs } from "./settings";
+import { InputError, isPlain, validateAddress, validateChoice } from "./validation";
+import { checkWorkstationFiles } from "./workstation/preflight";
 
 /*
  * Every input that is a plain value is checked here, synchronously, before the component registers anything:
  * an error thrown inside an Output reaches the user behind one "error serializing property" prefix per
  * resource that waited on it, and only after other resources were created. Inputs that are Outputs are
- * checked again when they resolve (resolveInputs), as before.
+ * checked when they resolve (settings.ts).
  */
 
-/** Whether a value holds no Output or Promise anywhere: it can be checked now. */
-export function isPlain(value: unknown): boolean {
-    if (pulumi.Output.isInstance(value) || value instanceof Promise) {
-        return false;
-    }
-    if (Array.isArray(value)) {
-        return value.every(isPlain);
-    }
-    if (value !== null && typeof value === "object") {
-        return Object.values(value).every(isPlain);
-    }
-    return true;
-}
-
-function checkChoiceIfPlain(value: unknown, allowed: readonly string[], input: string): void {
+function checkChoiceIfPlain(value: unknown, choices: Record<string, string>, input: string): void {
     if (value !== undefined && isPlain(value)) {
-        validateChoice(String(value), allowed, input);
+        validateChoice(value, choices, input);
     }
 }
 
 /** The workstation's choices and values; a typo must not become the default. */
-function checkWorkstationArgs(name: string, args: DistributionRegistryArgs): void {
+function checkWorkstationArgs(args: DistributionRegistryArgs, plan: RegistryPlan): void {
     const w = args.workstation ?? {};
-    checkChoiceIfPlain(w.hostsEntry?.sudo, sudoModes, "workstation.hostsEntry.sudo");
-    checkChoiceIfPlain(w.dockerTrust?.mode, trustModes, "workstation.dockerTrust.mode");
-    checkChoiceIfPlain(w.dockerTrust?.sudo, sudoModes, "workstation.dockerTrust.sudo");
-    checkChoiceIfPlain(w.push?.tool, pushTools, "workstation.push.tool");
+    checkChoiceIfPlain(w.hostsEntry?.sudo, SudoMode, "workstation.hostsEntry.sudo");
+    checkChoiceIfPlain(w.dockerTrust?.sudo, SudoMode, "workstation.dockerTrust.sudo");
+    checkChoiceIfPlain(w.push?.tool, PushTool, "workstation.push.tool");
     if (typeof w.owner === "string" && (w.owner.length === 0 || /[\r\n]/.test(w.owner))) {
         throw new InputError(
             "workstation.owner",
@@ -50,22 +34,25 @@ function checkWorkstationArgs(name: string, args: DistributionRegistryArgs): voi
         );
     }
     const trust = w.dockerTrust ?? {};
-    const tlsMode = tlsModeOf(args.tls);
-    if (tlsMode === "generated" && trust.caCertificate !== undefined) {
+    if (plan.tlsMode === TlsMode.Generated && trust.caCertificate !== undefined) {
         throw new InputError(
             "workstation.dockerTrust.caCertificate",
             'is set while tls.mode is "generated", which brings its own CA',
             'Unset it (Docker then trusts the generated CA), or use tls.mode "secret" for a certificate that CA signed.',
         );
     }
-    if (trust.mode === "ca" && trust.caCertificate === undefined && tlsMode !== "generated") {
+    if (
+        plan.dockerTrustMode === DockerTrustMode.Ca &&
+        trust.caCertificate === undefined &&
+        plan.tlsMode !== TlsMode.Generated
+    ) {
         throw new InputError(
             "workstation.dockerTrust.caCertificate",
-            `is needed for the trust mode "ca" with tls.mode "${tlsMode}"`,
+            `is needed for the trust mode "ca" with tls.mode "${plan.tlsMode}"`,
             'Give the PEM CA certificate that signed the registry\'s certificate, or use tls.mode "generated" (the default), which makes one.',
         );
     }
-    if (typeof trust.caCertificate === "string" && trust.mode === "ca") {
+    if (typeof trust.caCertificate === "string" && plan.dockerTrustMode === DockerTrustMode.Ca) {
         try {
             new crypto.X509Certificate(trust.caCertificate);
         } catch (e) {
@@ -86,23 +73,12 @@ function checkWorkstationArgs(name: string, args: DistributionRegistryArgs): voi
             );
         }
     }
-    const hostname = args.hostname === undefined ? defaults.hostname : args.hostname;
-    const owner = w.owner === undefined ? defaultOwner(name) : w.owner;
+    const hostname = args.hostname ?? defaults.hostname;
     const line =
-        typeof hostname === "string" && typeof args.address === "string" && typeof owner === "string"
-            ? { hostname, address: args.address, owner }
+        typeof hostname === "string" && typeof args.address === "string" && typeof plan.owner === "string"
+            ? { hostname, address: args.address, owner: plan.owner }
             : undefined;
-    checkWorkstationFiles(
-        { ...w, dockerTrust: { ...trust, mode: dockerTrustModeOf(tlsMode, trust) } },
-        argumentNames,
-        undefined,
-        line,
-    );
-}
-
-/** The owner the component gives its hosts line and daemon.json record when none is set. */
-export function defaultOwner(name: string): string {
-    return `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
+    checkWorkstationFiles(w, plan, undefined, line);
 }
 
 function checkVerificationArgs(args: DistributionRegistryArgs): void {
@@ -115,39 +91,29 @@ function checkVerificationArgs(args: DistributionRegistryArgs): void {
         throw new InputError(
             "verification.deadlineSeconds",
             `${deadline} is not a number of seconds above zero`,
-            "Use e.g. 300 (the default).",
+            `Use e.g. ${defaults.verification.deadlineSeconds} (the default).`,
         );
     }
 }
 
-/**
- * Checks every plain input; throws InputError naming the first bad one. Returns the resolved images, which the
- * component needs as plain values anyway.
- */
-export function checkPlainInputs(name: string, args: DistributionRegistryArgs): ResolvedImage[] {
+/** Checks every plain input against the plan; throws InputError naming the first bad one. */
+export function checkPlainInputs(name: string, args: DistributionRegistryArgs, plan: RegistryPlan): void {
     if (args.address !== undefined && isPlain(args.address)) {
         validateAddress(args.address as string);
     }
-    const users = [{ username: args.username, password: args.password }, ...(args.extraUsers ?? [])];
+    const users = [{ username: args.username, password: args.password }, ...plainUsers(args.extraUsers)];
     if (users.every(u => isPlain(u.username) && isPlain(u.password))) {
         usersFromArgs(users as HtpasswdUser[]);
     }
-    const {
-        address: _a,
-        username: _u,
-        password: _p,
-        extraUsers: _e,
-        workstation: _w,
-        verification: _v,
-        imagePullSecretNamespaces: _n,
-        ...settingsArgs
-    } = args;
+    const settingsArgs = settingsArgsOf(args);
     if (isPlain(settingsArgs)) {
-        settingsFromArgs(name, settingsArgs as PlainSettingsArgs);
+        settingsFromArgs(name, settingsArgs as PlainSettingsArgs, plan);
     }
-    checkWorkstationArgs(name, args);
+    checkWorkstationArgs(args, plan);
     checkVerificationArgs(args);
-    const push = args.workstation?.push;
-    const tool = push?.tool === undefined ? "docker" : typeof push.tool === "string" ? push.tool : undefined;
-    return push?.enabled === false ? [] : resolveImages(push?.images, tool);
+}
+
+/** The extra users when the list itself is plain (its passwords may still be Outputs); else none to check now. */
+function plainUsers(extraUsers: DistributionRegistryArgs["extraUsers"]): { username: unknown; password: unknown }[] {
+    return Array.isArray(extraUsers) ? extraUsers : [];
 }

@@ -1,4 +1,3 @@
-import * as crypto from "crypto";
 import { RegistrySettings } from "./settings";
 
 /**
@@ -38,29 +37,4 @@ export function renderRegistryConfig(s: RegistrySettings): string {
         health: { storagedriver: { enabled: true, interval: "10s", threshold: 3 } },
     };
     return JSON.stringify(config, null, 2) + "\n";
-}
-
-/** Environment of the registry container. The HTTP secret comes from the Secret, never as a literal. */
-export function registryEnvironment(secretName: string) {
-    return [
-        // Must be the same on every replica, or an upload started on one pod fails on another.
-        { name: "REGISTRY_HTTP_SECRET", valueFrom: { secretKeyRef: { name: secretName, key: httpSecretKey } } },
-        // registry:3 exports traces to localhost:4318 by default and logs an error a second without a collector; 2.x ignores it.
-        { name: "OTEL_TRACES_EXPORTER", value: "none" },
-    ];
-}
-
-/**
- * Checksum of everything the pods read at start: written on the pod template so that a password or
- * config change rolls the pods at once instead of after the kubelet's ~1 minute Secret refresh.
- */
-export function podChecksum(config: string, htpasswd: string, httpSecret: string): string {
-    return crypto
-        .createHash("sha256")
-        .update(config)
-        .update("\0")
-        .update(htpasswd)
-        .update("\0")
-        .update(httpSecret)
-        .digest("hex");
 }

@@ -1,11 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DistributionRegistryArgs } from "./args";
+import { DistributionRegistryArgs, StorageAccessMode, StorageType, TlsMode } from "./args";
+import { defaults } from "./defaults";
 import { HtpasswdUser } from "./htpasswd";
+import { planRegistry, RegistryPlan } from "./plan";
 import {
     InputError,
-    accessModes,
-    storageTypes,
-    tlsModes,
     validateAddress,
     validateBcryptCost,
     validateChoice,
@@ -33,10 +32,10 @@ export interface RegistrySettings {
     image: string;
     replicas: number;
     storage: {
-        type: "emptyDir" | "persistentVolumeClaim";
+        type: StorageType;
         size: string;
         storageClassName?: string;
-        accessMode: "ReadWriteOnce" | "ReadWriteMany" | "ReadWriteOncePod";
+        accessMode: StorageAccessMode;
         existingClaim?: string;
     };
     ingress: {
@@ -46,7 +45,7 @@ export interface RegistrySettings {
         traefikReadTimeoutSeconds?: number;
     };
     tls: {
-        mode: "generated" | "secret" | "ingressDefault";
+        mode: TlsMode;
         /** The user's Secret ("secret"); the generated one is named when it is created, and none means the controller's default. */
         secretName?: string;
         validityDays: number;
@@ -58,48 +57,22 @@ export interface RegistrySettings {
     skipAwait: boolean;
 }
 
-export const defaults = {
-    hostname: "registry.test",
-    port: 443,
-    namespace: "examples",
-    image: "registry:2.8.3",
-    replicas: 1,
-    // A registry on emptyDir forgets every image when its pod restarts; k3s (and most clusters) have a default class.
-    storageType: "persistentVolumeClaim" as const,
-    storageSize: "10Gi",
-    accessMode: "ReadWriteOnce" as const,
-    bcryptCost: 5,
-    requests: { cpu: "50m", memory: "64Mi" },
-    limits: { memory: "512Mi" },
-    tlsMode: "generated" as const,
-    // A year, renewed after eight months; the CA ten years. Both stay under what clients refuse (macOS: 825 days for a server).
-    tlsValidityDays: 365,
-    tlsCaValidityDays: 3650,
-};
-
 /** The plain (already resolved) form of the arguments that settle the Kubernetes objects. */
-export type PlainSettingsArgs = pulumi.Unwrap<
-    Omit<
-        DistributionRegistryArgs,
-        | "address"
-        | "username"
-        | "password"
-        | "extraUsers"
-        | "workstation"
-        | "verification"
-        | "imagePullSecretNamespaces"
-    >
->;
+export type PlainSettingsArgs = pulumi.Unwrap<ReturnType<typeof settingsArgsOf>>;
 
-/** Applies defaults and checks every value; throws InputError naming the first bad input. */
-export function settingsFromArgs(name: string, args: PlainSettingsArgs): RegistrySettings {
+/**
+ * Applies defaults and checks every value; throws InputError naming the first bad input. The plan is the component's;
+ * a caller with only these arguments (a test rendering a config) gets the plan they make.
+ */
+export function settingsFromArgs(
+    name: string,
+    args: PlainSettingsArgs,
+    plan: RegistryPlan = planRegistry(name, args as DistributionRegistryArgs),
+): RegistrySettings {
     const storageArgs = args.storage ?? {};
-    if (storageArgs.type !== undefined) {
-        validateChoice(storageArgs.type, storageTypes, "storage.type");
-    }
     if (storageArgs.existingClaim !== undefined) {
         validateObjectName(storageArgs.existingClaim, "storage.existingClaim");
-        if (storageArgs.type === "emptyDir") {
+        if (storageArgs.type === StorageType.EmptyDir) {
             throw new InputError(
                 "storage.existingClaim",
                 'is set while storage.type is "emptyDir"',
@@ -110,23 +83,25 @@ export function settingsFromArgs(name: string, args: PlainSettingsArgs): Registr
     if (storageArgs.storageClassName !== undefined) {
         validateObjectName(storageArgs.storageClassName, "storage.storageClassName");
     }
-    const storageType = storageArgs.existingClaim
-        ? "persistentVolumeClaim"
-        : (storageArgs.type ?? defaults.storageType);
-    const accessMode = validateChoice(storageArgs.accessMode ?? defaults.accessMode, accessModes, "storage.accessMode");
-    const size = validateQuantity(storageArgs.size ?? defaults.storageSize, "storage", "storage.size");
+    const accessMode = validateChoice(
+        storageArgs.accessMode ?? defaults.storage.accessMode,
+        StorageAccessMode,
+        "storage.accessMode",
+    );
+    const size = validateQuantity(storageArgs.size ?? defaults.storage.size, "storage", "storage.size");
     // An existing claim's access mode is not known here: trust the user's accessMode for it.
-    const storageShared = storageType === "persistentVolumeClaim" && accessMode === "ReadWriteMany";
+    const storageShared =
+        plan.storage.type === StorageType.PersistentVolumeClaim && accessMode === StorageAccessMode.ReadWriteMany;
     return {
         name,
         hostname: validateHostname(args.hostname ?? defaults.hostname),
         port: validatePort(args.port ?? defaults.port),
         namespace: validateNamespace(args.namespace ?? defaults.namespace),
-        createNamespace: args.createNamespace ?? false,
+        createNamespace: plan.createNamespace,
         image: validateImage(args.image ?? defaults.image),
         replicas: validateReplicas(args.replicas ?? defaults.replicas, storageShared),
         storage: {
-            type: storageType,
+            type: plan.storage.type,
             size,
             storageClassName: storageArgs.storageClassName,
             accessMode,
@@ -140,30 +115,29 @@ export function settingsFromArgs(name: string, args: PlainSettingsArgs): Registr
                     ? undefined
                     : validateSeconds(args.ingress.traefikReadTimeoutSeconds, "ingress.traefikReadTimeoutSeconds", 600),
         },
-        tls: tlsFromArgs(args.tls ?? {}),
+        tls: tlsSettings(args.tls ?? {}, plan.tlsMode),
         bcryptCost: validateBcryptCost(args.bcryptCost ?? defaults.bcryptCost),
         resources: {
-            requests: validateResources(args.resources?.requests ?? defaults.requests, "resources.requests"),
-            limits: validateResources(args.resources?.limits ?? defaults.limits, "resources.limits"),
+            requests: validateResources(args.resources?.requests ?? defaults.resources.requests, "resources.requests"),
+            limits: validateResources(args.resources?.limits ?? defaults.resources.limits, "resources.limits"),
         },
         labels: args.labels ?? {},
-        skipAwait: args.skipAwait ?? false,
+        skipAwait: args.skipAwait ?? defaults.skipAwait,
     };
 }
 
-/** The certificate's source: "secret" needs a Secret name, and a Secret name means "secret". */
-export function tlsFromArgs(tls: NonNullable<PlainSettingsArgs["tls"]>): RegistrySettings["tls"] {
-    const mode = validateChoice(tls.mode ?? (tls.secretName ? "secret" : defaults.tlsMode), tlsModes, "tls.mode");
+/** The certificate's source, as the plan decided it: "secret" needs a Secret name, and only "secret" takes one. */
+function tlsSettings(tls: NonNullable<PlainSettingsArgs["tls"]>, mode: TlsMode): RegistrySettings["tls"] {
     if (tls.secretName !== undefined && tls.secretName !== "") {
         validateObjectName(tls.secretName, "tls.secretName");
-        if (mode !== "secret") {
+        if (mode !== TlsMode.Secret) {
             throw new InputError(
                 "tls.secretName",
                 `is set while tls.mode is "${mode}"`,
                 'Unset one of them: a Secret name is for tls.mode "secret".',
             );
         }
-    } else if (mode === "secret") {
+    } else if (mode === TlsMode.Secret) {
         throw new InputError(
             "tls.secretName",
             'is needed for tls.mode "secret"',
@@ -171,16 +145,16 @@ export function tlsFromArgs(tls: NonNullable<PlainSettingsArgs["tls"]>): Registr
         );
     }
     const validityDays = validateDays(
-        tls.validityDays ?? defaults.tlsValidityDays,
+        tls.validityDays ?? defaults.tls.validityDays,
         825,
         "tls.validityDays",
-        defaults.tlsValidityDays,
+        defaults.tls.validityDays,
     );
     const caValidityDays = validateDays(
-        tls.caValidityDays ?? defaults.tlsCaValidityDays,
+        tls.caValidityDays ?? defaults.tls.caValidityDays,
         36500,
         "tls.caValidityDays",
-        defaults.tlsCaValidityDays,
+        defaults.tls.caValidityDays,
     );
     // The CA certificate in use always has a third of its validity left, so a server certificate that short never outlives it.
     if (validityDays * 3 > caValidityDays) {
@@ -190,26 +164,7 @@ export function tlsFromArgs(tls: NonNullable<PlainSettingsArgs["tls"]>): Registr
             `Give the CA at least ${validityDays * 3} days, or the server certificate at most ${Math.floor(caValidityDays / 3)}.`,
         );
     }
-    return {
-        mode,
-        secretName: mode === "secret" ? tls.secretName : undefined,
-        validityDays,
-        caValidityDays,
-    };
-}
-
-/** Checks the namespaces that get an image-pull Secret: plain, so the Secrets can be created one per namespace. */
-export function imagePullSecretNamespacesFromArgs(namespaces: string[] = []): string[] {
-    const seen = new Set<string>();
-    namespaces.forEach((namespace, i) => {
-        const input = `imagePullSecretNamespaces[${i}]`;
-        validateNamespace(namespace, input);
-        if (seen.has(namespace)) {
-            throw new InputError(input, `"${namespace}" is listed twice`, "Give each namespace once.");
-        }
-        seen.add(namespace);
-    });
-    return namespaces;
+    return { mode, secretName: mode === TlsMode.Secret ? tls.secretName : undefined, validityDays, caValidityDays };
 }
 
 const resourceKinds: Record<string, "cpu" | "memory" | "storage"> = {
@@ -261,17 +216,8 @@ export interface ResolvedInputs {
     address: pulumi.Output<string>;
 }
 
-export function resolveInputs(name: string, args: DistributionRegistryArgs): ResolvedInputs {
-    const users = pulumi.secret(
-        pulumi
-            .all([
-                { username: args.username, password: args.password },
-                ...(args.extraUsers ?? []).map(u => ({ username: u.username, password: u.password })),
-            ])
-            .apply(all => usersFromArgs(all as HtpasswdUser[])),
-    );
-    // An IP address is not a secret even when Terraform marks it sensitive; keeping it secret would hide the Ingress and the hosts line.
-    const address = pulumi.unsecret(pulumi.output(args.address).apply(a => validateAddress(a)));
+/** The arguments that settle the Kubernetes objects: all but the credentials, the workstation's and the checks'. */
+export function settingsArgsOf(args: DistributionRegistryArgs) {
     const {
         address: _a,
         username: _u,
@@ -282,7 +228,23 @@ export function resolveInputs(name: string, args: DistributionRegistryArgs): Res
         imagePullSecretNamespaces: _n,
         ...settingsArgs
     } = args;
-    const checked = pulumi.output(settingsArgs).apply(plain => settingsFromArgs(name, plain as PlainSettingsArgs));
+    return settingsArgs;
+}
+
+export function resolveInputs(name: string, args: DistributionRegistryArgs, plan: RegistryPlan): ResolvedInputs {
+    // The extra users may come as one Output (a YAML stack passing a secret), or with Outputs inside.
+    const users = pulumi.secret(
+        pulumi
+            .all([{ username: args.username, password: args.password }, pulumi.output(args.extraUsers ?? [])])
+            .apply(([main, extra]) =>
+                usersFromArgs([main, ...extra.map(u => ({ username: u.username, password: u.password }))]),
+            ),
+    );
+    // An IP address is not a secret even when Terraform marks it sensitive; keeping it secret would hide the Ingress and the hosts line.
+    const address = pulumi.unsecret(pulumi.output(args.address).apply(a => validateAddress(a)));
+    const checked = pulumi
+        .output(settingsArgsOf(args))
+        .apply(plain => settingsFromArgs(name, plain as PlainSettingsArgs, plan));
     // The settings wait for the credential and address checks too, without taking on their secrecy.
     const usersChecked = pulumi.unsecret(users.apply(() => true));
     const settings = pulumi.all([checked, usersChecked, address]).apply(([s]) => s);

@@ -22,12 +22,13 @@ export class InputError extends pulumi.RunError {
     }
 }
 
-/** One of a fixed set of strings (the choice arguments); a typo must not fall back to a default. */
-export function validateChoice<T extends string>(value: string, allowed: readonly T[], input: string): T {
-    if (!(allowed as readonly string[]).includes(value)) {
+/** One of an enum's strings (the choice arguments); a typo must not fall back to a default. */
+export function validateChoice<T extends string>(value: unknown, choices: Record<string, T>, input: string): T {
+    const allowed = Object.values(choices);
+    if (typeof value !== "string" || !(allowed as string[]).includes(value)) {
         throw new InputError(
             input,
-            `"${value}" is not one of the choices`,
+            `${JSON.stringify(value)} is not one of the choices`,
             `Use ${allowed
                 .map(a => `"${a}"`)
                 .join(", ")
@@ -37,12 +38,19 @@ export function validateChoice<T extends string>(value: string, allowed: readonl
     return value as T;
 }
 
-export const sudoModes = ["auto", "always", "never"] as const;
-export const trustModes = ["insecure", "ca", "none"] as const;
-export const tlsModes = ["generated", "secret", "ingressDefault"] as const;
-export const pushTools = ["docker", "skopeo"] as const;
-export const storageTypes = ["emptyDir", "persistentVolumeClaim"] as const;
-export const accessModes = ["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"] as const;
+/** Whether a value holds no Output or Promise anywhere: it can be checked now, before anything is registered. */
+export function isPlain(value: unknown): boolean {
+    if (pulumi.Output.isInstance(value) || value instanceof Promise) {
+        return false;
+    }
+    if (Array.isArray(value)) {
+        return value.every(isPlain);
+    }
+    if (value !== null && typeof value === "object") {
+        return Object.values(value).every(isPlain);
+    }
+    return true;
+}
 
 // Kubernetes resource quantities: a positive decimal with a binary (Ki..Ei) or decimal (m, k..E) suffix, or an exponent.
 const quantityPattern = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/;
@@ -114,7 +122,32 @@ export function validateAddress(address: string, input = "address"): string {
             "Give the IP address the hostname should resolve to, e.g. the Terraform output vm_public_ip.",
         );
     }
+    // ::ffff:a.b.c.d is an IPv4 address in IPv6 clothing: a certificate's iPAddress would hold the 16-byte form, which
+    // clients connecting to a.b.c.d never match, and the hosts line would name an address nothing listens on.
+    const ipv4 = ipv4OfMapped(address);
+    if (ipv4) {
+        throw new InputError(input, `"${address}" is an IPv4-mapped IPv6 address`, `Give the IPv4 address, "${ipv4}".`);
+    }
     return address;
+}
+
+/** The IPv4 address an IPv4-mapped IPv6 address (any spelling of ::ffff:a.b.c.d) stands for; undefined otherwise. */
+function ipv4OfMapped(address: string): string | undefined {
+    if (!net.isIPv6(address)) {
+        return undefined;
+    }
+    let canonical: string;
+    try {
+        canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+    } catch (_) {
+        return undefined; // a zone index ("%eth0"): not a mapped address
+    }
+    const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+    if (!m) {
+        return undefined;
+    }
+    const [high, low] = [parseInt(m[1], 16), parseInt(m[2], 16)];
+    return [high >> 8, high & 255, low >> 8, low & 255].join(".");
 }
 
 export function validateNamespace(namespace: string, input = "namespace"): string {

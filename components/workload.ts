@@ -2,7 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { HtpasswdUser, renderHtpasswd } from "./htpasswd";
-import { podChecksum, renderRegistryConfig } from "./registryConfig";
+import { renderRegistryConfig } from "./registryConfig";
+import { RegistryPlan } from "./plan";
 import { RegistrySettings } from "./settings";
 import { renderConfigMap } from "./templates/configMap";
 import { renderDeployment } from "./templates/deployment";
@@ -10,6 +11,7 @@ import { renderImagePullSecret } from "./templates/imagePullSecret";
 import { renderIngress } from "./templates/ingress";
 import { renderNamespace } from "./templates/namespace";
 import { renderPersistentVolumeClaim } from "./templates/persistentVolumeClaim";
+import { podChecksum } from "./templates/registryPod";
 import { renderSecret } from "./templates/secret";
 import { renderService } from "./templates/service";
 import { renderTlsSecret } from "./templates/tlsSecret";
@@ -31,26 +33,22 @@ export interface Workload {
     tlsSecret?: k8s.core.v1.Secret;
     /** k3s's Traefik with a longer websecure readTimeout (ingress.traefikReadTimeoutSeconds). */
     traefikConfig?: k8s.apiextensions.CustomResource;
-    /** One image-pull Secret per listed namespace. */
-    imagePullSecrets: k8s.core.v1.Secret[];
+    /** One image-pull Secret per listed namespace (known once the list is, when another resource names them). */
+    imagePullSecrets: pulumi.Output<k8s.core.v1.Secret[]>;
 }
 
-/** Which optional objects exist: decided from plain inputs, because a resource cannot be created inside an apply. */
-export interface WorkloadShape {
-    createNamespace: boolean;
-    createClaim: boolean;
-    /** Namespaces that get an image-pull Secret (checked). */
-    imagePullSecretNamespaces: string[];
+/** What the Kubernetes side is made from besides the settings: the plan, and what other parts computed. */
+export interface WorkloadInputs {
+    plan: Pick<RegistryPlan, "createNamespace" | "storage" | "imagePullSecretNamespaces" | "traefikConfig">;
     /** The registry as image references name it: host, or host:port. */
     registry: pulumi.Output<string>;
     /** Secret: the generated certificates, when tls is "generated". */
     generatedCertificates?: pulumi.Output<IssuedCertificates>;
-    renderTraefikConfig: boolean;
 }
 
 export function createWorkload(
     name: string,
-    shape: WorkloadShape,
+    shape: WorkloadInputs,
     settings: pulumi.Output<RegistrySettings>,
     users: pulumi.Output<HtpasswdUser[]>,
     opts: pulumi.CustomResourceOptions,
@@ -79,7 +77,7 @@ export function createWorkload(
     );
 
     const namespaceObject = settings.apply(renderNamespace);
-    const namespace = shape.createNamespace
+    const namespace = shape.plan.createNamespace
         ? new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: namespaceObject.metadata }, opts)
         : undefined;
     const inNamespace: pulumi.CustomResourceOptions = { ...opts, dependsOn: namespace ? [namespace] : [] };
@@ -101,7 +99,7 @@ export function createWorkload(
     );
 
     const claimObject = settings.apply(renderPersistentVolumeClaim);
-    const claim = shape.createClaim
+    const claim = shape.plan.storage.createClaim
         ? new k8s.core.v1.PersistentVolumeClaim(
               `${name}-data`,
               { metadata: claimObject.metadata, spec: claimObject.spec },
@@ -151,7 +149,7 @@ export function createWorkload(
     );
 
     const traefikObject = settings.apply(renderTraefikHelmChartConfig);
-    const traefikConfig = shape.renderTraefikConfig
+    const traefikConfig = shape.plan.traefikConfig
         ? new k8s.apiextensions.CustomResource(
               `${name}-traefik-config`,
               {
@@ -166,7 +164,7 @@ export function createWorkload(
 
     // The password is inside stringData, which stays secret; the name and type are not, so diffs stay readable.
     // The registry's own namespace may be one of them: each waits for the namespace this stack creates.
-    const imagePullSecrets = shape.imagePullSecretNamespaces.map(target => {
+    const pullSecret = (target: string) => {
         const object = pulumi
             .all([settings, shape.registry, users])
             .apply(([s, r, u]) => renderImagePullSecret(s, target, r, u[0].username, u[0].password));
@@ -179,7 +177,12 @@ export function createWorkload(
             },
             inNamespace,
         );
-    });
+    };
+    // A list another resource names is known only when it resolves: its Secrets are registered then (not at preview).
+    const namespaces = shape.plan.imagePullSecretNamespaces;
+    const imagePullSecrets = Array.isArray(namespaces)
+        ? pulumi.output(namespaces.map(pullSecret))
+        : namespaces.apply(list => list.map(pullSecret));
 
     return {
         htpasswd,

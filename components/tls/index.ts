@@ -1,10 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import { TlsArgs } from "../args";
 import { RegistrySettings } from "../settings";
 import { IssuedCertificates, issueCertificates } from "./certificates";
 import { createPrivateKeys } from "./privateKeys";
 
-export { dockerTrustModeOf, planTrust, TrustPlan } from "./trust";
+export { planTrust, TrustPlan } from "./trust";
 
 /** The registry's certificate, when the stack generates it. */
 export interface GeneratedTls {
@@ -12,11 +11,6 @@ export interface GeneratedTls {
     issued: pulumi.Output<IssuedCertificates>;
     /** PEM of the CA: public. */
     caCertificate: pulumi.Output<string>;
-}
-
-/** The tls mode from plain values, as settings.ts decides it: a Secret name means "secret". */
-export function tlsModeOf(tls: TlsArgs | undefined): "generated" | "secret" | "ingressDefault" {
-    return tls?.mode ?? (tls?.secretName !== undefined && tls.secretName !== "" ? "secret" : "generated");
 }
 
 /**

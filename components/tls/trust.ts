@@ -1,11 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DockerTrustArgs } from "../args";
+import { DockerTrustArgs, DockerTrustMode, TlsMode } from "../args";
+import { RegistryPlan } from "../plan";
 import { TlsSettings } from "../verification/registryClient";
 
 /** How every client of the registry on this machine trusts its certificate: Docker, skopeo and the checks. */
 export interface TrustPlan {
-    /** Docker's trust, after the default that the tls mode implies. */
-    dockerMode: "insecure" | "ca" | "none";
+    /** Docker's trust, as the plan decided it. */
+    dockerMode: DockerTrustMode;
     /** The CA the clients trust: the generated one, or the user's; undefined when system roots (or nothing) decide. */
     caCertificate?: pulumi.Input<string>;
     /** How the checks and skopeo verify the certificate: against the CA whenever one is known. */
@@ -18,33 +19,17 @@ export interface TrustPlan {
  * self-signed certificate) keeps Docker's insecure-registries; a Secret's certificate is trusted through
  * the user's CA when given, else through the system roots.
  */
-/** Docker's trust mode: the user's, else what the certificate needs. */
-export function dockerTrustModeOf(
-    tlsMode: "generated" | "secret" | "ingressDefault",
-    trust: DockerTrustArgs,
-): "insecure" | "ca" | "none" {
-    return (
-        trust.mode ??
-        (tlsMode === "generated"
-            ? "ca"
-            : tlsMode === "ingressDefault"
-              ? "insecure"
-              : trust.caCertificate !== undefined
-                ? "ca"
-                : "none")
-    );
-}
-
 export function planTrust(
-    tlsMode: "generated" | "secret" | "ingressDefault",
+    plan: Pick<RegistryPlan, "tlsMode" | "dockerTrustMode">,
     trust: DockerTrustArgs,
     generatedCa: pulumi.Output<string> | undefined,
 ): TrustPlan {
-    const caCertificate = tlsMode === "generated" ? generatedCa : trust.caCertificate;
-    const dockerMode = dockerTrustModeOf(tlsMode, trust);
+    const caCertificate = plan.tlsMode === TlsMode.Generated ? generatedCa : trust.caCertificate;
     const verify: pulumi.Output<TlsSettings> =
         caCertificate !== undefined
             ? pulumi.output(caCertificate).apply(ca => ({ mode: "ca" as const, caCertificate: ca }))
-            : pulumi.output({ mode: dockerMode === "insecure" ? ("insecure" as const) : ("system" as const) });
-    return { dockerMode, caCertificate, verify };
+            : pulumi.output({
+                  mode: plan.dockerTrustMode === DockerTrustMode.Insecure ? "insecure" : "system",
+              } as const);
+    return { dockerMode: plan.dockerTrustMode, caCertificate, verify };
 }

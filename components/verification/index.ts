@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import { InputError, isRepositoryName, isTagName } from "../validation";
 import { CatalogCheck, CheckTargetArgs, TagsCheck } from "./registryChecks";
 
 export { CatalogCheck, TagsCheck } from "./registryChecks";
@@ -14,10 +13,10 @@ export interface ExpectedImage {
 }
 
 export interface VerificationOptions {
-    /** How long each check keeps retrying while the registry and its ingress come up, in seconds. Default: 300. */
-    deadlineSeconds?: pulumi.Input<number>;
-    /** Delete, by digest, the manifest of an image removed from the list. Default: true. */
-    deleteRemovedImages?: pulumi.Input<boolean>;
+    /** How long each check keeps retrying while the registry and its ingress come up, in seconds. */
+    deadlineSeconds: pulumi.Input<number>;
+    /** Delete, by digest, the manifest of an image removed from the list. */
+    deleteRemovedImages: pulumi.Input<boolean>;
     /** "repository:tag" -> the digest the push reported; the checks wait for it, and a new push reruns them. Default: none. */
     pushedDigests?: pulumi.Input<Record<string, string>>;
 }
@@ -32,22 +31,6 @@ export interface Verification {
 
 /** Repository -> its expected tags, both sorted and without repeats, so that the list order makes no diff. */
 export function tagsByRepository(images: ExpectedImage[]): Map<string, string[]> {
-    images.forEach((image, i) => {
-        if (!isRepositoryName(image.repository)) {
-            throw new InputError(
-                `images[${i}].repository`,
-                `"${image.repository}" is not a repository name`,
-                "Use lower-case letters, digits and single '.', '_', '__' or '-' separators, path parts joined by '/', e.g. \"library/nginx\".",
-            );
-        }
-        if (!isTagName(image.tag)) {
-            throw new InputError(
-                `images[${i}].tag`,
-                `"${image.tag}" is not a tag`,
-                "Use at most 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'.",
-            );
-        }
-    });
     const byRepository = new Map<string, string[]>();
     for (const repository of [...new Set(images.map(i => i.repository))].sort()) {
         byRepository.set(

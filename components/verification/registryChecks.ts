@@ -53,8 +53,6 @@ export interface TagsCheckState extends TargetState {
     digests?: Record<string, string>;
 }
 
-export const defaultDeadlineSeconds = 300;
-
 /** Backoff between attempts: first wait, doubled after each attempt up to the cap. */
 export interface RetryPolicy {
     deadlineMs: number;
@@ -337,22 +335,6 @@ export function imagesToDelete(
     );
 }
 
-/** Digests recorded for tags no longer expected, except those a still-expected tag points at. */
-export function digestsToDelete(
-    previous: Record<string, string>,
-    expectedTags: string[],
-    current: Record<string, string>,
-): string[] {
-    const keep = new Set(Object.values(current));
-    return [
-        ...new Set(
-            Object.entries(previous)
-                .filter(([tag, digest]) => !expectedTags.includes(tag) && !keep.has(digest))
-                .map(([, digest]) => digest),
-        ),
-    ];
-}
-
 /** JSON with sorted keys, so that two equal values compare equal whatever their key order. */
 export function stableJson(value: unknown): string {
     return (
@@ -551,17 +533,17 @@ export interface CheckTargetArgs {
 
 export interface CatalogCheckArgs extends CheckTargetArgs {
     repositories: pulumi.Input<pulumi.Input<string>[]>;
-    /** Default: 300. */
-    deadlineSeconds?: pulumi.Input<number>;
+    /** How long the check keeps retrying while the registry and its ingress come up. */
+    deadlineSeconds: pulumi.Input<number>;
 }
 
 export interface TagsCheckArgs extends CheckTargetArgs {
     repository: pulumi.Input<string>;
     tags: pulumi.Input<pulumi.Input<string>[]>;
-    /** Default: 300. */
-    deadlineSeconds?: pulumi.Input<number>;
-    /** Default: true. */
-    deleteRemovedImages?: pulumi.Input<boolean>;
+    /** How long the check keeps retrying while the registry and its ingress come up. */
+    deadlineSeconds: pulumi.Input<number>;
+    /** Delete, by digest, the manifest of a tag removed from the list. */
+    deleteRemovedImages: pulumi.Input<boolean>;
     /** tag -> digest the push reported (tags without one are not compared). Default: none. */
     pushedDigests?: pulumi.Input<Record<string, string>>;
 }
@@ -587,7 +569,6 @@ export class CatalogCheck extends pulumi.dynamic.Resource {
             {
                 ...args,
                 password: pulumi.secret(args.password),
-                deadlineSeconds: args.deadlineSeconds ?? defaultDeadlineSeconds,
             },
             withSecretPassword(opts),
             checksModule,
@@ -611,8 +592,6 @@ export class TagsCheck extends pulumi.dynamic.Resource {
             {
                 ...args,
                 password: pulumi.secret(args.password),
-                deadlineSeconds: args.deadlineSeconds ?? defaultDeadlineSeconds,
-                deleteRemovedImages: args.deleteRemovedImages ?? true,
                 digests: undefined,
             },
             withSecretPassword(opts),

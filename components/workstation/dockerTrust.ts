@@ -2,7 +2,9 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as os from "os";
 import * as path from "path";
-import { DockerTrustArgs } from "../args";
+import { DockerTrustArgs, DockerTrustMode } from "../args";
+import { defaults } from "../defaults";
+import { TrustPlan } from "../tls/trust";
 import { scriptCommand } from "./commandScript";
 
 /** Docker Desktop on macOS keeps its configuration in the user's home; Docker Engine on Linux in /etc/docker. */
@@ -16,15 +18,16 @@ export function registryAuthority(hostname: string, port: number): string {
     return port === 443 ? hostname : `${hostname}:${port}`;
 }
 
+/** Docker's trust of the registry as the trust plan says (none: nothing to do). */
 export function createDockerTrust(
     name: string,
-    registry: pulumi.Input<string>,
-    owner: pulumi.Input<string>,
+    target: { registry: pulumi.Input<string>; owner: pulumi.Input<string>; trust: TrustPlan },
     args: DockerTrustArgs,
     opts: pulumi.CustomResourceOptions,
 ): command.local.Command | undefined {
-    const mode = args.mode ?? "insecure";
-    if (mode === "none") {
+    const { registry, owner, trust } = target;
+    const mode = trust.dockerMode;
+    if (mode === DockerTrustMode.None) {
         return undefined;
     }
     const paths = defaultDockerPaths();
@@ -41,11 +44,11 @@ export function createDockerTrust(
                 DR_REGISTRY: registry,
                 DR_DAEMON_CONFIG: daemonConfig,
                 DR_CERTS_DIR: certsDir,
-                DR_CA_CERTIFICATE: args.caCertificate ?? "",
+                DR_CA_CERTIFICATE: trust.caCertificate ?? "",
                 DR_RESTART_COMMAND: pulumi
-                    .output(args.restartCommand ?? [])
+                    .output(args.restartCommand ?? defaults.workstation.dockerTrust.restartCommand)
                     .apply(c => (c.length ? JSON.stringify(c) : "")),
-                DR_SUDO: args.sudo ?? "auto",
+                DR_SUDO: args.sudo ?? defaults.workstation.dockerTrust.sudo,
                 // Names this stack in the ledger beside daemon.json, so that any stack can tell what is still needed.
                 DR_OWNER: owner,
             },

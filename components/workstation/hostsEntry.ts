@@ -1,9 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { HostsEntryArgs } from "../args";
+import { defaults } from "../defaults";
 import { scriptCommand } from "./commandScript";
-
-export const defaultHostsFile = "/etc/hosts";
 
 /** The `<address> <hostname> # distribution-registry: <owner>` line; an address change rewrites it in place. */
 export function createHostsEntry(
@@ -12,7 +11,7 @@ export function createHostsEntry(
     args: HostsEntryArgs,
     opts: pulumi.CustomResourceOptions,
 ): command.local.Command {
-    const file = args.file ?? defaultHostsFile;
+    const file = args.file ?? defaults.workstation.hostsEntry.file;
     return scriptCommand(
         `${name}-hosts-entry`,
         {
@@ -24,7 +23,7 @@ export function createHostsEntry(
                 DR_ADDRESS: target.address,
                 DR_HOSTNAME: target.hostname,
                 DR_OWNER: target.owner,
-                DR_SUDO: args.sudo ?? "auto",
+                DR_SUDO: args.sudo ?? defaults.workstation.hostsEntry.sudo,
             },
             // Another file or hostname is another line: remove the old one first (it is a singleton per owner).
             triggers: [file, target.hostname, target.owner],

@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { ImagePushArgs } from "../args";
+import { defaults } from "../defaults";
 import { TlsSettings } from "../verification/registryClient";
 import { ResolvedImage } from "./images";
 import { scriptCommand } from "./commandScript";
@@ -37,7 +38,7 @@ export function createImagePush(
     args: ImagePushArgs,
     opts: pulumi.CustomResourceOptions,
 ): command.local.Command {
-    const tool = args.tool ?? "docker";
+    const tool = args.tool ?? defaults.workstation.push.tool;
     return scriptCommand(
         `${name}-image-push`,
         {

@@ -4,7 +4,7 @@ import { WorkstationArgs } from "../args";
 import { createDockerTrust } from "./dockerTrust";
 import { createHostsEntry } from "./hostsEntry";
 import { createImagePush } from "./imagePush";
-import { ResolvedImage } from "./images";
+import { RegistryPlan } from "../plan";
 import { TrustPlan } from "../tls/trust";
 
 export { registryAuthority } from "./dockerTrust";
@@ -38,41 +38,32 @@ export function createWorkstation(
     name: string,
     target: WorkstationTarget,
     args: WorkstationArgs,
-    images: ResolvedImage[],
+    plan: Pick<RegistryPlan, "hostsEntry" | "push" | "images">,
     workloadReady: pulumi.Resource[],
     opts: pulumi.CustomResourceOptions,
 ): Workstation {
-    const hostsEntry =
-        args.hostsEntry?.enabled === false ? undefined : createHostsEntry(name, target, args.hostsEntry ?? {}, opts);
-    const trust = args.dockerTrust ?? {};
-    const dockerTrust = createDockerTrust(
-        name,
-        target.registry,
-        target.owner,
-        { ...trust, mode: target.trust.dockerMode, caCertificate: target.trust.caCertificate },
-        opts,
-    );
-    const imagePush =
-        args.push?.enabled === false || images.length === 0
-            ? undefined
-            : createImagePush(
-                  name,
-                  {
-                      registry: target.registry,
-                      username: target.username,
-                      password: target.password,
-                      verify: target.trust.verify,
-                  },
-                  images,
-                  args.push ?? {},
-                  {
-                      ...opts,
-                      dependsOn: [
-                          ...workloadReady,
-                          ...(hostsEntry ? [hostsEntry] : []),
-                          ...(dockerTrust ? [dockerTrust] : []),
-                      ],
-                  },
-              );
+    const hostsEntry = plan.hostsEntry ? createHostsEntry(name, target, args.hostsEntry ?? {}, opts) : undefined;
+    const dockerTrust = createDockerTrust(name, target, args.dockerTrust ?? {}, opts);
+    const imagePush = !plan.push
+        ? undefined
+        : createImagePush(
+              name,
+              {
+                  registry: target.registry,
+                  username: target.username,
+                  password: target.password,
+                  verify: target.trust.verify,
+              },
+              plan.images,
+              args.push ?? {},
+              {
+                  ...opts,
+                  dependsOn: [
+                      ...workloadReady,
+                      ...(hostsEntry ? [hostsEntry] : []),
+                      ...(dockerTrust ? [dockerTrust] : []),
+                  ],
+              },
+          );
     return { hostsEntry, dockerTrust, imagePush };
 }

@@ -1,10 +1,11 @@
 import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { WorkstationArgs } from "../args";
+import { DockerTrustMode, SudoMode, WorkstationArgs } from "../args";
+import { defaults } from "../defaults";
+import { RegistryPlan } from "../plan";
 import { InputError } from "../validation";
 import { defaultDockerPaths } from "./dockerTrust";
-import { defaultHostsFile } from "./hostsEntry";
 
 /*
  * The program runs on the workstation it edits, so at preview it can already read the files the Commands will
@@ -44,10 +45,10 @@ function isWritable(target: string): boolean {
 
 /** The file (or, when it may be missing, its directory) can be changed: directly, or with `sudo -n` when allowed. */
 function checkWritable(target: string, input: string, sudo: string, sudoKey: string, canSudo: () => boolean): void {
-    if (isWritable(target) || (sudo === "always" && canSudo())) {
+    if (isWritable(target) || (sudo === SudoMode.Always && canSudo())) {
         return;
     }
-    if (sudo === "never") {
+    if (sudo === SudoMode.Never) {
         throw new InputError(
             input,
             `${target} is not writable by this user and ${sudoKey} is "never"`,
@@ -94,21 +95,15 @@ function checkAbsolute(file: unknown, input: string, example: string): string {
     return file;
 }
 
-/** Names of the inputs in errors: the program passes its config keys, the component its argument paths. */
-export interface PreflightNames {
-    hostsFile: string;
-    hostsSudo: string;
-    daemonConfig: string;
-    certsDir: string;
-    dockerSudo: string;
-}
-
-export const argumentNames: PreflightNames = {
+/** The inputs the errors name: argument paths (the program turns them into its config keys). */
+const names = {
     hostsFile: "workstation.hostsEntry.file",
     hostsSudo: "workstation.hostsEntry.sudo",
     daemonConfig: "workstation.dockerTrust.daemonConfig",
     certsDir: "workstation.dockerTrust.certsDir",
     dockerSudo: "workstation.dockerTrust.sudo",
+    trustMode: "workstation.dockerTrust.mode",
+    hostsEntry: "workstation.hostsEntry.enabled",
 };
 
 /** The hosts line this stack will write, when its parts are plain values. */
@@ -121,19 +116,19 @@ export interface HostsLine {
 /** Checks the workstation files the Commands will edit; throws InputError naming the input and the fix. */
 export function checkWorkstationFiles(
     args: WorkstationArgs,
-    names: PreflightNames = argumentNames,
+    plan: Pick<RegistryPlan, "hostsEntry" | "dockerTrustMode">,
     canSudo: () => boolean = sudoWorks,
     line?: HostsLine,
 ): void {
     let sudoChecked: boolean | undefined;
     const sudoOnce = () => (sudoChecked ??= canSudo());
     const hosts = args.hostsEntry ?? {};
-    if (hosts.enabled !== false && (typeof hosts.file === "string" || hosts.file === undefined)) {
-        const file = checkAbsolute(hosts.file ?? defaultHostsFile, names.hostsFile, "/etc/hosts");
+    if (plan.hostsEntry && (typeof hosts.file === "string" || hosts.file === undefined)) {
+        const file = checkAbsolute(hosts.file ?? defaults.workstation.hostsEntry.file, names.hostsFile, "/etc/hosts");
         const text = readExisting(
             file,
             names.hostsFile,
-            `Set ${names.hostsFile} to the hosts file, or turn the hosts entry off.`,
+            `Set ${names.hostsFile} to the hosts file, or ${names.hostsEntry} false.`,
         );
         const conflicting = line ? conflictingMappings(text, line.hostname, line.address, line.owner) : [];
         if (conflicting.length > 0) {
@@ -145,13 +140,27 @@ export function checkWorkstationFiles(
             );
         }
         if (typeof hosts.sudo === "string" || hosts.sudo === undefined) {
-            checkWritable(file, names.hostsFile, hosts.sudo ?? "auto", names.hostsSudo, sudoOnce);
+            checkWritable(
+                file,
+                names.hostsFile,
+                hosts.sudo ?? defaults.workstation.hostsEntry.sudo,
+                names.hostsSudo,
+                sudoOnce,
+            );
         }
     }
     const trust = args.dockerTrust ?? {};
-    const mode = trust.mode ?? "insecure";
-    const sudo = typeof trust.sudo === "string" ? trust.sudo : trust.sudo === undefined ? "auto" : undefined;
-    if (mode === "insecure" && (typeof trust.daemonConfig === "string" || trust.daemonConfig === undefined)) {
+    const mode = plan.dockerTrustMode;
+    const sudo =
+        typeof trust.sudo === "string"
+            ? trust.sudo
+            : trust.sudo === undefined
+              ? defaults.workstation.dockerTrust.sudo
+              : undefined;
+    if (
+        mode === DockerTrustMode.Insecure &&
+        (typeof trust.daemonConfig === "string" || trust.daemonConfig === undefined)
+    ) {
         const file = checkAbsolute(
             trust.daemonConfig ?? defaultDockerPaths().daemonConfig,
             names.daemonConfig,
@@ -162,7 +171,7 @@ export function checkWorkstationFiles(
             throw new InputError(
                 names.daemonConfig,
                 `the directory ${dir} does not exist (is Docker installed?)`,
-                `Set ${names.daemonConfig} to Docker's daemon.json, or dockerTrust "none".`,
+                `Set ${names.daemonConfig} to Docker's daemon.json, or ${names.trustMode} "none".`,
             );
         }
         if (fs.existsSync(file)) {
@@ -181,7 +190,7 @@ export function checkWorkstationFiles(
             checkWritable(fs.existsSync(file) ? file : dir, names.daemonConfig, sudo, names.dockerSudo, sudoOnce);
         }
     }
-    if (mode === "ca" && (typeof trust.certsDir === "string" || trust.certsDir === undefined)) {
+    if (mode === DockerTrustMode.Ca && (typeof trust.certsDir === "string" || trust.certsDir === undefined)) {
         const certsDir = checkAbsolute(
             trust.certsDir ?? defaultDockerPaths().certsDir,
             names.certsDir,
@@ -191,7 +200,7 @@ export function checkWorkstationFiles(
             throw new InputError(
                 names.certsDir,
                 `the directory ${path.dirname(certsDir)} does not exist (is Docker installed?)`,
-                `Set ${names.certsDir} to Docker's certs.d, or dockerTrust "none".`,
+                `Set ${names.certsDir} to Docker's certs.d, or ${names.trustMode} "none".`,
             );
         }
     }

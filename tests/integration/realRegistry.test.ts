@@ -4,12 +4,12 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { renderHtpasswd } from "../../components/htpasswd";
-import { podChecksum } from "../../components/registryConfig";
+import { podChecksum } from "../../components/templates/registryPod";
 import { settingsFromArgs } from "../../components/settings";
 import { renderConfigMap } from "../../components/templates/configMap";
 import { renderDeployment } from "../../components/templates/deployment";
 import { renderSecret } from "../../components/templates/secret";
-import { parseStateFile, outputString } from "../../components/terraformOutputs";
+import { parseStateFile, outputString } from "../../components/program/terraformOutputs";
 import { RunningRegistry, startRegistry } from "../support/registryProcess";
 import { hasCommand, itWhen } from "../support/requirements";
 

@@ -10,7 +10,6 @@ import {
     CatalogCheckState,
     TagsCheckState,
     catalogCheckProvider,
-    digestsToDelete,
     maxDelayMs,
     retryUntilDeadline,
     tagsCheckProvider,
@@ -466,11 +465,6 @@ describe("diff: an update exactly when an input changed", () => {
         expect(waits).toHaveLength(29);
         expect(Math.max(...waits)).toBeLessThanOrEqual(500);
         expect(waits[0]).toBeLessThanOrEqual(100);
-    });
-
-    it("digests to delete: only removed tags, never a digest a kept tag points at", () => {
-        expect(digestsToDelete({ a: "d1", b: "d2", c: "d1", d: "d3" }, ["a"], { a: "d1" })).toEqual(["d2", "d3"]);
-        expect(digestsToDelete({ a: "d1" }, ["a"], { a: "d9" })).toEqual([]);
     });
 });
 

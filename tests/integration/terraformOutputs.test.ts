@@ -10,7 +10,7 @@ import {
     readTerraformOutputs,
     registryCredentialsFromTerraform,
     runTerraformOutput,
-} from "../../components/terraformOutputs";
+} from "../../components/program/terraformOutputs";
 import { hasCommand, itWhen } from "../support/requirements";
 
 const outputs = {

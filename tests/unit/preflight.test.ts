@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { InputError } from "../../components/validation";
-import { argumentNames, checkWorkstationFiles } from "../../components/workstation/preflight";
+import { checkWorkstationFiles } from "../../components/workstation/preflight";
 
 /**
  * Files this user cannot write, checked at preview. The tests run as root, who may write anything, so the
@@ -27,27 +27,25 @@ describe("workstation files at preview", () => {
         access.mockRestore();
         fs.rmSync(dir, { recursive: true, force: true });
     });
-    const args = (sudo: "auto" | "always" | "never") => ({
-        hostsEntry: { file: hosts, sudo },
-        dockerTrust: { mode: "none" as const },
-    });
+    const args = (sudo: "auto" | "always" | "never") => ({ hostsEntry: { file: hosts, sudo } });
+    const plan = { hostsEntry: true, dockerTrustMode: "none" as const };
 
     test('not writable and sudo "never": an error naming the file, the sudo option and the fix', () => {
-        expect(() => checkWorkstationFiles(args("never"), argumentNames, () => true)).toThrow(InputError);
-        expect(() => checkWorkstationFiles(args("never"), argumentNames, () => true)).toThrow(
+        expect(() => checkWorkstationFiles(args("never"), plan, () => true)).toThrow(InputError);
+        expect(() => checkWorkstationFiles(args("never"), plan, () => true)).toThrow(
             /^workstation\.hostsEntry\.file: .*hosts is not writable by this user and workstation\.hostsEntry\.sudo is "never"\. Make it writable, or set/,
         );
     });
 
     test("not writable and `sudo -n` needs a password: an error saying to run `sudo -v` first", () => {
         for (const sudo of ["auto", "always"] as const) {
-            expect(() => checkWorkstationFiles(args(sudo), argumentNames, () => false)).toThrow(
+            expect(() => checkWorkstationFiles(args(sudo), plan, () => false)).toThrow(
                 /^workstation\.hostsEntry\.file: .*hosts is not writable by this user and `sudo -n` cannot run without a password\. Run `sudo -v`/,
             );
         }
     });
 
     test("not writable but `sudo -n` works: accepted, as the scripts will use it", () => {
-        expect(() => checkWorkstationFiles(args("auto"), argumentNames, () => true)).not.toThrow();
+        expect(() => checkWorkstationFiles(args("auto"), plan, () => true)).not.toThrow();
     });
 });

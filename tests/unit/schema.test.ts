@@ -4,6 +4,7 @@ import * as ts from "typescript";
 import * as pulumi from "@pulumi/pulumi";
 import { ComponentProvider, getPulumiComponents } from "@pulumi/pulumi/provider/experimental";
 import { installMocks, settled } from "./mocks";
+import { declaredInterfaces } from "../support/argsDeclarations";
 
 // The multi-language component: Pulumi's Node.js plugin host (@pulumi/pulumi/cmd/run-plugin) requires the
 // package's main, hosts every ComponentResource it exports, names the provider after package.json's name,
@@ -16,37 +17,6 @@ import * as components from "../../components";
 const repo = path.join(__dirname, "..", "..");
 const packageJson = JSON.parse(fs.readFileSync(path.join(repo, "package.json"), "utf8"));
 const token = "distribution-registry:index:DistributionRegistry";
-
-/** A property of an interface in args.ts, as written. */
-interface Declared {
-    optional: boolean;
-    type: ts.TypeNode;
-    doc: string;
-}
-
-/** The interfaces of args.ts, read from the syntax tree (no type checker, so not the analyzer's logic). */
-function declaredInterfaces(): Map<string, Map<string, Declared>> {
-    const file = path.join(repo, "components", "args.ts");
-    const source = ts.createSourceFile(file, fs.readFileSync(file, "utf8"), ts.ScriptTarget.ES2022, true);
-    const interfaces = new Map<string, Map<string, Declared>>();
-    source.forEachChild(node => {
-        if (!ts.isInterfaceDeclaration(node)) {
-            return;
-        }
-        const props = new Map<string, Declared>();
-        for (const m of node.members) {
-            if (ts.isPropertySignature(m) && m.type) {
-                const doc = ts
-                    .getJSDocCommentsAndTags(m)
-                    .map(d => ts.getTextOfJSDocComment((d as ts.JSDoc).comment) ?? "")
-                    .join("\n");
-                props.set(m.name.getText(source), { optional: !!m.questionToken, type: m.type, doc });
-            }
-        }
-        interfaces.set(node.name.text, props);
-    });
-    return interfaces;
-}
 
 const interfaces = declaredInterfaces();
 const enums = components as unknown as Record<string, unknown>;

@@ -1,5 +1,6 @@
 import { renderHtpasswd } from "../../components/htpasswd";
-import { podChecksum, renderRegistryConfig } from "../../components/registryConfig";
+import { renderRegistryConfig } from "../../components/registryConfig";
+import { podChecksum } from "../../components/templates/registryPod";
 import { PlainSettingsArgs, settingsFromArgs } from "../../components/settings";
 import { renderConfigMap } from "../../components/templates/configMap";
 import { renderDeployment } from "../../components/templates/deployment";

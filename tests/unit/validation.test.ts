@@ -1,6 +1,10 @@
-import { imagePullSecretNamespacesFromArgs, settingsFromArgs, usersFromArgs } from "../../components/settings";
+import { defaults } from "../../components/defaults";
+import { checkNamespaceList } from "../../components/plan";
+import { settingsFromArgs, usersFromArgs } from "../../components/settings";
 import { validateAddress, InputError } from "../../components/validation";
 import { resolveImages } from "../../components/workstation/images";
+
+const push = { platform: "linux/amd64" };
 
 describe("input validation names the input and the fix", () => {
     const bad: Array<[string, () => unknown, RegExp]> = [
@@ -36,6 +40,17 @@ describe("input validation names the input and the fix", () => {
         ],
         ["upper-case hostname", () => settingsFromArgs("r", { hostname: "Registry.test" }), /^hostname:/],
         ["address", () => validateAddress("registry.test"), /^address: "registry.test" is not an IPv4 or IPv6 address/],
+        // A mapped address passes net.isIP, but the certificate would name the 16-byte form, which no client matches.
+        [
+            "IPv4-mapped IPv6 address",
+            () => validateAddress("::ffff:192.0.2.10"),
+            /^address: "::ffff:192\.0\.2\.10" is an IPv4-mapped IPv6 address\. Give the IPv4 address, "192\.0\.2\.10"\./,
+        ],
+        [
+            "IPv4-mapped IPv6 address, spelt out in hex",
+            () => validateAddress("0:0:0:0:0:FFFF:C000:020A"),
+            /^address: .* is an IPv4-mapped IPv6 address\. Give the IPv4 address, "192\.0\.2\.10"\./,
+        ],
         [
             "namespace",
             () => settingsFromArgs("r", { namespace: "My_NS" }),
@@ -63,12 +78,12 @@ describe("input validation names the input and the fix", () => {
         ],
         [
             "pull-secret namespace",
-            () => imagePullSecretNamespacesFromArgs(["apps", "Apps"]),
+            () => checkNamespaceList(["apps", "Apps"]),
             /^imagePullSecretNamespaces\[1\]: "Apps" is not a DNS-1123 label/,
         ],
         [
             "pull-secret namespace twice",
-            () => imagePullSecretNamespacesFromArgs(["apps", "apps"]),
+            () => checkNamespaceList(["apps", "apps"]),
             /^imagePullSecretNamespaces\[1\]: "apps" is listed twice/,
         ],
         ["bcrypt cost 3", () => settingsFromArgs("r", { bcryptCost: 3 }), /^bcryptCost: 3 is outside 4\.\.31/],
@@ -80,12 +95,16 @@ describe("input validation names the input and the fix", () => {
         ],
         ["image with spaces", () => settingsFromArgs("r", { image: "registry:2 ; rm -rf /" }), /^image:/],
         ["port", () => settingsFromArgs("r", { port: 70000 }), /^port: 70000 is not a TCP port/],
-        ["push image", () => resolveImages([{ source: "nginx;rm" }]), /^pushImages\[0\]\.source:/],
-        ["push tag", () => resolveImages([{ source: "nginx", tag: "-bad" }]), /^pushImages\[0\]\.tag:/],
+        ["push image", () => resolveImages([{ source: "nginx;rm" }], push), /^workstation\.push\.images\[0\]\.source:/],
+        [
+            "push tag",
+            () => resolveImages([{ source: "nginx", tag: "-bad" }], push),
+            /^workstation\.push\.images\[0\]\.tag:/,
+        ],
         [
             "archive without repository",
-            () => resolveImages([{ source: "oci-archive:/x.tar" }]),
-            /^pushImages\[0\]\.repository: is needed/,
+            () => resolveImages([{ source: "oci-archive:/x.tar" }], push),
+            /^workstation\.push\.images\[0\]\.repository: is needed/,
         ],
     ];
     test.each(bad)("%s", (_name, run, message) => {
@@ -96,6 +115,8 @@ describe("input validation names the input and the fix", () => {
     test("good inputs pass: IPv4, IPv6, registry:2 and registry:3 images with registries and digests", () => {
         expect(validateAddress("192.0.2.10")).toBe("192.0.2.10");
         expect(validateAddress("2001:db8::1")).toBe("2001:db8::1");
+        expect(validateAddress("::1")).toBe("::1");
+        expect(validateAddress("::ffff:0:c000:20a")).toBe("::ffff:0:c000:20a"); // IPv4-translated (RFC 2765), not mapped
         for (const image of [
             "registry:2.8.3",
             "registry:3.0.0",
@@ -123,14 +144,14 @@ describe("input validation names the input and the fix", () => {
     });
 
     test("images default to nginx for linux/amd64 and take repository and tag from the source", () => {
-        expect(resolveImages()).toEqual([
+        expect(resolveImages(defaults.workstation.push.images, defaults.workstation.push)).toEqual([
             { source: "nginx", repository: "nginx", tag: "latest", platform: "linux/amd64" },
         ]);
-        expect(resolveImages([{ source: "docker.io/library/nginx:1.27" }])[0]).toMatchObject({
+        expect(resolveImages([{ source: "docker.io/library/nginx:1.27" }], push)[0]).toMatchObject({
             repository: "nginx",
             tag: "1.27",
         });
-        expect(resolveImages([{ source: "oci:/tmp/x:v1", repository: "hello" }])[0]).toMatchObject({
+        expect(resolveImages([{ source: "oci:/tmp/x:v1", repository: "hello" }], push)[0]).toMatchObject({
             repository: "hello",
             tag: "latest",
         });

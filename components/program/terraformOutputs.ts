@@ -28,6 +28,9 @@ export interface TerraformOutputNames {
     password: string;
 }
 
+/** Where the program looks when config names no other place: the seed's layout, and Terraform itself. */
+export const terraformDefaults = { dir: "../../infra", binary: "terraform" };
+
 export const defaultOutputNames: TerraformOutputNames = {
     address: "vm_public_ip",
     username: "container_registry_username",
@@ -101,7 +104,7 @@ function parseJson(text: string, origin: string): unknown {
 }
 
 /** Runs `<binary> -chdir=<dir> output -json`, without a shell, and parses what it prints. */
-export async function runTerraformOutput(dir: string, binary = "terraform"): Promise<TerraformOutputs> {
+export async function runTerraformOutput(dir: string, binary = terraformDefaults.binary): Promise<TerraformOutputs> {
     const absolute = path.resolve(dir);
     if (!fs.existsSync(absolute) || !fs.statSync(absolute).isDirectory()) {
         throw new TerraformError(
@@ -156,7 +159,7 @@ export async function readTerraformOutputs(
         return { outputs: parseStateFile(text, `terraformStateFile ${file}`), origin: `state file ${file}` };
     }
     if (source.dir) {
-        const binary = source.binary ?? "terraform";
+        const binary = source.binary ?? terraformDefaults.binary;
         return {
             outputs: await runTerraformOutput(source.dir, binary),
             origin: `\`${binary} output\` in ${path.resolve(source.dir)}`,

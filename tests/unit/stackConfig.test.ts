@@ -3,21 +3,25 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, valueOf } from "./mocks";
+import { options } from "../../components/program/options";
 import {
     argsFromConfig,
     ConfigReader,
-    credentialsFromConfig,
+    configKeyOf,
+    inConfigTerms,
     parseImages,
     parseKeyValues,
     readCredentials,
-} from "../../components/programConfig";
+} from "../../components/program/stackConfig";
+import { InputError } from "../../components/validation";
 
 installMocks();
 
 /** pulumi.Config's reading methods over a plain map of stack config. */
 function configOf(values: Record<string, unknown>): ConfigReader {
     return {
-        get: k => (values[k] === undefined ? undefined : String(values[k])),
+        get: k =>
+            values[k] === undefined ? undefined : typeof values[k] === "string" ? values[k] : JSON.stringify(values[k]),
         getNumber: k => (values[k] === undefined ? undefined : Number(values[k])),
         getBoolean: k => (values[k] === undefined ? undefined : values[k] === true),
         getObject: <T>(k: string) => values[k] as T | undefined,
@@ -35,21 +39,22 @@ describe("program configuration", () => {
 
     test("image strings name the source and optionally the repository and tag", () => {
         expect(
-            parseImages(["nginx", "nginx:1.27=web:stable", "oci-archive:/tmp/app.tar=app:v1"], "linux/arm64"),
+            parseImages(["nginx", "nginx:1.27=web:stable", "oci-archive:/tmp/app.tar=app:v1"], "pushImages"),
         ).toEqual([
-            { source: "nginx", platform: "linux/arm64" },
-            { source: "nginx:1.27", repository: "web", tag: "stable", platform: "linux/arm64" },
-            { source: "oci-archive:/tmp/app.tar", repository: "app", tag: "v1", platform: "linux/arm64" },
+            { source: "nginx" },
+            { source: "nginx:1.27", repository: "web", tag: "stable" },
+            { source: "oci-archive:/tmp/app.tar", repository: "app", tag: "v1" },
         ]);
     });
 
     test("address and credentials set in config are used without Terraform; the password is a secret", async () => {
-        const credentials = credentialsFromConfig(
+        const credentials = await readCredentials(
             configOf({ address: "192.0.2.10", username: "admin", password: "pw", terraformDir: "/does/not/exist" }),
         );
-        expect(await valueOf(credentials.address)).toBe("192.0.2.10");
-        expect(await valueOf(credentials.password)).toBe("pw");
-        expect(await pulumi.isSecret(credentials.password)).toBe(true);
+        expect(credentials.address).toBe("192.0.2.10");
+        expect(credentials.username).toBe("admin");
+        expect(await valueOf(pulumi.output(credentials.password))).toBe("pw");
+        expect(await pulumi.isSecret(pulumi.output(credentials.password))).toBe(true);
     });
 
     test("what config does not set comes from the Terraform state file, with the output names configured", async () => {
@@ -66,7 +71,7 @@ describe("program configuration", () => {
                 },
             }),
         );
-        const credentials = credentialsFromConfig(
+        const credentials = await readCredentials(
             configOf({
                 terraformStateFile: stateFile,
                 terraformAddressOutput: "ip",
@@ -75,10 +80,10 @@ describe("program configuration", () => {
                 username: "override",
             }),
         );
-        expect(await valueOf(credentials.address)).toBe("198.51.100.7");
-        expect(await valueOf(credentials.username)).toBe("override");
-        expect(await valueOf(credentials.password)).toBe("tf-pass");
-        expect(await pulumi.isSecret(credentials.password)).toBe(true);
+        expect(credentials.address).toBe("198.51.100.7");
+        expect(credentials.username).toBe("override");
+        expect(await valueOf(pulumi.output(credentials.password))).toBe("tf-pass");
+        expect(await pulumi.isSecret(pulumi.output(credentials.password))).toBe(true);
         fs.rmSync(dir, { recursive: true });
     });
 
@@ -124,7 +129,7 @@ describe("program configuration", () => {
                 verifyDeadlineSeconds: 60,
                 deleteRemovedImages: false,
             }),
-            { address: pulumi.output("192.0.2.1"), username: pulumi.output("u"), password: pulumi.secret("p") },
+            { address: "192.0.2.1", username: "u", password: pulumi.secret("p") },
         );
         expect(args).toMatchObject({
             hostname: "reg.example.com",
@@ -138,7 +143,6 @@ describe("program configuration", () => {
                 size: "20Gi",
                 storageClassName: "fast",
                 accessMode: "ReadWriteMany",
-                existingClaim: undefined,
             },
             ingress: { className: "nginx", annotations: { a: "b" }, traefikReadTimeoutSeconds: 600 },
             tls: { mode: "secret", secretName: "tls", validityDays: 90, caValidityDays: 900 },
@@ -154,10 +158,12 @@ describe("program configuration", () => {
                     restartCommand: ["true"],
                     sudo: "always",
                 },
-                push: { enabled: true, tool: "skopeo", images: [{ source: "busybox", platform: "linux/arm64" }] },
+                push: { enabled: true, tool: "skopeo", images: [{ source: "busybox" }], platform: "linux/arm64" },
             },
             verification: { enabled: false, deadlineSeconds: 60, deleteRemovedImages: false },
         });
+        // existingClaim "" is Pulumi.yaml's "unset": no claim name reaches the component.
+        expect(args.storage).not.toHaveProperty("existingClaim");
     });
 
     test("readCredentials: a username Terraform marks sensitive stays a secret; the password always is", async () => {
@@ -190,21 +196,67 @@ describe("program configuration", () => {
         }
     });
 
-    test("every key declared in Pulumi.yaml is read by the program, and every key read is declared", () => {
-        const yaml = fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8");
-        const declared = [...yaml.slice(yaml.indexOf("\nconfig:")).matchAll(/^ {2}([A-Za-z]+):$/gm)]
-            .map(m => m[1])
-            .sort();
-        const source = fs.readFileSync(path.join(__dirname, "..", "..", "components", "programConfig.ts"), "utf8");
-        const read = [
-            ...new Set(
-                [
-                    ...source.matchAll(
-                        /(?:get|getNumber|getBoolean|getObject<[^>]+>|getSecret|optional|list|number|boolean)\("([A-Za-z]+)"/g,
-                    ),
-                ].map(m => m[1]),
+    test("every option with an argument path reaches that path, and nothing else is set", () => {
+        // A distinct value of the right type per key: each must come out at its own path, unchanged by the others.
+        const values: Record<string, unknown> = {};
+        const expected: Record<string, unknown> = {};
+        for (const o of options.filter(o => o.path && !["address", "username", "password"].includes(o.key))) {
+            const value =
+                o.choices?.[1] ??
+                { string: `v-${o.key}`, integer: 7, boolean: !(o.default ?? false), array: [`${o.key}=x`] }[o.type];
+            values[o.key] = value;
+            expected[o.path!] = value;
+        }
+        values.dockerCaFile = undefined; // read from a file: its own test below
+        delete expected["workstation.dockerTrust.caCertificate"];
+        values.pushImages = ["busybox=b:1"];
+        expected["workstation.push.images"] = [{ source: "busybox", repository: "b", tag: "1" }];
+        expected["ingress.annotations"] = { ingressAnnotations: "x" };
+        const args = argsFromConfig(configOf(values), { address: "192.0.2.1", username: "u", password: "p" });
+        const leaves: Record<string, unknown> = {};
+        const walk = (node: unknown, at: string) => {
+            const isMap = at === "ingress.annotations";
+            if (node && typeof node === "object" && !Array.isArray(node) && !isMap) {
+                for (const [k, v] of Object.entries(node)) {
+                    walk(v, at ? `${at}.${k}` : k);
+                }
+            } else {
+                leaves[at] = node;
+            }
+        };
+        walk(args, "");
+        expect(leaves).toEqual({ ...expected, address: "192.0.2.1", username: "u", password: "p" });
+    });
+
+    test("dockerCaFile is read as the file's text; an unreadable file names the key", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-ca-"));
+        try {
+            fs.writeFileSync(path.join(dir, "ca.pem"), "PEM TEXT");
+            const credentials = { address: "192.0.2.1", username: "u", password: "p" };
+            const args = argsFromConfig(configOf({ dockerCaFile: path.join(dir, "ca.pem") }), credentials);
+            expect(args.workstation?.dockerTrust?.caCertificate).toBe("PEM TEXT");
+            expect(() =>
+                argsFromConfig(configOf({ dockerCaFile: path.join(dir, "missing.pem") }), credentials),
+            ).toThrow(/^dockerCaFile: cannot read .*missing\.pem \(ENOENT\)/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test("argument paths in errors become config keys, with the item index kept", () => {
+        expect(configKeyOf("storage.accessMode")).toBe("storageAccessMode");
+        expect(configKeyOf("workstation.push.images[2].tag")).toBe("pushImages[2].tag");
+        expect(configKeyOf("resources.limits.memory")).toBe("memoryLimit");
+        expect(configKeyOf("extraUsers[0].username")).toBe("extraUsers[0].username");
+        const renamed = inConfigTerms(
+            new InputError(
+                "workstation.dockerTrust.caCertificate",
+                'is set while tls.mode is "generated"',
+                'Unset it, or set workstation.push.tool "skopeo" for registry.test.',
             ),
-        ].sort();
-        expect(read).toEqual(declared);
+        );
+        expect(renamed.message).toBe(
+            'dockerCaFile: is set while tls is "generated". Unset it, or set pushTool "skopeo" for registry.test.',
+        );
     });
 });

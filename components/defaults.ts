@@ -1,0 +1,58 @@
+import { DockerTrustMode, PushTool, StorageAccessMode, StorageType, SudoMode, TlsMode } from "./args";
+
+/**
+ * Every default the component applies, in the shape of its arguments: the one place each is written. The program's
+ * options table (program/options.ts) shows them as config defaults, the JSDoc of args.ts states them (a test compares
+ * the two), and the code reads them from here. Defaults that depend on other inputs (Docker's trust follows the tls
+ * mode; daemon.json's path follows the platform) are decided where the plan is made (plan.ts), and their JSDoc says how.
+ */
+export const defaults = {
+    hostname: "registry.test",
+    port: 443,
+    namespace: "examples",
+    createNamespace: false,
+    image: "registry:2.8.3",
+    replicas: 1,
+    storage: {
+        // A registry on emptyDir forgets every image when its pod restarts; k3s (and most clusters) have a default class.
+        type: StorageType.PersistentVolumeClaim as StorageType,
+        size: "10Gi",
+        accessMode: StorageAccessMode.ReadWriteOnce as StorageAccessMode,
+    },
+    tls: {
+        mode: TlsMode.Generated as TlsMode,
+        // A year, renewed after eight months; the CA ten years. Both stay under what clients refuse (macOS: 825 days).
+        validityDays: 365,
+        caValidityDays: 3650,
+    },
+    // What `htpasswd -B` uses: every request pays it (DESIGN.md: cost 5 serves ~15 times what bcryptjs' 10 does).
+    bcryptCost: 5,
+    resources: {
+        requests: { cpu: "50m", memory: "64Mi" } as Record<string, string>,
+        limits: { memory: "512Mi" } as Record<string, string>,
+    },
+    skipAwait: false,
+    imagePullSecretNamespaces: [] as string[],
+    workstation: {
+        hostsEntry: { enabled: true, file: "/etc/hosts", sudo: SudoMode.Auto as SudoMode },
+        dockerTrust: { restartCommand: [] as string[], sudo: SudoMode.Auto as SudoMode },
+        push: {
+            enabled: true,
+            tool: PushTool.Docker as PushTool,
+            images: [{ source: "nginx" }],
+            platform: "linux/amd64",
+        },
+    },
+    verification: { enabled: true, deadlineSeconds: 300, deleteRemovedImages: true },
+};
+
+/** Docker's trust when none is given: what the certificate needs (plan.ts). */
+export function defaultDockerTrust(tlsMode: TlsMode, caCertificateGiven: boolean): DockerTrustMode {
+    if (tlsMode === TlsMode.Generated) {
+        return DockerTrustMode.Ca;
+    }
+    if (tlsMode === TlsMode.IngressDefault) {
+        return DockerTrustMode.Insecure;
+    }
+    return caCertificateGiven ? DockerTrustMode.Ca : DockerTrustMode.None;
+}

@@ -1,0 +1,428 @@
+import { DockerTrustMode, PushTool, StorageAccessMode, StorageType, SudoMode, TlsMode } from "../args";
+import { defaults } from "../defaults";
+import { defaultOutputNames, terraformDefaults } from "./terraformOutputs";
+
+/*
+ * The program's options: one row per stack config key. Reading the stack's config (stackConfig.ts), the `config:`
+ * block of Pulumi.yaml and the configuration table of docs/configuration.md all come from this table (`npm run
+ * options` writes the two files; a test fails when they differ from it). A default the component applies is read
+ * from its defaults (defaults.ts), never written again here. Adding an option is a row here, the argument in
+ * args.ts, the code that uses it, and its tests.
+ */
+
+/** The types Pulumi.yaml declares config with. */
+export type ConfigType = "string" | "integer" | "boolean" | "array";
+
+/** A value as stack config holds it. */
+export type ConfigValue = string | number | boolean | string[];
+
+export interface ConfigOption {
+    /** The stack config key. */
+    key: string;
+    /** Where the value goes in DistributionRegistryArgs; none for what only the program reads (the Terraform source). */
+    path?: string;
+    type: ConfigType;
+    /** The default as config holds it; none: unset, and `unset` says what that means. */
+    default?: ConfigValue;
+    /** What an unset key means, when it has no default of its own. */
+    unset?: string;
+    /** The values allowed: an enum of args.ts. */
+    choices?: readonly string[];
+    /** One line for Pulumi.yaml and the docs. */
+    doc: string;
+    /** Set it with `pulumi config set --secret`; read as a secret. */
+    secret?: boolean;
+    /** How the config value becomes the argument, when it is not the value itself. */
+    toArgument?: "keyValueMap" | "images" | "fileText" | "zeroMeansUnset";
+}
+
+export interface OptionSection {
+    title: string;
+    options: ConfigOption[];
+}
+
+const choices = (e: Record<string, string>) => Object.values(e);
+
+export const optionSections: OptionSection[] = [
+    {
+        title: "where the address and the credentials come from",
+        options: [
+            {
+                key: "terraformDir",
+                type: "string",
+                default: terraformDefaults.dir,
+                doc: "Terraform configuration that created the machine; `terraform -chdir=<dir> output -json` is run there.",
+            },
+            {
+                key: "terraformStateFile",
+                type: "string",
+                unset: "run Terraform in terraformDir",
+                doc: "A local Terraform/OpenTofu state file (format version 4) to read the outputs from instead of running Terraform.",
+            },
+            {
+                key: "terraformBinary",
+                type: "string",
+                default: terraformDefaults.binary,
+                doc: 'The Terraform binary; "tofu" for OpenTofu.',
+            },
+            {
+                key: "terraformAddressOutput",
+                type: "string",
+                default: defaultOutputNames.address,
+                doc: "Terraform output holding the machine's IP address.",
+            },
+            {
+                key: "terraformUsernameOutput",
+                type: "string",
+                default: defaultOutputNames.username,
+                doc: "Terraform output holding the registry username.",
+            },
+            {
+                key: "terraformPasswordOutput",
+                type: "string",
+                default: defaultOutputNames.password,
+                doc: "Terraform output holding the registry password (always treated as a secret).",
+            },
+            {
+                key: "address",
+                path: "address",
+                type: "string",
+                unset: "the Terraform output",
+                doc: "The machine's IP address; when set, Terraform is not asked for it.",
+            },
+            {
+                key: "username",
+                path: "username",
+                type: "string",
+                unset: "the Terraform output",
+                doc: "The registry username; when set, Terraform is not asked for it.",
+            },
+            {
+                key: "password",
+                path: "password",
+                type: "string",
+                unset: "the Terraform output",
+                secret: true,
+                doc: "The registry password; when set, Terraform is not asked for it.",
+            },
+        ],
+    },
+    {
+        title: "the registry on Kubernetes",
+        options: [
+            {
+                key: "hostname",
+                path: "hostname",
+                type: "string",
+                default: defaults.hostname,
+                doc: "DNS name of the registry (Ingress host, hosts entry, image prefix).",
+            },
+            {
+                key: "port",
+                path: "port",
+                type: "integer",
+                default: defaults.port,
+                doc: "HTTPS port the ingress serves on, as clients reach it.",
+            },
+            {
+                key: "namespace",
+                path: "namespace",
+                type: "string",
+                default: defaults.namespace,
+                doc: "Namespace of the registry's objects.",
+            },
+            {
+                key: "createNamespace",
+                path: "createNamespace",
+                type: "boolean",
+                default: defaults.createNamespace,
+                doc: "Create the namespace (true) or use an existing one (false).",
+            },
+            {
+                key: "image",
+                path: "image",
+                type: "string",
+                default: defaults.image,
+                doc: "Registry image; registry:2.8.x and registry:3.x both work.",
+            },
+            {
+                key: "replicas",
+                path: "replicas",
+                type: "integer",
+                default: defaults.replicas,
+                doc: "Number of registry pods; more than 1 needs ReadWriteMany storage.",
+            },
+            {
+                key: "storageType",
+                path: "storage.type",
+                type: "string",
+                default: defaults.storage.type,
+                choices: choices(StorageType),
+                doc: "Where images live: a claim survives pod restarts; emptyDir is lost with the pod.",
+            },
+            {
+                key: "storageSize",
+                path: "storage.size",
+                type: "string",
+                default: defaults.storage.size,
+                doc: "Size of the created PersistentVolumeClaim.",
+            },
+            {
+                key: "storageClass",
+                path: "storage.storageClassName",
+                type: "string",
+                unset: "the cluster's default class",
+                doc: "Storage class of the created claim.",
+            },
+            {
+                key: "storageAccessMode",
+                path: "storage.accessMode",
+                type: "string",
+                default: defaults.storage.accessMode,
+                choices: choices(StorageAccessMode),
+                doc: "Access mode of the claim; replicas above 1 need ReadWriteMany.",
+            },
+            {
+                key: "existingClaim",
+                path: "storage.existingClaim",
+                type: "string",
+                unset: "a claim is created",
+                doc: "Use this existing PersistentVolumeClaim instead of creating one.",
+            },
+            {
+                key: "ingressClass",
+                path: "ingress.className",
+                type: "string",
+                unset: "the cluster's default class (Traefik on k3s)",
+                doc: "IngressClass name.",
+            },
+            {
+                key: "ingressAnnotations",
+                path: "ingress.annotations",
+                type: "array",
+                default: [],
+                toArgument: "keyValueMap",
+                doc: "Extra Ingress annotations as key=value, added to and overriding the ingress-nginx defaults.",
+            },
+            {
+                key: "imagePullSecretNamespaces",
+                path: "imagePullSecretNamespaces",
+                type: "array",
+                default: defaults.imagePullSecretNamespaces,
+                doc: "Namespaces (existing) that get an image-pull Secret for the registry, named by the imagePullSecretName output.",
+            },
+            {
+                key: "tls",
+                path: "tls.mode",
+                type: "string",
+                default: defaults.tls.mode,
+                choices: choices(TlsMode),
+                doc: "The certificate: generated (a CA and certificate the stack makes, trusted by Docker, skopeo and the checks), secret (tlsSecretName), or ingressDefault (the controller's own, as in the seed).",
+            },
+            {
+                key: "tlsSecretName",
+                path: "tls.secretName",
+                type: "string",
+                unset: "none",
+                doc: 'An existing kubernetes.io/tls Secret in the namespace, for tls "secret".',
+            },
+            {
+                key: "tlsValidityDays",
+                path: "tls.validityDays",
+                type: "integer",
+                default: defaults.tls.validityDays,
+                doc: "Validity of the generated server certificate; the first pulumi up after two thirds of it renews it.",
+            },
+            {
+                key: "tlsCaValidityDays",
+                path: "tls.caValidityDays",
+                type: "integer",
+                default: defaults.tls.caValidityDays,
+                doc: "Validity of the generated CA certificate (same key on renewal); at least three times tlsValidityDays.",
+            },
+            {
+                key: "traefikReadTimeoutSeconds",
+                path: "ingress.traefikReadTimeoutSeconds",
+                type: "integer",
+                default: 0,
+                toArgument: "zeroMeansUnset",
+                doc: "When above 0, a k3s HelmChartConfig gives Traefik's websecure entry point this readTimeout (Traefik cuts uploads after 60 s).",
+            },
+            {
+                key: "bcryptCost",
+                path: "bcryptCost",
+                type: "integer",
+                default: defaults.bcryptCost,
+                doc: "bcrypt cost of the htpasswd hashes (4..31); every request pays it.",
+            },
+            {
+                key: "cpuRequest",
+                path: "resources.requests.cpu",
+                type: "string",
+                default: defaults.resources.requests.cpu,
+                doc: "CPU request of the registry container.",
+            },
+            {
+                key: "memoryRequest",
+                path: "resources.requests.memory",
+                type: "string",
+                default: defaults.resources.requests.memory,
+                doc: "Memory request of the registry container.",
+            },
+            {
+                key: "memoryLimit",
+                path: "resources.limits.memory",
+                type: "string",
+                default: defaults.resources.limits.memory,
+                doc: "Memory limit of the registry container.",
+            },
+            {
+                key: "skipAwait",
+                path: "skipAwait",
+                type: "boolean",
+                default: defaults.skipAwait,
+                doc: "Do not wait for the Deployment's rollout and the Ingress's address.",
+            },
+        ],
+    },
+    {
+        title: "the workstation",
+        options: [
+            {
+                key: "hostsEntry",
+                path: "workstation.hostsEntry.enabled",
+                type: "boolean",
+                default: defaults.workstation.hostsEntry.enabled,
+                doc: "Add <address> <hostname> to the hosts file (false: hosts are managed elsewhere).",
+            },
+            {
+                key: "hostsFile",
+                path: "workstation.hostsEntry.file",
+                type: "string",
+                default: defaults.workstation.hostsEntry.file,
+                doc: "The hosts file to edit.",
+            },
+            {
+                key: "hostsSudo",
+                path: "workstation.hostsEntry.sudo",
+                type: "string",
+                default: defaults.workstation.hostsEntry.sudo,
+                choices: choices(SudoMode),
+                doc: "When to write the hosts file through `sudo -n`: auto means only when it is not writable.",
+            },
+            {
+                key: "dockerTrust",
+                path: "workstation.dockerTrust.mode",
+                type: "string",
+                unset: "what tls needs: ca for generated, insecure for ingressDefault, for secret ca with dockerCaFile, else none",
+                choices: choices(DockerTrustMode),
+                doc: "How Docker trusts the registry: ca writes certs.d/<host>/ca.crt (no restart), insecure lists it in daemon.json.",
+            },
+            {
+                key: "dockerDaemonConfig",
+                path: "workstation.dockerTrust.daemonConfig",
+                type: "string",
+                unset: "/etc/docker/daemon.json, or ~/.docker/daemon.json on macOS",
+                doc: "Docker's daemon.json.",
+            },
+            {
+                key: "dockerCertsDir",
+                path: "workstation.dockerTrust.certsDir",
+                type: "string",
+                unset: "/etc/docker/certs.d, or ~/.docker/certs.d on macOS",
+                doc: "Docker's certificate directory.",
+            },
+            {
+                key: "dockerCaFile",
+                path: "workstation.dockerTrust.caCertificate",
+                type: "string",
+                unset: "none",
+                toArgument: "fileText",
+                doc: "PEM file of the CA that signed the registry's certificate, for dockerTrust ca with tls secret or ingressDefault (tls generated brings its own).",
+            },
+            {
+                key: "dockerRestartCommand",
+                path: "workstation.dockerTrust.restartCommand",
+                type: "array",
+                default: defaults.workstation.dockerTrust.restartCommand,
+                doc: "Command (argv, no shell) run after daemon.json changes, e.g. [sudo, systemctl, restart, docker].",
+            },
+            {
+                key: "dockerSudo",
+                path: "workstation.dockerTrust.sudo",
+                type: "string",
+                default: defaults.workstation.dockerTrust.sudo,
+                choices: choices(SudoMode),
+                doc: "When to write daemon.json and certs.d through `sudo -n`.",
+            },
+            {
+                key: "pushEnabled",
+                path: "workstation.push.enabled",
+                type: "boolean",
+                default: defaults.workstation.push.enabled,
+                doc: "Log in and push the images (false: a machine without Docker or skopeo).",
+            },
+            {
+                key: "pushTool",
+                path: "workstation.push.tool",
+                type: "string",
+                default: defaults.workstation.push.tool,
+                choices: choices(PushTool),
+                doc: "What pushes: docker (pull, tag, login, push) or skopeo (a daemonless copy).",
+            },
+            {
+                key: "pushImages",
+                path: "workstation.push.images",
+                type: "array",
+                default: defaults.workstation.push.images.map(i => i.source),
+                toArgument: "images",
+                doc: 'Images to push, each "source" or "source=repository:tag".',
+            },
+            {
+                key: "pushPlatform",
+                path: "workstation.push.platform",
+                type: "string",
+                default: defaults.workstation.push.platform,
+                doc: "Platform pulled for each image.",
+            },
+        ],
+    },
+    {
+        title: "the verification",
+        options: [
+            {
+                key: "verify",
+                path: "verification.enabled",
+                type: "boolean",
+                default: defaults.verification.enabled,
+                doc: "Check through the registry API that every pushed image is served.",
+            },
+            {
+                key: "verifyDeadlineSeconds",
+                path: "verification.deadlineSeconds",
+                type: "integer",
+                default: defaults.verification.deadlineSeconds,
+                doc: "How long the checks keep retrying while the registry and its ingress come up.",
+            },
+            {
+                key: "deleteRemovedImages",
+                path: "verification.deleteRemovedImages",
+                type: "boolean",
+                default: defaults.verification.deleteRemovedImages,
+                doc: "Delete, by digest, the manifest of an image removed from pushImages (never one a tag this stack did not push points at).",
+            },
+        ],
+    },
+];
+
+/** Every option, in the table's order. */
+export const options: ConfigOption[] = optionSections.flatMap(s => s.options);
+
+/** The row of a config key; a key the table does not have is a bug of ours. */
+export function option(key: string): ConfigOption {
+    const found = options.find(o => o.key === key);
+    if (!found) {
+        throw new Error(`no config option "${key}" in program/options.ts`);
+    }
+    return found;
+}
