@@ -10,7 +10,7 @@ const repo = path.resolve(__dirname, "..", "..");
 export interface PulumiProject {
     dir: string;
     env: NodeJS.ProcessEnv;
-    /** Runs the CLI inside a private mount namespace where /etc/hosts and /etc/docker are the test's copies. */
+    /** Runs the CLI (in a private mount namespace where /etc/hosts and /etc/docker are the given copies, if any). */
     cli(step: string, args: string[]): Promise<{ code: number | null; output: string; seconds: number }>;
     /** The stack's outputs, secrets shown as "[secret]". */
     outputs(stack: string): any;
@@ -20,12 +20,16 @@ export interface PulumiProject {
 
 export interface ProjectOptions {
     work: string;
-    /** Bound over /etc/hosts and /etc/docker for the CLI and everything it starts. */
-    hostsFile: string;
-    dockerEtc: string;
+    /** Bound over /etc/hosts and /etc/docker for the CLI and everything it starts; none: the machine's own. */
+    hostsFile?: string;
+    dockerEtc?: string;
     kubeconfig: string;
     /** More environment, e.g. DOCKER_HOST. */
     env?: Record<string, string>;
+    /** Of the stack's secrets. Default: a fixed test passphrase. */
+    passphrase?: string;
+    /** Print each run's last lines. Default: true. */
+    verbose?: boolean;
 }
 
 export function makePulumiProject(o: ProjectOptions): PulumiProject {
@@ -53,7 +57,7 @@ export function makePulumiProject(o: ProjectOptions): PulumiProject {
         HOME: path.join(o.work, "home"),
         PULUMI_HOME: path.join(o.work, "pulumi-home"),
         PULUMI_BACKEND_URL: `file://${path.join(o.work, "state")}`,
-        PULUMI_CONFIG_PASSPHRASE: "e2e passphrase",
+        PULUMI_CONFIG_PASSPHRASE: o.passphrase ?? "e2e passphrase",
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
@@ -70,11 +74,25 @@ export function makePulumiProject(o: ProjectOptions): PulumiProject {
             const script =
                 'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/docker && shift 2 && exec pulumi "$@"';
             const started = Date.now();
-            const child = childProcess.spawn(
-                "unshare",
-                ["--mount", "--propagation", "private", "sh", "-c", script, "sh", o.hostsFile, o.dockerEtc, ...args],
-                { cwd: dir, env },
-            );
+            const child =
+                o.hostsFile && o.dockerEtc
+                    ? childProcess.spawn(
+                          "unshare",
+                          [
+                              "--mount",
+                              "--propagation",
+                              "private",
+                              "sh",
+                              "-c",
+                              script,
+                              "sh",
+                              o.hostsFile,
+                              o.dockerEtc,
+                              ...args,
+                          ],
+                          { cwd: dir, env },
+                      )
+                    : childProcess.spawn("pulumi", args, { cwd: dir, env });
             let output = "";
             child.stdout.on("data", d => {
                 output += d;
@@ -86,10 +104,11 @@ export function makePulumiProject(o: ProjectOptions): PulumiProject {
                 child.on("close", code => {
                     const seconds = (Date.now() - started) / 1000;
                     fs.writeFileSync(path.join(logs, `${step}.log`), output);
-                    console.log(
-                        `[${step}] pulumi ${args.join(" ")} (exit ${code}, ${seconds.toFixed(1)} s), last lines:\n` +
-                            output.split("\n").slice(-20).join("\n"),
-                    );
+                    if (o.verbose !== false)
+                        console.log(
+                            `[${step}] pulumi ${args.join(" ")} (exit ${code}, ${seconds.toFixed(1)} s), last lines:\n` +
+                                output.split("\n").slice(-20).join("\n"),
+                        );
                     resolve({ code, output, seconds });
                 }),
             );

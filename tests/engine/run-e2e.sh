@@ -6,19 +6,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here/../.."
 
-# The node (containerd, runc, CNI plugins, iptables), the Docker engine the program pushes with, the images'
-# contents (busybox-static, docker-registry) and the real parts the test runs beside the engine.
-packages=(docker-registry skopeo apache2-utils openssl curl util-linux containerd runc containernetworking-plugins
-  iptables iproute2 conntrack docker.io busybox-static file)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-
+"$here/install-packages.sh"
 "$here/build-tools.sh"
 "$here/images/build-images.sh"
 exec npx jest -c jest.e2e.config.js "$@"
