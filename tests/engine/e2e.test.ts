@@ -1,27 +1,22 @@
-import * as childProcess from "child_process";
 import * as fs from "fs";
-import * as https from "https";
-import * as os from "os";
 import * as path from "path";
-import * as tls from "tls";
-import { renderRegistryConfig } from "../../components/registryConfig";
-import { settingsFromArgs } from "../../components/settings";
 import { verifyCatalog } from "../../components/verification/registryChecks";
-import { RunningRegistry, startRegistry } from "../support/registryProcess";
 import { itWhen } from "../support/requirements";
 import { makeRandomLayerImage } from "./randomLayerImage";
-import { makePulumiProject, PulumiProject } from "./pulumiProject";
+import { imageReference, imagesDir, machineState, readyPod, run, waitFor, whyNotRunnable } from "./realNode";
 import {
-    imageReference,
-    imagesDir,
-    machineState,
-    readyPod,
-    RealNodeCluster,
-    run,
-    startRealNodeCluster,
-    waitFor,
-    whyNotRunnable,
-} from "./realNode";
+    appsNamespace,
+    daemonJsonBefore,
+    dockerdScript,
+    hostname,
+    ingressAddress,
+    otherIngressAddress,
+    password,
+    removeWork,
+    startTestbed,
+    Testbed,
+    username,
+} from "./testbed";
 
 /**
  * The program on the real Pulumi engine and a real node: `pulumi up` deploys the registry into a cluster whose
@@ -35,193 +30,42 @@ import {
 const why = whyNotRunnable();
 const e2e = itWhen(why === undefined, why ?? "");
 
-const ingressAddress = "127.0.0.2";
-const otherIngressAddress = "127.0.0.3";
-const hostname = "registry.test";
-const username = "registry-admin";
-const password = `E2e p@ss "w'ord" $(touch /tmp/dr-e2e-pwned)`;
-const daemonJsonBefore = '{\n  "log-level": "warn"\n}\n';
-const appsNamespace = "e2e-apps";
 const figures: Record<string, number | string> = {};
+let bed: Testbed;
 
-let work: string;
-let cluster: RealNodeCluster | undefined;
-let project: PulumiProject;
-let hub: RunningRegistry | undefined;
-let hostsCopy: string;
-let hostsBefore: Buffer;
-let dockerEtc: string;
-let dockerState: string;
-let machineBefore: Record<string, string>;
-const dockerd = path.join(__dirname, "dockerd.sh");
+beforeAll(async () => {
+    if (!why) {
+        bed = await startTestbed("e2e");
+    }
+}, 900000);
 
-function docker(args: string[]): string {
-    return run("/usr/bin/docker", ["-H", `unix://${dockerState}/docker.sock`, ...args]);
-}
-
-function dockerdPid(): string {
-    return fs.readFileSync(path.join(dockerState, "dockerd.pid"), "utf8").trim();
-}
-
-/**
- * An HTTPS request to Traefik at `address` for the registry's host, with the registry credentials. With `ca`, the
- * certificate must chain to it and name the host; without, it is not verified (Traefik's default certificate).
- */
-function throughIngress(
-    method: string,
-    urlPath: string,
-    options: { address?: string; accept?: string; auth?: boolean; ca?: string } = {},
-): Promise<{ status: number; headers: any; body: string; certificate: tls.PeerCertificate }> {
-    return new Promise((resolve, reject) => {
-        const req = https.request(
-            {
-                host: options.address ?? ingressAddress,
-                port: 443,
-                path: urlPath,
-                method,
-                servername: hostname,
-                ...(options.ca ? { ca: options.ca, rejectUnauthorized: true } : { rejectUnauthorized: false }),
-                agent: false,
-                ...(options.auth === false ? {} : { auth: `${username}:${password}` }),
-                headers: { Host: hostname, ...(options.accept ? { Accept: options.accept } : {}) },
-            },
-            res => {
-                let body = "";
-                res.on("data", d => {
-                    body += d;
-                });
-                res.on("end", () =>
-                    resolve({
-                        status: res.statusCode ?? 0,
-                        headers: res.headers,
-                        body,
-                        certificate: (res.socket as tls.TLSSocket).getPeerCertificate(),
-                    }),
-                );
-            },
-        );
-        req.on("error", reject);
-        req.end();
-    });
-}
-
-const manifestTypes =
-    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
-
-async function servedDigest(repository: string, tag: string, address?: string): Promise<string> {
-    return (await throughIngress("HEAD", `/v2/${repository}/manifests/${tag}`, { address, accept: manifestTypes }))
-        .headers["docker-content-digest"];
-}
+afterAll(async () => {
+    if (!bed) {
+        return;
+    }
+    fs.writeFileSync(path.join(bed.work, "logs", "figures.json"), JSON.stringify(figures, null, 2));
+    console.log(`figures:\n${JSON.stringify(figures, null, 2)}`);
+    await bed.stop();
+    removeWork(bed.work);
+}, 300000);
 
 /** The push Command's result (its stdout in state, never secret): what the push itself reported. */
 function pushResult(stack: string): { tool: string; pushed: string[]; digests: Record<string, string> } {
-    const state = JSON.parse(project.exportState(stack));
+    const state = JSON.parse(bed.project.exportState(stack));
     const push = state.deployment.resources.find((r: any) => r.urn.endsWith("::registry-image-push"));
     return JSON.parse(push.outputs.stdout);
 }
-
-/** Runs skopeo (for the benchmark) where the registry's name resolves through the test's hosts copy. */
-function skopeo(args: string[], input?: string): void {
-    run(
-        "unshare",
-        [
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            'mount --bind "$1" /etc/hosts && shift && exec skopeo "$@"',
-            "sh",
-            hostsCopy,
-            ...args,
-        ],
-        { input, stdio: ["pipe", "pipe", "pipe"] },
-    );
-}
-
-beforeAll(async () => {
-    if (why) {
-        return;
-    }
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "dr-e2e-"));
-    fs.mkdirSync(path.join(work, "logs"));
-    machineBefore = machineState();
-    cluster = startRealNodeCluster(path.join(work, "cluster"));
-    await cluster.api.request("POST", "/api/v1/namespaces", {
-        apiVersion: "v1",
-        kind: "Namespace",
-        metadata: { name: appsNamespace },
-    });
-
-    cluster.resolveOnNode(hostname, ingressAddress);
-    // k3s registers its helm controller's HelmChartConfig type; so does this test (no helm controller runs here,
-    // so the opt-in object is checked as the API server stores it, not applied to Traefik).
-    await cluster.api.request(
-        "POST",
-        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-        helmChartConfigDefinition,
-    );
-    await waitFor("the HelmChartConfig type to be served", 60, async () =>
-        (await cluster!.api.request("GET", "/apis/helm.cattle.io/v1/namespaces/kube-system/helmchartconfigs"))
-            .status === 200
-            ? true
-            : undefined,
-    );
-
-    hostsCopy = path.join(work, "hosts");
-    fs.copyFileSync("/etc/hosts", hostsCopy);
-    hostsBefore = fs.readFileSync(hostsCopy);
-    dockerEtc = path.join(work, "etc-docker");
-    fs.mkdirSync(dockerEtc);
-    fs.writeFileSync(path.join(dockerEtc, "daemon.json"), daemonJsonBefore);
-    dockerState = path.join(work, "docker");
-    run(dockerd, ["start", dockerState, hostsCopy, dockerEtc]);
-
-    // A plain-HTTP registry on loopback stands in for Docker Hub, holding the e2e-hello image built on this machine.
-    hub = await startRegistry({
-        config: renderRegistryConfig(settingsFromArgs("hub", { storage: { type: "emptyDir" } })),
-    });
-    run("skopeo", [
-        "copy",
-        "--dest-tls-verify=false",
-        `docker-archive:${path.join(imagesDir, "e2e-hello.tar")}`,
-        `docker://127.0.0.1:${hub.port}/library/e2e-hello:v1`,
-    ]);
-
-    fs.writeFileSync(
-        path.join(work, "terraform.tfstate"),
-        JSON.stringify({
-            version: 4,
-            terraform_version: "1.11.4",
-            serial: 1,
-            lineage: "e2e",
-            outputs: {
-                vm_public_ip: { value: ingressAddress, type: "string" },
-                container_registry_username: { value: username, type: "string" },
-                container_registry_password: { value: password, type: "string", sensitive: true },
-            },
-            resources: [],
-        }),
-    );
-    project = makePulumiProject({
-        work,
-        hostsFile: hostsCopy,
-        dockerEtc,
-        kubeconfig: cluster.kubeconfig,
-        env: { DOCKER_HOST: `unix://${dockerState}/docker.sock` },
-    });
-}, 900000);
 
 /**
  * How the node's containerd trusts the registry, as the README tells a k3s user: through the stack's CA
  * (caCertificate output) in hosts.toml, or, for Traefik's default certificate, by not verifying.
  */
 function trustOnNode(caCertificate: string | undefined): void {
-    const caFile = path.join(cluster!.dir, "registry-ca.crt");
+    const caFile = path.join(bed.cluster.dir, "registry-ca.crt");
     if (caCertificate) {
         fs.writeFileSync(caFile, caCertificate);
     }
-    cluster!.configureRegistryOnNode(
+    bed.cluster.configureRegistryOnNode(
         hostname,
         [
             `server = "https://${hostname}"`,
@@ -232,36 +76,6 @@ function trustOnNode(caCertificate: string | undefined): void {
         ].join("\n"),
     );
 }
-
-/** k3s's CustomResourceDefinition of helm.cattle.io/v1 HelmChartConfig (the fields this project sets). */
-const helmChartConfigDefinition = {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: { name: "helmchartconfigs.helm.cattle.io" },
-    spec: {
-        group: "helm.cattle.io",
-        scope: "Namespaced",
-        names: { kind: "HelmChartConfig", plural: "helmchartconfigs", singular: "helmchartconfig" },
-        versions: [
-            {
-                name: "v1",
-                served: true,
-                storage: true,
-                schema: {
-                    openAPIV3Schema: {
-                        type: "object",
-                        properties: {
-                            spec: {
-                                type: "object",
-                                properties: { valuesContent: { type: "string" }, failurePolicy: { type: "string" } },
-                            },
-                        },
-                    },
-                },
-            },
-        ],
-    },
-};
 
 /** A CA that signed nothing the registry serves. */
 function anotherCa(): string {
@@ -279,31 +93,6 @@ function anotherCa(): string {
         "1",
     ]);
 }
-
-/** Stops what the test started: the Docker Hub stand-in, the test's dockerd and the cluster. */
-async function stopEverything(): Promise<void> {
-    await hub?.stop();
-    hub = undefined;
-    if (dockerState) {
-        childProcess.spawnSync(dockerd, ["stop", dockerState], { stdio: "inherit" });
-    }
-    cluster?.stop();
-    cluster = undefined;
-}
-
-afterAll(async () => {
-    if (!work) {
-        return;
-    }
-    fs.writeFileSync(path.join(work, "logs", "figures.json"), JSON.stringify(figures, null, 2));
-    console.log(`figures:\n${JSON.stringify(figures, null, 2)}`);
-    await stopEverything();
-    if (process.env.DR_E2E_KEEP !== "1") {
-        fs.rmSync(work, { recursive: true, force: true });
-    } else {
-        console.log(`kept ${work}`);
-    }
-}, 300000);
 
 interface Scenario {
     /** The image's name in the node's containerd: images/build-images.sh. */
@@ -330,38 +119,28 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
 
     e2e("pulumi up succeeds; the registry pod becomes Ready through its real probes", async () => {
         run("pulumi", ["stack", "init", stack, "--secrets-provider", "passphrase", "--non-interactive"], {
-            cwd: project.dir,
-            env: project.env,
+            cwd: bed.project.dir,
+            env: bed.project.env,
         });
         const source =
             scenario.pushTool === "docker"
-                ? `127.0.0.1:${hub!.port}/library/e2e-hello:v1`
+                ? `127.0.0.1:${bed.hub.port}/library/e2e-hello:v1`
                 : `docker-archive:${path.join(imagesDir, "e2e-hello.tar")}`;
-        fs.writeFileSync(
-            path.join(project.dir, `Pulumi.${stack}.yaml`),
-            [
-                "config:",
-                `  distribution-registry:terraformStateFile: ${path.join(work, "terraform.tfstate")}`,
-                "  distribution-registry:createNamespace: true",
-                `  distribution-registry:image: ${image}`,
-                `  distribution-registry:pushTool: ${scenario.pushTool}`,
-                "  distribution-registry:pushImages:",
-                `    - ${source}=hello:v1`,
-                "  distribution-registry:imagePullSecretNamespaces:",
-                `    - ${appsNamespace}`,
-                "  distribution-registry:dockerRestartCommand:",
-                `    - ${dockerd}`,
-                "    - restart",
-                `    - ${dockerState}`,
-                "  distribution-registry:verifyDeadlineSeconds: 180",
-                // The seed's setup, as Pulumi.dev.yaml sets it; the default sets neither key, and takes the Traefik opt-in.
-                ...(generated
-                    ? ["  distribution-registry:traefikReadTimeoutSeconds: 1800"]
-                    : ["  distribution-registry:tls: ingressDefault", "  distribution-registry:dockerTrust: insecure"]),
-                "",
-            ].join("\n"),
-        );
-        dockerdPidBefore = dockerdPid();
+        bed.writeStackConfig(stack, [
+            `image: ${image}`,
+            `pushTool: ${scenario.pushTool}`,
+            "pushImages:",
+            `  - ${source}=hello:v1`,
+            "imagePullSecretNamespaces:",
+            `  - ${appsNamespace}`,
+            "dockerRestartCommand:",
+            `  - ${dockerdScript}`,
+            "  - restart",
+            `  - ${bed.dockerState}`,
+            // The seed's setup, as Pulumi.dev.yaml sets it; the default sets neither key, and takes the Traefik opt-in.
+            ...(generated ? ["traefikReadTimeoutSeconds: 1800"] : ["tls: ingressDefault", "dockerTrust: insecure"]),
+        ]);
+        dockerdPidBefore = bed.dockerdPid();
 
         let podReadyAt: number | undefined;
         let watching = true;
@@ -369,7 +148,7 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
         const watcher = (async () => {
             while (watching && podReadyAt === undefined) {
                 if (
-                    await readyPod(cluster!.api, "examples", "app.kubernetes.io/instance=registry").catch(
+                    await readyPod(bed.cluster.api, "examples", "app.kubernetes.io/instance=registry").catch(
                         () => undefined,
                     )
                 ) {
@@ -378,7 +157,7 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
                 await new Promise(r => setTimeout(r, 200));
             }
         })();
-        const up = await project.cli(`${stack}-up`, [
+        const up = await bed.project.cli(`${stack}-up`, [
             "up",
             "--yes",
             "--skip-preview",
@@ -396,10 +175,11 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
             : "not seen";
         figures[`${version}: up start to verification passed, the last step (s)`] = up.seconds;
 
-        const deployment = (await cluster!.api.request("GET", "/apis/apps/v1/namespaces/examples/deployments/registry"))
-            .body;
+        const deployment = (
+            await bed.cluster.api.request("GET", "/apis/apps/v1/namespaces/examples/deployments/registry")
+        ).body;
         expect(deployment.status.readyReplicas).toBe(1);
-        const pod = await readyPod(cluster!.api, "examples", "app.kubernetes.io/instance=registry");
+        const pod = await readyPod(bed.cluster.api, "examples", "app.kubernetes.io/instance=registry");
         expect(pod.spec.nodeName).toBe("dr-node");
         expect(pod.spec.containers[0].image).toBe(image);
         expect(pod.spec.containers[0].readinessProbe.httpGet.path).toBe("/");
@@ -409,13 +189,14 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
 
     e2e("the claim is bound on local-path, the default class, and the pod writes to it", async () => {
         const claim = (
-            await cluster!.api.request("GET", "/api/v1/namespaces/examples/persistentvolumeclaims/registry-data")
+            await bed.cluster.api.request("GET", "/api/v1/namespaces/examples/persistentvolumeclaims/registry-data")
         ).body;
         expect(claim.status.phase).toBe("Bound");
         expect(claim.spec.storageClassName).toBe("local-path");
-        const volume = (await cluster!.api.request("GET", `/api/v1/persistentvolumes/${claim.spec.volumeName}`)).body;
+        const volume = (await bed.cluster.api.request("GET", `/api/v1/persistentvolumes/${claim.spec.volumeName}`))
+            .body;
         const hostPath: string = volume.spec.hostPath?.path ?? volume.spec.local?.path;
-        expect(hostPath.startsWith(path.join(cluster!.dir, "local-path"))).toBe(true);
+        expect(hostPath.startsWith(path.join(bed.cluster.dir, "local-path"))).toBe(true);
         expect(fs.existsSync(path.join(hostPath, "docker", "registry", "v2", "repositories", "hello"))).toBe(true);
     });
 
@@ -423,17 +204,22 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
         "Traefik serves the Ingress's host over TLS and routes it to the registry (401 without credentials)",
         async () => {
             const ingress = (
-                await cluster!.api.request("GET", "/apis/networking.k8s.io/v1/namespaces/examples/ingresses/registry")
+                await bed.cluster.api.request(
+                    "GET",
+                    "/apis/networking.k8s.io/v1/namespaces/examples/ingresses/registry",
+                )
             ).body;
             expect(ingress.spec.ingressClassName).toBe("traefik");
             expect(ingress.status.loadBalancer.ingress).toEqual([{ ip: ingressAddress }]);
-            const anonymous = await throughIngress("GET", "/v2/", { auth: false });
+            const anonymous = await bed.throughIngress("GET", "/v2/", { auth: false });
             expect(anonymous.status).toBe(401);
             expect(anonymous.headers["www-authenticate"]).toMatch(/^Basic realm=/);
-            expect((await throughIngress("GET", "/v2/")).status).toBe(200);
+            expect((await bed.throughIngress("GET", "/v2/")).status).toBe(200);
             if (generated) {
                 // Verified: the chain ends at the stack's CA and the certificate names the host (Node refuses it otherwise).
-                const verified = await throughIngress("GET", "/v2/", { ca: project.outputs(stack).caCertificate });
+                const verified = await bed.throughIngress("GET", "/v2/", {
+                    ca: bed.project.outputs(stack).caCertificate,
+                });
                 expect(verified.status).toBe(200);
                 expect(verified.certificate.subject.CN).toBe(hostname);
                 expect(verified.certificate.subjectaltname).toBe(`DNS:${hostname}, IP Address:${ingressAddress}`);
@@ -448,18 +234,18 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
     );
 
     e2e("the hosts line points the hostname at Traefik; the trust and the push were done for real", async () => {
-        expect(fs.readFileSync(hostsCopy, "utf8")).toContain(
+        expect(fs.readFileSync(bed.hostsCopy, "utf8")).toContain(
             `${ingressAddress} ${hostname} # distribution-registry: distribution-registry/${stack}/registry\n`,
         );
         if (generated) {
             // The CA in certs.d, daemon.json untouched, no restart: Docker reads certs.d at each connection.
-            expect(fs.readFileSync(path.join(dockerEtc, "certs.d", hostname, "ca.crt"), "utf8")).toBe(
-                project.outputs(stack).caCertificate,
+            expect(fs.readFileSync(path.join(bed.dockerEtc, "certs.d", hostname, "ca.crt"), "utf8")).toBe(
+                bed.project.outputs(stack).caCertificate,
             );
-            expect(fs.readFileSync(path.join(dockerEtc, "daemon.json"), "utf8")).toBe(daemonJsonBefore);
-            expect(dockerdPid()).toBe(dockerdPidBefore);
+            expect(fs.readFileSync(path.join(bed.dockerEtc, "daemon.json"), "utf8")).toBe(daemonJsonBefore);
+            expect(bed.dockerdPid()).toBe(dockerdPidBefore);
         } else {
-            expect(JSON.parse(fs.readFileSync(path.join(dockerEtc, "daemon.json"), "utf8"))).toEqual({
+            expect(JSON.parse(fs.readFileSync(path.join(bed.dockerEtc, "daemon.json"), "utf8"))).toEqual({
                 "log-level": "warn",
                 "insecure-registries": [hostname],
             });
@@ -468,25 +254,25 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
         expect(pushed.tool).toBe(scenario.pushTool);
         if (scenario.pushTool === "docker") {
             // dockerRestartCommand restarted the test's engine, so insecure-registries took effect.
-            expect(dockerdPid()).not.toBe(dockerdPidBefore);
+            expect(bed.dockerdPid()).not.toBe(dockerdPidBefore);
             expect(
-                JSON.parse(docker(["info", "--format", "{{json .RegistryConfig.IndexConfigs}}"]))[hostname].Secure,
+                JSON.parse(bed.docker(["info", "--format", "{{json .RegistryConfig.IndexConfigs}}"]))[hostname].Secure,
             ).toBe(false);
-            expect(docker(["image", "inspect", "--format", "{{json .RepoDigests}}", `${hostname}/hello:v1`])).toContain(
-                `${hostname}/hello@${pushed.digests["hello:v1"]}`,
-            );
-            expect(fs.readFileSync(path.join(cluster!.dir, "logs", "traefik-access.log"), "utf8")).toMatch(
+            expect(
+                bed.docker(["image", "inspect", "--format", "{{json .RepoDigests}}", `${hostname}/hello:v1`]),
+            ).toContain(`${hostname}/hello@${pushed.digests["hello:v1"]}`);
+            expect(fs.readFileSync(path.join(bed.cluster.dir, "logs", "traefik-access.log"), "utf8")).toMatch(
                 /"PUT \/v2\/hello\/manifests\/v1 HTTP\/[\d.]+" 201/,
             );
         }
     });
 
     e2e("the verification's digest is the one the push reported and the one Traefik serves", async () => {
-        const outputs = project.outputs(stack);
+        const outputs = bed.project.outputs(stack);
         const reported = pushResult(stack).digests["hello:v1"];
         expect(reported).toMatch(/^sha256:[0-9a-f]{64}$/);
         expect(outputs.digests).toEqual({ "hello:v1": reported });
-        expect(await servedDigest("hello", "v1")).toBe(reported);
+        expect(await bed.servedDigest("hello", "v1")).toBe(reported);
         expect(outputs.url).toBe(`https://${hostname}`);
         expect(outputs.htpasswd).toBe("[secret]");
         expect(outputs.imagePullSecretName).toBe("registry-pull");
@@ -495,9 +281,9 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
     e2e(
         "a pod in another namespace pulls the pushed image with the image-pull Secret and runs; without it the pull is refused",
         async () => {
-            trustOnNode(generated ? project.outputs(stack).caCertificate : undefined);
-            const clusterIP = (await cluster!.api.request("GET", "/api/v1/namespaces/examples/services/registry")).body
-                .spec.clusterIP;
+            trustOnNode(generated ? bed.project.outputs(stack).caCertificate : undefined);
+            const clusterIP = (await bed.cluster.api.request("GET", "/api/v1/namespaces/examples/services/registry"))
+                .body.spec.clusterIP;
             const pod = (name: string, pullSecret: boolean) => ({
                 apiVersion: "v1",
                 kind: "Pod",
@@ -522,47 +308,47 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
                 },
             });
             const podsPath = `/api/v1/namespaces/${appsNamespace}/pods`;
-            expect((await cluster!.api.request("POST", podsPath, pod("with-secret", true))).status).toBe(201);
-            expect((await cluster!.api.request("POST", podsPath, pod("without-secret", false))).status).toBe(201);
+            expect((await bed.cluster.api.request("POST", podsPath, pod("with-secret", true))).status).toBe(201);
+            expect((await bed.cluster.api.request("POST", podsPath, pod("without-secret", false))).status).toBe(201);
             // An image from Docker Hub fails on the node itself: no lookup or request leaves the machine.
             const fromDockerHub = { ...pod("from-docker-hub", false) };
             fromDockerHub.spec.containers = [{ ...fromDockerHub.spec.containers[0], image: "nginx:1.27" }];
-            expect((await cluster!.api.request("POST", podsPath, fromDockerHub)).status).toBe(201);
+            expect((await bed.cluster.api.request("POST", podsPath, fromDockerHub)).status).toBe(201);
             const running = await waitFor("the pod with the pull Secret to run", 120, async () => {
-                const p = (await cluster!.api.request("GET", `${podsPath}/with-secret`)).body;
+                const p = (await bed.cluster.api.request("GET", `${podsPath}/with-secret`)).body;
                 return p.status.phase === "Running" ? p : undefined;
             });
             expect(running.status.containerStatuses[0].imageID).toBe(
                 `${hostname}/hello@${pushResult(stack).digests["hello:v1"]}`,
             );
             const log = await waitFor("the pod's answer from the registry's Service", 30, async () => {
-                const r = await cluster!.api.request("GET", `${podsPath}/with-secret/log`);
+                const r = await bed.cluster.api.request("GET", `${podsPath}/with-secret/log`);
                 return r.status === 200 && String(r.body).includes("HTTP/1.0") ? String(r.body) : undefined;
             });
             expect(log.trim()).toBe("HTTP/1.0 200 OK");
             const refused = await waitFor("the pod without the pull Secret to fail its pull", 120, async () => {
-                const p = (await cluster!.api.request("GET", `${podsPath}/without-secret`)).body;
+                const p = (await bed.cluster.api.request("GET", `${podsPath}/without-secret`)).body;
                 const waiting = p.status.containerStatuses?.[0]?.state?.waiting;
                 return waiting && /ErrImagePull|ImagePullBackOff/.test(waiting.reason) ? waiting : undefined;
             });
             expect(refused.reason).toMatch(/ErrImagePull|ImagePullBackOff/);
             const closed = await waitFor("the Docker Hub pull to fail on the node", 60, async () => {
-                const waiting = (await cluster!.api.request("GET", `${podsPath}/from-docker-hub`)).body.status
+                const waiting = (await bed.cluster.api.request("GET", `${podsPath}/from-docker-hub`)).body.status
                     .containerStatuses?.[0]?.state?.waiting;
                 return waiting?.message ? waiting.message : undefined;
             });
             expect(closed).toContain("127.0.0.1:1");
             for (const name of ["with-secret", "without-secret", "from-docker-hub"]) {
-                await cluster!.api.request("DELETE", `${podsPath}/${name}`);
+                await bed.cluster.api.request("DELETE", `${podsPath}/${name}`);
             }
             await waitFor("the pods to be gone", 60, async () =>
-                (await cluster!.api.request("GET", podsPath)).body.items.length === 0 ? true : undefined,
+                (await bed.cluster.api.request("GET", podsPath)).body.items.length === 0 ? true : undefined,
             );
             // The node forgets the image, so the next run's pod shows the digest that run pushed, not this one's.
-            const pulled = run("ctr", ["-a", cluster!.containerdSocket, "-n", "k8s.io", "images", "ls", "-q"])
+            const pulled = run("ctr", ["-a", bed.cluster.containerdSocket, "-n", "k8s.io", "images", "ls", "-q"])
                 .split("\n")
                 .filter(ref => ref.startsWith(`${hostname}/`));
-            run("ctr", ["-a", cluster!.containerdSocket, "-n", "k8s.io", "images", "rm", ...pulled]);
+            run("ctr", ["-a", bed.cluster.containerdSocket, "-n", "k8s.io", "images", "rm", ...pulled]);
         },
     );
 
@@ -570,7 +356,7 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
         "no plaintext password (nor, with tls generated, private key) in pulumi up's output, the outputs or the exported state",
         async () => {
             expect(upOutput).not.toContain("p@ss");
-            const exported = project.exportState(stack);
+            const exported = bed.project.exportState(stack);
             expect(exported).toContain("ciphertext");
             for (const form of [
                 password,
@@ -582,13 +368,13 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
             if (generated) {
                 // The server key as Traefik reads it from the Secret; the CA key exists only in state, encrypted.
                 const ingress = (
-                    await cluster!.api.request(
+                    await bed.cluster.api.request(
                         "GET",
                         "/apis/networking.k8s.io/v1/namespaces/examples/ingresses/registry",
                     )
                 ).body;
                 const secret = (
-                    await cluster!.api.request(
+                    await bed.cluster.api.request(
                         "GET",
                         `/api/v1/namespaces/examples/secrets/${ingress.spec.tls[0].secretName}`,
                     )
@@ -596,7 +382,7 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
                 expect(secret.type).toBe("kubernetes.io/tls");
                 const keyPem = Buffer.from(secret.data["tls.key"], "base64").toString();
                 expect(keyPem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
-                const outputs = JSON.stringify(project.outputs(stack));
+                const outputs = JSON.stringify(bed.project.outputs(stack));
                 for (const form of [
                     "PRIVATE KEY",
                     Buffer.from("-----BEGIN PRIVATE KEY-----").toString("base64").slice(0, 32),
@@ -622,7 +408,7 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
             "the Traefik opt-in is k3s's HelmChartConfig \"traefik\" in kube-system, raising websecure's readTimeout",
             async () => {
                 const config = (
-                    await cluster!.api.request(
+                    await bed.cluster.api.request(
                         "GET",
                         "/apis/helm.cattle.io/v1/namespaces/kube-system/helmchartconfigs/traefik",
                     )
@@ -646,7 +432,7 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
                     repositories: ["hello"],
                     deadlineSeconds: 3,
                 };
-                const caCertificate = project.outputs(stack).caCertificate;
+                const caCertificate = bed.project.outputs(stack).caCertificate;
                 expect(await verifyCatalog({ ...target, tls: { mode: "ca", caCertificate } })).toEqual(["hello"]);
                 const refused = await verifyCatalog({
                     ...target,
@@ -665,7 +451,7 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
     }
 
     e2e("a second pulumi up, a preview and a refresh report no changes", async () => {
-        const second = await project.cli(`${stack}-up-again`, [
+        const second = await bed.project.cli(`${stack}-up-again`, [
             "up",
             "--yes",
             "--skip-preview",
@@ -678,7 +464,7 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
         figures[`${version}: second pulumi up, nothing changed (s)`] = second.seconds;
         expect(
             (
-                await project.cli(`${stack}-preview`, [
+                await bed.project.cli(`${stack}-preview`, [
                     "preview",
                     "--expect-no-changes",
                     "--non-interactive",
@@ -689,7 +475,7 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
         ).toBe(0);
         expect(
             (
-                await project.cli(`${stack}-refresh`, [
+                await bed.project.cli(`${stack}-refresh`, [
                     "refresh",
                     "--yes",
                     "--expect-no-changes",
@@ -702,28 +488,28 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
     });
 
     e2e("the pushed tag and digest survive the registry pod's restart (claim on local-path)", async () => {
-        const before = await readyPod(cluster!.api, "examples", "app.kubernetes.io/instance=registry");
-        const digest = await servedDigest("hello", "v1");
-        await cluster!.api.request("DELETE", `/api/v1/namespaces/examples/pods/${before.metadata.name}`);
+        const before = await readyPod(bed.cluster.api, "examples", "app.kubernetes.io/instance=registry");
+        const digest = await bed.servedDigest("hello", "v1");
+        await bed.cluster.api.request("DELETE", `/api/v1/namespaces/examples/pods/${before.metadata.name}`);
         const after = await waitFor("a new Ready registry pod", 180, async () => {
-            const p = await readyPod(cluster!.api, "examples", "app.kubernetes.io/instance=registry");
+            const p = await readyPod(bed.cluster.api, "examples", "app.kubernetes.io/instance=registry");
             return p && p.metadata.name !== before.metadata.name ? p : undefined;
         });
         expect(after.metadata.uid).not.toBe(before.metadata.uid);
         const tags = await waitFor("the tags through Traefik", 60, async () => {
-            const r = await throughIngress("GET", "/v2/hello/tags/list");
+            const r = await bed.throughIngress("GET", "/v2/hello/tags/list");
             return r.status === 200 ? JSON.parse(r.body) : undefined;
         });
         expect(tags).toEqual({ name: "hello", tags: ["v1"] });
-        expect(await servedDigest("hello", "v1")).toBe(digest);
+        expect(await bed.servedDigest("hello", "v1")).toBe(digest);
     });
 
     if (scenario.full) {
         e2e("benchmark: a 100 MB layer pushed through Traefik and straight to the pod", async () => {
-            const pod = await readyPod(cluster!.api, "examples", "app.kubernetes.io/instance=registry");
-            const authFile = path.join(work, "bench-auth.json");
+            const pod = await readyPod(bed.cluster.api, "examples", "app.kubernetes.io/instance=registry");
+            const authFile = path.join(bed.work, "bench-auth.json");
             const direct = `${pod.status.podIP}:5000`;
-            skopeo(
+            bed.skopeo(
                 [
                     "login",
                     "--authfile",
@@ -736,7 +522,7 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
                 ],
                 password,
             );
-            skopeo(
+            bed.skopeo(
                 [
                     "login",
                     "--authfile",
@@ -757,9 +543,9 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
                     ["straight to the pod", direct, "bench-direct"],
                 ]) {
                     // A fresh random layer each time: a blob the registry already has would not be sent again.
-                    const archive = makeRandomLayerImage(path.join(work, `${repository}-${round}`), 100);
+                    const archive = makeRandomLayerImage(path.join(bed.work, `${repository}-${round}`), 100);
                     const started = Date.now();
-                    skopeo([
+                    bed.skopeo([
                         "copy",
                         "--authfile",
                         authFile,
@@ -789,10 +575,10 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
         e2e(
             "docker pushes on the default path too: trusting certs.d, with no insecure registry and no daemon restart",
             async () => {
-                const pidBefore = dockerdPid();
+                const pidBefore = bed.dockerdPid();
                 run("pulumi", ["config", "set", "pushTool", "docker", "--stack", stack], {
-                    cwd: project.dir,
-                    env: project.env,
+                    cwd: bed.project.dir,
+                    env: bed.project.env,
                 });
                 run(
                     "pulumi",
@@ -801,13 +587,13 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
                         "set",
                         "--path",
                         "pushImages[0]",
-                        `127.0.0.1:${hub!.port}/library/e2e-hello:v1=hello:v1`,
+                        `127.0.0.1:${bed.hub.port}/library/e2e-hello:v1=hello:v1`,
                         "--stack",
                         stack,
                     ],
-                    { cwd: project.dir, env: project.env },
+                    { cwd: bed.project.dir, env: bed.project.env },
                 );
-                const up = await project.cli(`${stack}-docker-push`, [
+                const up = await bed.project.cli(`${stack}-docker-push`, [
                     "up",
                     "--yes",
                     "--skip-preview",
@@ -819,20 +605,22 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
                 expect(up.output).toMatch(/registry-image-push\s+replaced/);
                 const pushed = pushResult(stack);
                 expect(pushed.tool).toBe("docker");
-                expect(dockerdPid()).toBe(pidBefore);
-                expect(fs.readFileSync(path.join(dockerEtc, "daemon.json"), "utf8")).toBe(daemonJsonBefore);
+                expect(bed.dockerdPid()).toBe(pidBefore);
+                expect(fs.readFileSync(path.join(bed.dockerEtc, "daemon.json"), "utf8")).toBe(daemonJsonBefore);
                 // Docker knows nothing insecure about the registry: it verified Traefik's certificate against certs.d.
                 expect(
-                    JSON.parse(docker(["info", "--format", "{{json .RegistryConfig.IndexConfigs}}"]))[hostname]
+                    JSON.parse(bed.docker(["info", "--format", "{{json .RegistryConfig.IndexConfigs}}"]))[hostname]
                         ?.Secure ?? true,
                 ).toBe(true);
                 expect(
-                    docker(["image", "inspect", "--format", "{{json .RepoDigests}}", `${hostname}/hello:v1`]),
+                    bed.docker(["image", "inspect", "--format", "{{json .RepoDigests}}", `${hostname}/hello:v1`]),
                 ).toContain(`${hostname}/hello@${pushed.digests["hello:v1"]}`);
-                expect(fs.readFileSync(path.join(cluster!.dir, "logs", "traefik-access.log"), "utf8")).toMatch(
+                expect(fs.readFileSync(path.join(bed.cluster.dir, "logs", "traefik-access.log"), "utf8")).toMatch(
                     /"PUT \/v2\/hello\/manifests\/v1 HTTP\/[\d.]+" 201/,
                 );
-                expect(project.outputs(stack).digests).toEqual({ "hello:v1": await servedDigest("hello", "v1") });
+                expect(bed.project.outputs(stack).digests).toEqual({
+                    "hello:v1": await bed.servedDigest("hello", "v1"),
+                });
             },
         );
 
@@ -840,10 +628,10 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
             "an address change updates the hosts line in place and the checks pass through the new address",
             async () => {
                 run("pulumi", ["config", "set", "address", otherIngressAddress, "--stack", stack], {
-                    cwd: project.dir,
-                    env: project.env,
+                    cwd: bed.project.dir,
+                    env: bed.project.env,
                 });
-                const up = await project.cli(`${stack}-address-change`, [
+                const up = await bed.project.cli(`${stack}-address-change`, [
                     "up",
                     "--yes",
                     "--skip-preview",
@@ -854,21 +642,21 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
                 expect(up.code).toBe(0);
                 expect(up.output).toMatch(/registry-hosts-entry\s+updated/);
                 expect(up.output).not.toMatch(/registry-hosts-entry\s+replaced/);
-                expect(fs.readFileSync(hostsCopy, "utf8")).toContain(
+                expect(fs.readFileSync(bed.hostsCopy, "utf8")).toContain(
                     `${otherIngressAddress} ${hostname} # distribution-registry: distribution-registry/${stack}/registry\n`,
                 );
-                expect(fs.readFileSync(hostsCopy, "utf8")).not.toContain(`${ingressAddress} ${hostname}`);
-                expect(project.outputs(stack).digests).toEqual({
-                    "hello:v1": await servedDigest("hello", "v1", otherIngressAddress),
+                expect(fs.readFileSync(bed.hostsCopy, "utf8")).not.toContain(`${ingressAddress} ${hostname}`);
+                expect(bed.project.outputs(stack).digests).toEqual({
+                    "hello:v1": await bed.servedDigest("hello", "v1", otherIngressAddress),
                 });
                 // The certificate names the new address, from the same CA: Traefik serves it once it has read the updated Secret.
-                const ca = project.outputs(stack).caCertificate;
+                const ca = bed.project.outputs(stack).caCertificate;
                 const served = await waitFor("Traefik to serve the certificate for the new address", 30, async () => {
-                    const r = await throughIngress("GET", "/v2/", { address: otherIngressAddress, ca });
+                    const r = await bed.throughIngress("GET", "/v2/", { address: otherIngressAddress, ca });
                     return r.certificate.subjectaltname?.includes(otherIngressAddress) ? r.certificate : undefined;
                 });
                 expect(served.subjectaltname).toBe(`DNS:${hostname}, IP Address:${otherIngressAddress}`);
-                expect(fs.readFileSync(path.join(dockerEtc, "certs.d", hostname, "ca.crt"), "utf8")).toBe(ca);
+                expect(fs.readFileSync(path.join(bed.dockerEtc, "certs.d", hostname, "ca.crt"), "utf8")).toBe(ca);
                 // The rollout: a new Secret (create before delete), the Ingress moved to it, then the old one deleted.
                 expect(up.output).toMatch(/registry-tls\s+created replacement/);
                 expect(up.output).toMatch(/registry-ingress\s+updated/);
@@ -882,9 +670,9 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
 
     e2e("pulumi destroy leaves no objects, no volume, and the hosts file and daemon.json byte-identical", async () => {
         const claim = (
-            await cluster!.api.request("GET", "/api/v1/namespaces/examples/persistentvolumeclaims/registry-data")
+            await bed.cluster.api.request("GET", "/api/v1/namespaces/examples/persistentvolumeclaims/registry-data")
         ).body;
-        const destroy = await project.cli(`${stack}-destroy`, [
+        const destroy = await bed.project.cli(`${stack}-destroy`, [
             "destroy",
             "--yes",
             "--skip-preview",
@@ -900,32 +688,32 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
             "/apis/networking.k8s.io/v1/namespaces/examples/ingresses/registry",
             `/api/v1/namespaces/${appsNamespace}/secrets/registry-pull`,
         ]) {
-            expect(`${objectPath}: ${(await cluster!.api.request("GET", objectPath)).status}`).toBe(
+            expect(`${objectPath}: ${(await bed.cluster.api.request("GET", objectPath)).status}`).toBe(
                 `${objectPath}: 404`,
             );
         }
         expect(
             (
-                await cluster!.api.request(
+                await bed.cluster.api.request(
                     "GET",
                     "/apis/helm.cattle.io/v1/namespaces/kube-system/helmchartconfigs/traefik",
                 )
             ).status,
         ).toBe(404);
         await waitFor("the namespace to be gone", 120, async () =>
-            (await cluster!.api.request("GET", "/api/v1/namespaces/examples")).status === 404 ? true : undefined,
+            (await bed.cluster.api.request("GET", "/api/v1/namespaces/examples")).status === 404 ? true : undefined,
         );
         await waitFor("the volume to be released and deleted", 120, async () =>
-            (await cluster!.api.request("GET", `/api/v1/persistentvolumes/${claim.spec.volumeName}`)).status === 404
+            (await bed.cluster.api.request("GET", `/api/v1/persistentvolumes/${claim.spec.volumeName}`)).status === 404
                 ? true
                 : undefined,
         );
-        expect(fs.readFileSync(hostsCopy)).toEqual(hostsBefore);
-        expect(fs.readFileSync(path.join(dockerEtc, "daemon.json"), "utf8")).toBe(daemonJsonBefore);
+        expect(fs.readFileSync(bed.hostsCopy)).toEqual(bed.hostsBefore);
+        expect(fs.readFileSync(path.join(bed.dockerEtc, "daemon.json"), "utf8")).toBe(daemonJsonBefore);
         // certs.d was made for the CA, so it goes with it (dockerd's own key.json stays).
-        expect(fs.existsSync(path.join(dockerEtc, "certs.d"))).toBe(false);
+        expect(fs.existsSync(path.join(bed.dockerEtc, "certs.d"))).toBe(false);
         expect(fs.existsSync("/tmp/dr-e2e-pwned")).toBe(false);
-        run("pulumi", ["stack", "rm", "--yes", "--stack", stack], { cwd: project.dir, env: project.env });
+        run("pulumi", ["stack", "rm", "--yes", "--stack", stack], { cwd: bed.project.dir, env: bed.project.env });
     });
 });
 
@@ -933,8 +721,8 @@ describe("after both runs", () => {
     e2e(
         "stopping the node and the Docker engine puts the machine back: rules, routes, links, sysctls, mounts",
         async () => {
-            await stopEverything();
-            expect(machineState()).toEqual(machineBefore);
+            await bed.stop();
+            expect(machineState()).toEqual(bed.machineBefore);
         },
     );
 });
