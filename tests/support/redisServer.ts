@@ -21,8 +21,10 @@ export interface RunningRedis {
     dir: string;
     /** The redis-server process. */
     pid: number;
-    /** Runs one command on a fresh authenticated connection and returns its reply. */
+    /** Runs one command on a fresh authenticated connection (database 0) and returns its reply. */
     command(...args: string[]): Promise<RedisReply>;
+    /** The same in another database (SELECT first). */
+    commandIn(db: number, ...args: string[]): Promise<RedisReply>;
     log(): string;
     stop(): Promise<void>;
 }
@@ -79,6 +81,7 @@ export async function startRedis(): Promise<RunningRedis> {
         fs.rmSync(dir, { recursive: true, force: true });
     };
     const command = (...args: string[]) => redisCommand(port, password, args);
+    const commandIn = (db: number, ...args: string[]) => redisCommand(port, password, args, db);
     const deadline = Date.now() + 15000;
     for (;;) {
         const pong = await command("PING").catch(() => undefined);
@@ -92,11 +95,24 @@ export async function startRedis(): Promise<RunningRedis> {
         }
         await new Promise(r => setTimeout(r, 100));
     }
-    return { addr: `127.0.0.1:${port}`, port, password, dir, pid: child.pid!, command, log: () => output, stop };
+    return {
+        addr: `127.0.0.1:${port}`,
+        port,
+        password,
+        dir,
+        pid: child.pid!,
+        command,
+        commandIn,
+        log: () => output,
+        stop,
+    };
 }
 
-/** AUTH then one command over RESP on a fresh connection; the reply to the command (an Error for -ERR). */
-export function redisCommand(port: number, password: string, args: string[]): Promise<RedisReply> {
+/**
+ * AUTH (and SELECT db) then one command over RESP on a fresh connection; the reply to the command (an Error for
+ * -ERR); AUTH's or SELECT's error rejects.
+ */
+export function redisCommand(port: number, password: string, args: string[], db = 0): Promise<RedisReply> {
     const encode = (parts: string[]) =>
         `*${parts.length}\r\n` + parts.map(p => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join("");
     return new Promise((resolve, reject) => {
@@ -105,7 +121,8 @@ export function redisCommand(port: number, password: string, args: string[]): Pr
         const replies: RedisReply[] = [];
         socket.setTimeout(5000, () => socket.destroy(new Error("redis: timed out")));
         socket.on("error", reject);
-        socket.on("connect", () => socket.write(encode(["AUTH", password]) + encode(args)));
+        const preamble = [["AUTH", password], ...(db ? [["SELECT", String(db)]] : [])];
+        socket.on("connect", () => socket.write([...preamble, args].map(encode).join("")));
         socket.on("data", d => {
             buffer = Buffer.concat([buffer, d]);
             for (;;) {
@@ -116,12 +133,13 @@ export function redisCommand(port: number, password: string, args: string[]): Pr
                 replies.push(parsed.value);
                 buffer = buffer.subarray(parsed.end);
             }
-            if (replies.length >= 2) {
+            if (replies.length > preamble.length) {
                 socket.end();
-                if (replies[0] instanceof Error) {
-                    reject(replies[0]);
+                const failed = replies.slice(0, preamble.length).find(r => r instanceof Error);
+                if (failed) {
+                    reject(failed);
                 } else {
-                    resolve(replies[1]);
+                    resolve(replies[preamble.length]);
                 }
             }
         });
