@@ -78,13 +78,14 @@ function redisBlock(shapeOf: number, redis: RunningRedis, db: number) {
           };
 }
 
-function registryConfig(storage: object, redis?: object): string {
+function registryConfig(storage: object, redis?: object, more: object = {}): string {
     return JSON.stringify({
         version: 0.1,
         http: { addr: ":5000" },
         auth: { htpasswd: { realm, path: "/set/by/the/environment" } },
         storage,
         ...(redis ? { redis } : {}),
+        ...more,
     });
 }
 
@@ -271,6 +272,33 @@ describe("the registry on S3 storage (SeaweedFS), with Redis as its cache", () =
                         binary,
                     }),
                 ).rejects.toThrow(/redis configuration required/);
+            },
+        );
+
+        itWhen(available, why)(
+            "with health.storagedriver on, every request answers 503 once the S3 server is gone (the probes' path too)",
+            async () => {
+                const own = await startS3Server({ bucket: "health" });
+                try {
+                    const registry = await run({
+                        config: registryConfig(s3Storage(major, own, root), undefined, {
+                            health: { storagedriver: { enabled: true, interval: "1s", threshold: 1 } },
+                        }),
+                        env: secretEnv(own, "kept-http-secret"),
+                        binary,
+                    });
+                    expect((await call(tls, `${registry.url}/v2/`)).status).toBe(200);
+                    await own.stop();
+                    const deadline = Date.now() + 30000;
+                    let status = 0;
+                    while ((status = (await call(tls, `${registry.url}/`)).status) !== 503 && Date.now() < deadline) {
+                        await new Promise(r => setTimeout(r, 200));
+                    }
+                    expect(status).toBe(503);
+                    expect((await call(tls, `${registry.url}/v2/`)).status).toBe(503);
+                } finally {
+                    await own.stop();
+                }
             },
         );
 
