@@ -9,6 +9,8 @@
 #     kubelet, kube-proxy: one `go build`)            are Debian packages)
 #   traefik, local-path-provisioner                   k3s's ingress controller and default
 #                                                     StorageClass provisioner
+#   seaweedfs (weed)                                  the S3 server that S3 storage is tested
+#                                                     against (integration tests and the real node)
 #
 # Each tool is built from a small wrapper module under tests/engine/tools/
 # (the upstream go.mod files use replace directives, so `go install mod@v`
@@ -52,10 +54,11 @@ ETCD_VERSION=v3.7.3              # go.etcd.io/etcd/server/v3
 TRAEFIK_VERSION=v3.6.12          # github.com/traefik/traefik/v3; v3.7.x does not build from the proxy
 LOCAL_PATH_VERSION=v0.0.30       # github.com/rancher/local-path-provisioner
 YAML_HOST_VERSION=v1.25.0        # github.com/pulumi/pulumi-yaml (builds against the pkg/sdk v3.206.0 it asks for)
+SEAWEEDFS_VERSION=v0.0.0-20261109003541-7506e5f91cd6   # github.com/seaweedfs/seaweedfs (weed 4.53), the proxy's only version
 
 ALL_TOOLS=(etcd kubernetes traefik local-path-provisioner
 	pulumi pulumi-language-nodejs pulumi-language-yaml pulumi-resource-command
-	pulumi-resource-random pulumi-resource-kubernetes)
+	pulumi-resource-random pulumi-resource-kubernetes seaweedfs)
 KUBERNETES_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 
 tool_version() {
@@ -70,6 +73,7 @@ tool_version() {
 	pulumi-resource-command) echo "$COMMAND_VERSION" ;;
 	pulumi-resource-random) echo "$RANDOM_VERSION" ;;
 	pulumi-resource-kubernetes) echo "$KUBERNETES_PROVIDER_VERSION" ;;
+	seaweedfs) echo "$SEAWEEDFS_VERSION" ;;
 	*) return 1 ;;
 	esac
 }
@@ -78,6 +82,7 @@ tool_version() {
 tool_binaries() {
 	case "$1" in
 	kubernetes) echo "${KUBERNETES_BINARIES[@]}" ;;
+	seaweedfs) echo weed ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -85,7 +90,7 @@ tool_binaries() {
 tool_module() {
 	case "$1" in
 	etcd) echo etcd ;;
-	kubernetes | traefik | local-path-provisioner | pulumi-language-yaml) echo "$1" ;;
+	kubernetes | traefik | local-path-provisioner | pulumi-language-yaml | seaweedfs) echo "$1" ;;
 	pulumi | pulumi-language-nodejs | pulumi-resource-command) echo pulumi ;;
 	pulumi-resource-random) echo pulumi-resource-random ;;
 	pulumi-resource-kubernetes) echo pulumi-resource-kubernetes ;;
@@ -149,6 +154,10 @@ build_pulumi-language-yaml() {
 		github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
 }
 build_local-path-provisioner() { cd "$1" && gobuild "$2/local-path-provisioner" "" github.com/rancher/local-path-provisioner; }
+build_seaweedfs() {
+	cd "$1" && gobuild "$2/weed" "-X github.com/seaweedfs/seaweedfs/weed/util/version.COMMIT=${SEAWEEDFS_VERSION##*-}" \
+		github.com/seaweedfs/seaweedfs/weed
+}
 build_pulumi() {
 	cd "$1" && gobuild "$2/pulumi" "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
 		github.com/pulumi/pulumi/pkg/v3/cmd/pulumi

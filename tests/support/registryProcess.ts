@@ -27,6 +27,11 @@ export interface RegistryProcessOptions {
     binary?: string;
     /** Data directory to reuse (default: a new temporary one). */
     dataDir?: string;
+    /**
+     * Keep the config's own storage section (e.g. `s3`) instead of pointing a filesystem driver at a local
+     * directory: with two drivers configured the registry refuses to start.
+     */
+    storageFromConfig?: boolean;
 }
 
 export interface RunningRegistry {
@@ -51,14 +56,19 @@ export async function startRegistry(options: RegistryProcessOptions): Promise<Ru
         delete parsed.auth;
         config = JSON.stringify(parsed, null, 2);
     }
-    fs.writeFileSync(configFile, config);
+    // 0600: a config may hold credentials (storage keys, a Redis password).
+    fs.writeFileSync(configFile, config, { mode: 0o600 });
+    // The environment is built, not inherited: nothing of the machine's reaches the registry. (This machine exports
+    // AWS_CA_BUNDLE, with which Debian's 2.8.2 S3 driver panics at start.)
     const env: Record<string, string> = {
         PATH: process.env.PATH ?? "/usr/bin:/bin",
         ...options.env,
         REGISTRY_HTTP_ADDR: `${options.host ?? "127.0.0.1"}:${port}`,
-        REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: options.dataDir ?? path.join(dir, "data"),
         REGISTRY_LOG_LEVEL: "warn",
     };
+    if (!options.storageFromConfig) {
+        env.REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY = options.dataDir ?? path.join(dir, "data");
+    }
     if (options.htpasswd !== undefined) {
         const htpasswdFile = path.join(dir, "htpasswd");
         fs.writeFileSync(htpasswdFile, options.htpasswd);

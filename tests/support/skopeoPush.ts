@@ -17,6 +17,27 @@ export interface PushTarget {
  * in a temporary auth file, never on the command line.
  */
 export function pushImage(target: PushTarget, source: string, reference: string): void {
+    withAuthFile(target, authFile =>
+        skopeoCopy(
+            ["--dest-authfile", authFile, "--dest-cert-dir", target.certDir],
+            source,
+            `docker://127.0.0.1:${target.port}/${reference}`,
+        ),
+    );
+}
+
+/** Copies 127.0.0.1:<port>/<reference> to a local destination (e.g. `oci:<dir>:<tag>`): a client's pull. */
+export function pullImage(target: PushTarget, reference: string, destination: string): void {
+    withAuthFile(target, authFile =>
+        skopeoCopy(
+            ["--src-authfile", authFile, "--src-cert-dir", target.certDir],
+            `docker://127.0.0.1:${target.port}/${reference}`,
+            destination,
+        ),
+    );
+}
+
+function withAuthFile(target: PushTarget, use: (authFile: string) => void): void {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-push-auth-"));
     try {
         const authFile = path.join(dir, "auth.json");
@@ -24,24 +45,17 @@ export function pushImage(target: PushTarget, source: string, reference: string)
         fs.writeFileSync(authFile, JSON.stringify({ auths: { [`127.0.0.1:${target.port}`]: { auth } } }), {
             mode: 0o600,
         });
-        const r = childProcess.spawnSync(
-            "skopeo",
-            [
-                "--insecure-policy",
-                "copy",
-                "--dest-authfile",
-                authFile,
-                "--dest-cert-dir",
-                target.certDir,
-                source,
-                `docker://127.0.0.1:${target.port}/${reference}`,
-            ],
-            { encoding: "utf8" },
-        );
-        if (r.status !== 0) {
-            throw new Error(`skopeo copy to ${reference} failed: ${r.stderr}`);
-        }
+        use(authFile);
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+function skopeoCopy(authArgs: string[], source: string, destination: string): void {
+    const r = childProcess.spawnSync("skopeo", ["--insecure-policy", "copy", ...authArgs, source, destination], {
+        encoding: "utf8",
+    });
+    if (r.status !== 0) {
+        throw new Error(`skopeo copy ${source} ${destination} failed: ${r.stderr}`);
     }
 }
