@@ -15,7 +15,16 @@ const crypto = require("crypto");
 const fs = require("fs");
 const path = require("path");
 const { report } = require("./report");
-const { describeFileError, editFile, privileged, readOrNull, realFile, withLock } = require("./lockedFile");
+const {
+    describeFileError,
+    editFile,
+    privileged,
+    readOrNull,
+    realFile,
+    saveRecord,
+    withLock,
+    writeFile,
+} = require("./lockedFile");
 const { addRegistry, holdsNothing, listedRegistries, parseDaemonConfig, removeRegistry } = require("./daemonConfig");
 
 // --- the two modes -------------------------------------------------------------------------------
@@ -64,12 +73,10 @@ function readLedger(file) {
 /** Writes the daemon.json text and the ledger (null: remove), putting both back as they were if a write fails. */
 function writeBoth(file, before, text, ledgerBefore, ledger, sudo) {
     const ledgerFile = ledgerPath(file);
-    const writeLedger = value =>
-        value === null
-            ? privileged("removeFile", ledgerFile, "", sudo)
-            : privileged("writeFileAtomic", ledgerFile, `${JSON.stringify(value, null, 2)}\n`, sudo);
+    // The ledger is written as a new file of ours (never keeping the mode or owner of what was there).
+    const writeLedger = value => saveRecord(ledgerFile, value, sudo, file);
     const writeText = value =>
-        value === null ? privileged("removeFile", file, "", sudo) : privileged("writeFileAtomic", file, value, sudo);
+        value === null ? privileged("removeFile", file, "", sudo) : writeFile(file, value, sudo);
     // On add the ledger goes first (never an entry nobody owns); on remove daemon.json goes first.
     const adding = ledger !== null;
     const steps = adding
@@ -278,8 +285,7 @@ function addCa(o) {
     const file = path.join(registryDir, "ca.crt");
     const createdDirs = [];
     for (const dir of [o.certsDir, registryDir]) {
-        if (!fs.existsSync(dir)) {
-            privileged("makeDirectory", dir, "", o.sudo);
+        if (privileged("makeDirectory", dir, "", o.sudo) === "created") {
             createdDirs.push(dir);
         }
     }
@@ -320,17 +326,13 @@ function addCa(o) {
             if (!ledger.owners.includes(o.owner)) {
                 ledger.owners.push(o.owner);
             }
-            privileged("writeFileAtomic", ledgerFile, `${JSON.stringify(ledger, null, 2)}\n`, o.sudo);
+            saveRecord(ledgerFile, ledger, o.sudo, file);
             try {
                 if (current !== o.caCertificate) {
-                    privileged("writeFileAtomic", file, o.caCertificate, o.sudo);
+                    writeFile(file, o.caCertificate, o.sudo);
                 }
             } catch (e) {
-                if (ledgerText === null) {
-                    privileged("removeFile", ledgerFile, "", o.sudo);
-                } else {
-                    privileged("writeFileAtomic", ledgerFile, ledgerText, o.sudo);
-                }
+                saveRecord(ledgerFile, ledgerBefore, o.sudo, file);
                 throw e;
             }
             return true;
@@ -371,7 +373,7 @@ function removeCa(o, created) {
             const ledger = JSON.parse(ledgerText);
             ledger.owners = ledger.owners.filter(x => x !== (created.owner || o.owner));
             if (ledger.owners.length > 0) {
-                privileged("writeFileAtomic", ledgerFile, `${JSON.stringify(ledger, null, 2)}\n`, o.sudo);
+                saveRecord(ledgerFile, ledger, o.sudo, file);
                 return [];
             }
             privileged("removeFile", file, "", o.sudo);

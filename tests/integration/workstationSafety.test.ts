@@ -1,0 +1,373 @@
+import * as childProcess from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import {
+    canIsolate,
+    hostile,
+    isolationReason,
+    IsolatedRun,
+    machineFiles,
+    makeDir,
+    makeFile,
+    makeRoot,
+    operator,
+    runIsolated,
+    startIsolated,
+} from "../support/isolation";
+import { itWhen } from "../support/requirements";
+
+/*
+ * The workstation scripts met as a hostile local user and an unlucky one would meet them (issue 20): the files we
+ * keep beside the edited ones (ledgers, locks, the copy kept during an in-place write) are trusted only if no one
+ * else could have written them, and a crash at any point leaves nothing lost. Every case runs the real scripts on
+ * real files, in a private mount namespace and as other users, never on the machine's own /etc/hosts or /etc/docker.
+ */
+const userHosts =
+    "127.0.0.1\tlocalhost\n# the user's own comment\n::1 localhost ip6-localhost\n10.0.0.5 build.internal\n";
+const ourLine = (owner: string, hostname = "registry.test", address = "192.0.2.10") =>
+    `${address} ${hostname} # distribution-registry: ${owner}\n`;
+const blocked = /docker trust: daemon.json changed.*\n/;
+
+const run = itWhen(canIsolate, isolationReason);
+
+/** Waits for a condition without a fixed sleep deciding anything: polls, and fails with `what` after a minute. */
+function waitFor(condition: () => boolean, what: string, pollMs = 1): void {
+    const deadline = Date.now() + 60000;
+    while (!condition()) {
+        if (Date.now() > deadline) {
+            throw new Error(`gave up waiting for ${what}`);
+        }
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pollMs);
+    }
+}
+
+/** A hosts file large enough that reading, editing and writing it keeps the script busy while the test acts. */
+function largeHosts(): string {
+    const padding = "#".repeat(200);
+    const lines: string[] = [];
+    for (let i = 0; i < 160000; i++) {
+        lines.push(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255} host${i}.internal ${padding}\n`);
+    }
+    return `${userHosts}${lines.join("")}# the user's last line\n`;
+}
+
+/** A lock record as the scripts write it: the holder's pid, start time, boot, machine and a random nonce. */
+function lockRecord(pid: number, start: string | null): string {
+    let boot: string;
+    try {
+        boot = `id:${fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()}`;
+    } catch (_) {
+        boot = `at:${Math.round(Date.now() / 1000 - os.uptime())}`;
+    }
+    return JSON.stringify({
+        version: 1,
+        pid,
+        start,
+        boot,
+        host: os.hostname(),
+        nonce: "0123456789abcdef",
+        sequence: 1,
+    });
+}
+
+/** The start time of a running process as /proc gives it (field 22 of its stat). */
+function procStart(pid: number): string {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return `proc:${stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]}`;
+}
+
+describe("workstation files against a hostile or unlucky user (issue 20)", () => {
+    let root: string;
+    const machineBefore = machineFiles();
+    beforeEach(() => {
+        root = makeRoot("dr-safety-");
+    });
+    afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+    afterAll(() => {
+        // Whatever happened in the namespaces, the machine's own hosts file and Docker directory are as they were.
+        expect(machineFiles()).toEqual(machineBefore);
+    });
+
+    const hostsRun = (
+        file: string,
+        owner: string,
+        extra: Partial<IsolatedRun> = {},
+        env: Record<string, string> = {},
+    ) =>
+        ({
+            ...extra,
+            env: {
+                DR_HOSTS_FILE: file,
+                DR_ADDRESS: "192.0.2.10",
+                DR_HOSTNAME: "registry.test",
+                DR_OWNER: owner,
+                DR_SUDO: "never",
+                ...env,
+            },
+        }) as IsolatedRun;
+    describe("locks: a holder that is gone gives way at once, to exactly one; a live one never", () => {
+        run(
+            "a lock left by a run killed while holding it is taken over at once by the next run",
+            async () => {
+                const etc = makeDir(path.join(root, "etc"), operator, 0o755);
+                const content = largeHosts();
+                const hosts = makeFile(path.join(etc, "hosts"), content, operator);
+                const lock = path.join(etc, ".hosts.distribution-registry.lock");
+                const { child, done } = startIsolated(
+                    "hostsEntry.js",
+                    "add",
+                    hostsRun(hosts, "p/a/r", { as: operator }),
+                );
+                waitFor(() => fs.existsSync(lock), "the lock to be taken");
+                child.kill("SIGKILL");
+                expect((await done).signal).toBe("SIGKILL");
+                expect(fs.existsSync(lock)).toBe(true);
+                const next = runIsolated(
+                    "hostsEntry.js",
+                    "add",
+                    hostsRun(hosts, "p/b/r", { as: operator }, { DR_HOSTNAME: "b.test" }),
+                );
+                expect(next.stderr).toBe("");
+                expect(next.status).toBe(0);
+                expect(fs.readFileSync(hosts, "utf8") === `${content}${ourLine("p/b/r", "b.test")}`).toBe(true);
+                // Nothing of the killed run is left beside the file: its lock and any temporary it had begun.
+                expect(fs.readdirSync(etc)).toEqual(["hosts"]);
+            },
+            120000,
+        );
+
+        for (const [left, make] of [
+            [
+                "by the earlier version (an empty directory) ten minutes ago",
+                (lock: string) => fs.mkdirSync(lock, { mode: 0o700 }),
+            ],
+            [
+                "by a process that has exited",
+                (lock: string) => {
+                    const gone = childProcess.spawnSync("true");
+                    fs.writeFileSync(lock, lockRecord(gone.pid!, null), { mode: 0o644 });
+                },
+            ],
+        ] as Array<[string, (lock: string) => void]>) {
+            run(
+                `ten runs meeting a lock left ${left}: one takes it over and every line lands`,
+                async () => {
+                    const etc = makeDir(path.join(root, "etc"), operator, 0o755);
+                    const hosts = path.join(etc, "hosts");
+                    const lock = path.join(etc, ".hosts.distribution-registry.lock");
+                    for (let round = 0; round < 5; round++) {
+                        makeFile(hosts, userHosts, operator);
+                        make(lock);
+                        fs.chownSync(lock, operator.uid, operator.gid);
+                        const tenMinutesAgo = new Date(Date.now() - 600000);
+                        fs.utimesSync(lock, tenMinutesAgo, tenMinutesAgo);
+                        const runs = await Promise.all(
+                            Array.from(
+                                { length: 10 },
+                                (_, i) =>
+                                    startIsolated(
+                                        "hostsEntry.js",
+                                        "add",
+                                        hostsRun(hosts, `p/s${i}/r`, { as: operator }, { DR_HOSTNAME: `r${i}.test` }),
+                                    ).done,
+                            ),
+                        );
+                        expect(runs.map(r => `${r.status} ${r.stderr}`)).toEqual(runs.map(() => "0 "));
+                        const text = fs.readFileSync(hosts, "utf8");
+                        expect(
+                            `round ${round}: ${Array.from({ length: 10 }, (_, i) => text.includes(ourLine(`p/s${i}/r`, `r${i}.test`))).join(" ")}`,
+                        ).toBe(`round ${round}: ${Array.from({ length: 10 }, () => "true").join(" ")}`);
+                        expect(fs.readdirSync(etc)).toEqual(["hosts"]);
+                    }
+                },
+                300000,
+            );
+        }
+
+        run(
+            "a live holder's lock is waited for and never taken over, however old; its end lets the waiter in",
+            async () => {
+                const etc = makeDir(path.join(root, "etc"), operator, 0o755);
+                const hosts = makeFile(path.join(etc, "hosts"), userHosts, operator);
+                const lock = path.join(etc, ".hosts.distribution-registry.lock");
+                // A live process named as the holder: it runs until the test kills it.
+                const holder = childProcess.spawn("node", ["-e", "setInterval(() => {}, 1000)"]);
+                await new Promise(resolve => holder.once("spawn", resolve));
+                makeFile(lock, lockRecord(holder.pid!, procStart(holder.pid!)), operator);
+                const tenMinutesAgo = new Date(Date.now() - 600000);
+                fs.utimesSync(lock, tenMinutesAgo, tenMinutesAgo);
+                // Each attempt of the waiter makes (and removes) a temporary beside the lock: count them.
+                let attempts = 0;
+                const watcher = fs.watch(etc, (_event, name) => {
+                    if (name && name.startsWith(".hosts.distribution-registry.lock.")) {
+                        attempts++;
+                    }
+                });
+                try {
+                    const { done } = startIsolated("hostsEntry.js", "add", hostsRun(hosts, "p/a/r", { as: operator }));
+                    await new Promise<void>((resolve, reject) => {
+                        const deadline = Date.now() + 60000;
+                        const check = () =>
+                            attempts >= 20
+                                ? resolve()
+                                : Date.now() > deadline
+                                  ? reject(new Error("the waiter made no attempts"))
+                                  : setTimeout(check, 5);
+                        check();
+                    });
+                    expect(fs.readFileSync(hosts, "utf8")).toBe(userHosts);
+                    expect(JSON.parse(fs.readFileSync(lock, "utf8")).pid).toBe(holder.pid);
+                    holder.kill("SIGKILL");
+                    const waited = await done;
+                    expect(waited.stderr).toBe("");
+                    expect(waited.status).toBe(0);
+                    expect(fs.readFileSync(hosts, "utf8")).toBe(`${userHosts}${ourLine("p/a/r")}`);
+                    expect(fs.readdirSync(etc)).toEqual(["hosts"]);
+                } finally {
+                    watcher.close();
+                    holder.kill("SIGKILL");
+                }
+            },
+            120000,
+        );
+
+        run("a lock another user made beside the file is refused at once, and neither taken over nor removed", () => {
+            // A directory anyone may add to (sticky, as /tmp): another user can create the lock's name first.
+            const shared = makeDir(path.join(root, "shared"), null, 0o1777);
+            const hosts = makeFile(path.join(shared, "hosts"), userHosts, null);
+            const lock = makeDir(path.join(shared, ".hosts.distribution-registry.lock"), hostile, 0o700);
+            const tenMinutesAgo = new Date(Date.now() - 600000);
+            fs.utimesSync(lock, tenMinutesAgo, tenMinutesAgo);
+            const refused = runIsolated("hostsEntry.js", "add", hostsRun(hosts, "p/a/r"));
+            expect(refused.stderr).toMatch(
+                new RegExp(
+                    `^hosts entry: the lock ${lock} was not made by this project's scripts \\(it belongs to uid ${hostile.uid}\\); nothing was changed\\. Remove it`,
+                ),
+            );
+            expect(refused.status).toBe(1);
+            expect(fs.statSync(lock).uid).toBe(hostile.uid);
+            expect(fs.readFileSync(hosts, "utf8")).toBe(userHosts);
+        });
+    });
+
+    describe("the lock of a file whose directory is not writable lives where only its user can write", () => {
+        run(
+            "another user's directory at the earlier version's /tmp name blocks nothing, and nothing is made in /tmp",
+            () => {
+                const etc = makeDir(path.join(root, "etc"), null, 0o755);
+                const hosts = makeFile(path.join(etc, "hosts"), userHosts, operator);
+                makeDir(path.join(root, "home"), null, 0o755);
+                const home = makeDir(path.join(root, "home", "op"), operator, 0o700);
+                const squat = `/tmp/distribution-registry-${operator.uid}`;
+                const listing = makeFile(path.join(root, "tmp-listing"), "", operator);
+                const spec = (action: string) =>
+                    hostsRun(
+                        hosts,
+                        "p/a/r",
+                        {
+                            as: operator,
+                            // A /tmp of this run only, where another user got first to the name the earlier version used.
+                            mounts: [{ tmpfs: "/tmp" }],
+                            before: [
+                                {
+                                    as: hostile,
+                                    code: `require("fs").mkdirSync(${JSON.stringify(squat)}, { mode: 0o755 })`,
+                                },
+                            ],
+                            // What is in that /tmp once the script is done.
+                            after: {
+                                as: operator,
+                                code: `const fs = require("fs"); fs.appendFileSync(${JSON.stringify(listing)}, ${JSON.stringify(action)} + ": " + fs.readdirSync("/tmp").join(" ") + "\\n")`,
+                            },
+                        },
+                        { HOME: home },
+                    );
+                const added = runIsolated("hostsEntry.js", "add", spec("add"));
+                expect(added.stderr).toBe("");
+                expect(added.status).toBe(0);
+                expect(fs.readFileSync(hosts, "utf8")).toBe(`${userHosts}${ourLine("p/a/r")}`);
+                expect(fs.statSync(hosts).uid).toBe(operator.uid);
+                expect(fs.readdirSync(etc)).toEqual(["hosts"]);
+                const removed = runIsolated("hostsEntry.js", "remove", spec("remove"));
+                expect(removed.status).toBe(0);
+                expect(fs.readFileSync(hosts, "utf8")).toBe(userHosts);
+                expect(fs.readFileSync(listing, "utf8")).toBe(
+                    `add: distribution-registry-${operator.uid}\nremove: distribution-registry-${operator.uid}\n`,
+                );
+                // The lock was in the user's own state directory, and is gone.
+                const state = path.join(home, ".local", "state", "distribution-registry");
+                expect(fs.statSync(state).mode & 0o777).toBe(0o700);
+                expect(fs.readdirSync(state)).toEqual([]);
+            },
+        );
+    });
+
+    describe("temporaries: made exclusively under names no one can guess; a file we did not make is never removed", () => {
+        run("a file planted where the earlier version put its temporary is neither in the way nor removed", () => {
+            const shared = makeDir(path.join(root, "shared"), null, 0o1777);
+            const hosts = makeFile(path.join(shared, "hosts"), userHosts, null);
+            const daemonJson = makeFile(path.join(shared, "daemon.json"), "{}\n", null);
+            // The script is pid 1 of its own pid namespace, so the earlier version's names are known in advance.
+            const planted = [
+                ".hosts.distribution-registry-1",
+                ".daemon.json.distribution-registry-1",
+                "..daemon.json.distribution-registry.json.distribution-registry-1",
+            ].map(name => makeFile(path.join(shared, name), "another user's\n", hostile));
+            const hostsAdd = runIsolated("hostsEntry.js", "add", hostsRun(hosts, "p/a/r", { ownPids: true }));
+            const trustAdd = runIsolated("dockerTrust.js", "add", {
+                ownPids: true,
+                env: {
+                    DR_TRUST_MODE: "insecure",
+                    DR_REGISTRY: "registry.test",
+                    DR_DAEMON_CONFIG: daemonJson,
+                    DR_SUDO: "never",
+                    DR_OWNER: "p/a/r",
+                },
+            });
+            expect([hostsAdd, trustAdd].map(r => `${r.status} ${r.stderr.replace(blocked, "")}`)).toEqual(["0 ", "0 "]);
+            expect(fs.readFileSync(hosts, "utf8")).toBe(`${userHosts}${ourLine("p/a/r")}`);
+            expect(JSON.parse(fs.readFileSync(daemonJson, "utf8"))).toEqual({
+                "insecure-registries": ["registry.test"],
+            });
+            for (const file of planted) {
+                expect(`${path.basename(file)}: ${fs.readFileSync(file, "utf8")}`).toBe(
+                    `${path.basename(file)}: another user's\n`,
+                );
+                expect(fs.statSync(file).uid).toBe(hostile.uid);
+            }
+        });
+
+        run("two runs as the same pid make their temporaries under different names", async () => {
+            const etc = makeDir(path.join(root, "etc"), null, 0o755);
+            const hosts = makeFile(path.join(etc, "hosts"), userHosts, null);
+            const seen: string[][] = [];
+            for (const action of ["add", "remove"]) {
+                const names = new Set<string>();
+                let sentinelSeen = false;
+                const watcher = fs.watch(etc, (_event, name) => {
+                    if (name === "sentinel") {
+                        sentinelSeen = true;
+                    } else if (name && name !== "hosts" && name !== ".hosts.distribution-registry.lock") {
+                        names.add(name);
+                    }
+                });
+                const r = await startIsolated("hostsEntry.js", action, hostsRun(hosts, "p/a/r", { ownPids: true }))
+                    .done;
+                // Events come in order: once the sentinel made after the run is reported, so is all the run did.
+                fs.writeFileSync(path.join(etc, "sentinel"), "");
+                await new Promise<void>(resolve => {
+                    const check = () => (sentinelSeen ? resolve() : setTimeout(check, 5));
+                    check();
+                });
+                watcher.close();
+                fs.unlinkSync(path.join(etc, "sentinel"));
+                expect(r.status).toBe(0);
+                seen.push([...names]);
+            }
+            expect(seen[0].length).toBeGreaterThan(0);
+            expect(seen[1].length).toBeGreaterThan(0);
+            expect(seen[0].filter(n => seen[1].includes(n))).toEqual([]);
+        });
+    });
+});
