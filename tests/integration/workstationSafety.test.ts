@@ -16,6 +16,7 @@ import {
     startIsolated,
 } from "../support/isolation";
 import { itWhen } from "../support/requirements";
+import { startSudoStandIn } from "../support/sudoStandIn";
 
 /*
  * The workstation scripts met as a hostile local user and an unlucky one would meet them (issue 20): the files we
@@ -106,6 +107,46 @@ describe("workstation files against a hostile or unlucky user (issue 20)", () =>
                 ...env,
             },
         }) as IsolatedRun;
+    describe("an in-place write (rename impossible) keeps a complete copy until it is done", () => {
+        run(
+            "SIGKILL during the in-place write of a bind-mounted hosts file: the next run puts back every byte",
+            async () => {
+                // Our line near the top of a large file: removing it moves every byte after it, so a write cut short
+                // leaves a file that is neither the old one nor the new one.
+                const before = `${userHosts}${ourLine("p/a/r")}${largeHosts()}`;
+                const after = `${userHosts}${largeHosts()}`;
+                const etc = makeDir(path.join(root, "etc"), null, 0o755);
+                const data = makeDir(path.join(root, "data"), null, 0o755);
+                const real = path.join(data, "hosts");
+                const mountPoint = makeFile(path.join(etc, "hosts"), "the mount point\n", null);
+                const spec = hostsRun(mountPoint, "p/a/r", { mounts: [{ bind: [real, mountPoint] }] });
+                let torn = 0;
+                for (let attempt = 0; attempt < 5 && torn === 0; attempt++) {
+                    makeFile(real, before, null);
+                    const started = fs.statSync(real, { bigint: true }).mtimeNs;
+                    const { child, done } = startIsolated("hostsEntry.js", "remove", spec);
+                    // The write has begun when the file's modification time moves: kill the script there.
+                    waitFor(() => fs.statSync(real, { bigint: true }).mtimeNs !== started, "the write to start");
+                    child.kill("SIGKILL");
+                    const killed = await done;
+                    expect(killed.signal).toBe("SIGKILL");
+                    const left = fs.readFileSync(real, "utf8");
+                    if (left !== before && left !== after) {
+                        torn++;
+                    }
+                    const next = runIsolated("hostsEntry.js", "remove", spec);
+                    expect(next.status).toBe(0);
+                    expect(fs.readFileSync(real, "utf8") === after).toBe(true);
+                    expect(fs.readdirSync(etc)).toEqual(["hosts"]);
+                    expect(fs.readFileSync(mountPoint, "utf8")).toBe("the mount point\n");
+                }
+                // At least one kill landed in the middle of the write, or this test proved nothing.
+                expect(torn).toBeGreaterThan(0);
+            },
+            300000,
+        );
+    });
+
     describe("locks: a holder that is gone gives way at once, to exactly one; a live one never", () => {
         run(
             "a lock left by a run killed while holding it is taken over at once by the next run",
@@ -251,7 +292,56 @@ describe("workstation files against a hostile or unlucky user (issue 20)", () =>
         });
     });
 
-    describe("the lock of a file whose directory is not writable lives where only its user can write", () => {
+    describe("through sudo: a user editing a file only root may change", () => {
+        run(
+            "the lock, the copy, the write and a dead holder's takeover all go through `sudo -n`, and leave nothing",
+            async () => {
+                // /etc/hosts as in a container: root's, in root's directory, and a mount point (so the copy is needed too).
+                const etc = makeDir(path.join(root, "etc"), null, 0o755);
+                const data = makeDir(path.join(root, "data"), null, 0o755);
+                const real = makeFile(path.join(data, "hosts"), userHosts, null);
+                const mountPoint = makeFile(path.join(etc, "hosts"), "the mount point\n", null);
+                const sudo = await startSudoStandIn(root, operator);
+                try {
+                    const spec = hostsRun(
+                        mountPoint,
+                        "p/a/r",
+                        { as: operator, mounts: [{ bind: [real, mountPoint] }] },
+                        { DR_SUDO: "auto", PATH: `${sudo.bin}:${process.env.PATH}` },
+                    );
+                    const added = await startIsolated("hostsEntry.js", "add", spec).done;
+                    expect(`${added.status} ${added.stderr}`).toBe("0 ");
+                    expect(fs.readFileSync(real, "utf8")).toBe(`${userHosts}${ourLine("p/a/r")}`);
+                    expect(fs.readdirSync(etc)).toEqual(["hosts"]);
+                    expect([...new Set(sudo.operations)].sort()).toEqual(
+                        [
+                            "makeLock",
+                            "removeFile",
+                            "removeLock",
+                            "rewriteInPlace",
+                            "writeFileAtomic",
+                            "writeRecord",
+                        ].sort(),
+                    );
+                    // A lock beside the file (root's, as sudo makes them) whose holder is gone: taken over through sudo.
+                    const lock = path.join(etc, ".hosts.distribution-registry.lock");
+                    makeFile(lock, lockRecord(childProcess.spawnSync("true").pid!, null), null);
+                    sudo.operations.length = 0;
+                    const removed = await startIsolated("hostsEntry.js", "remove", spec).done;
+                    expect(`${removed.status} ${removed.stderr}`).toBe("0 ");
+                    expect(fs.readFileSync(real, "utf8")).toBe(userHosts);
+                    expect(fs.readdirSync(etc)).toEqual(["hosts"]);
+                    expect(sudo.operations).toEqual(
+                        expect.arrayContaining(["removeLock", "removeLeftovers", "makeLock"]),
+                    );
+                } finally {
+                    await sudo.close();
+                }
+            },
+        );
+    });
+
+    describe("the lock and the copy of a file whose directory is not writable live where only their user can write", () => {
         run(
             "another user's directory at the earlier version's /tmp name blocks nothing, and nothing is made in /tmp",
             () => {
@@ -295,7 +385,7 @@ describe("workstation files against a hostile or unlucky user (issue 20)", () =>
                 expect(fs.readFileSync(listing, "utf8")).toBe(
                     `add: distribution-registry-${operator.uid}\nremove: distribution-registry-${operator.uid}\n`,
                 );
-                // The lock was in the user's own state directory, and is gone.
+                // The lock and the copy were in the user's own state directory, and are gone.
                 const state = path.join(home, ".local", "state", "distribution-registry");
                 expect(fs.statSync(state).mode & 0o777).toBe(0o700);
                 expect(fs.readdirSync(state)).toEqual([]);

@@ -1,7 +1,9 @@
 "use strict";
 // Edits a file of the workstation (hosts, daemon.json, ca.crt) safely: under a lock shared by every stack,
-// replaced atomically, and through `sudo -n` only when the file is not writable.
-// The files we keep beside an edited file (its lock, a ledger) are trusted only if no one but root,
+// replaced atomically, and through `sudo -n` only when the file is not writable. Where rename cannot replace the
+// file (a bind mount, a directory we may not write), it is rewritten in place with a complete copy kept until
+// the write is done: the next run puts back what a crash cut short.
+// The files we keep beside an edited file (its lock, that copy, a ledger) are trusted only if no one but root,
 // this user, the file's owner or its directory's owner could have written them. Every temporary is created
 // exclusively under a name no one can guess, and we never remove a file we did not make.
 // Plain CommonJS with no dependencies: the Command resources run it with `node -e`, bundled by
@@ -231,8 +233,13 @@ function lockPathFor(file) {
     return path.join(path.dirname(file), `.${path.basename(file)}.distribution-registry.lock`);
 }
 
+/** Where the copy of a file kept during an in-place write lives, beside its lock. */
+function journalPathFor(lock) {
+    return lock.replace(/\.lock$/, ".journal");
+}
+
 /**
- * A directory of this user's alone, for the lock of a file this user may write in a directory it may
+ * A directory of this user's alone, for the lock and the copy of a file this user may write in a directory it may
  * not (sudo "never"): in the home directory, never in a shared place such as /tmp, where another user could make
  * the name first.
  */
@@ -275,21 +282,21 @@ function privateDirectory() {
 }
 
 /**
- * Where this process takes the lock of file: beside it when it may create entries there (itself
+ * Where this process takes the lock of file and keeps its copy: beside it when it may create entries there (itself
  * or with `sudo -n`); otherwise (sudo "never" and a writable file in a directory that is not) in a directory of
  * this user only.
  */
 function lockPlace(file, sudoMode) {
     const beside = lockPathFor(file);
     if (canWrite(path.dirname(file), true)) {
-        return { lock: beside, sudo: "never" };
+        return { lock: beside, journal: journalPathFor(beside), sudo: "never" };
     }
     if (sudoMode !== "never") {
-        return { lock: beside, sudo: "always" };
+        return { lock: beside, journal: journalPathFor(beside), sudo: "always" };
     }
     const id = crypto.createHash("sha256").update(file).digest("hex").slice(0, 16);
     const lock = path.join(privateDirectory(), `${id}-${path.basename(file)}.lock`);
-    return { lock, sudo: "never" };
+    return { lock, journal: journalPathFor(lock), sudo: "never" };
 }
 
 // --- the lock ------------------------------------------------------------------------------------
@@ -428,12 +435,12 @@ function lockTimeout(lock, file, holder) {
     );
 }
 
-/** The files this process holds the lock of (real path), with where their lock lives. */
+/** The files this process holds the lock of (real path), with where their lock and copy live. */
 const held = new Map();
 
 /**
  * Runs fn while holding an exclusive lock on file (made with link(2) or mkdir(2), atomic on every POSIX system;
- * flock is not on macOS).
+ * flock is not on macOS). A copy left by an in-place write that was cut short is put back first.
  */
 function withLock(file, fn, sudoMode = "auto") {
     checkSudoMode(sudoMode);
@@ -456,6 +463,7 @@ function withLock(file, fn, sudoMode = "auto") {
     held.set(target, place);
     try {
         sweepClaims(place.lock, place.sudo, trusted, cleanDirs);
+        recover(target, place, sudoMode, trusted);
         return fn();
     } finally {
         held.delete(target);
@@ -465,13 +473,85 @@ function withLock(file, fn, sudoMode = "auto") {
 
 // --- writing a file, in place where it must be ----------------------------------------------------
 
+/** Whether cur is what an in-place write of after over before leaves when cut short (or done). */
+function isCutShort(before, after, cur) {
+    if (cur.equals(before) || cur.equals(after)) {
+        return true;
+    }
+    // rewriteInPlace writes after from offset 0, then truncates to its length: cut short, the file holds a prefix
+    // of after and then the rest of before.
+    if (cur.length > before.length) {
+        return cur.length <= after.length && cur.equals(after.subarray(0, cur.length));
+    }
+    if (cur.length !== before.length) {
+        return false;
+    }
+    let prefix = 0;
+    while (prefix < cur.length && prefix < after.length && cur[prefix] === after[prefix]) {
+        prefix++;
+    }
+    let suffix = cur.length;
+    while (suffix > 0 && cur[suffix - 1] === before[suffix - 1]) {
+        suffix--;
+    }
+    return suffix <= prefix;
+}
+
+/** Puts back a file whose in-place write was cut short, from the copy kept for it; then removes the copy. */
+function recover(target, place, sudoMode, trusted) {
+    let stat;
+    try {
+        stat = fs.lstatSync(place.journal);
+    } catch (e) {
+        if (e.code === "ENOENT") {
+            return;
+        }
+        throw e;
+    }
+    const refuse = why =>
+        new Error(
+            `${target} has a copy kept during an interrupted write of ours, ${place.journal}, that ${why}; nothing was changed. ` +
+                `Check ${target} (the copy holds, base64-encoded, what it was before that write), then remove the copy`,
+        );
+    const problem = untrusted(place.journal, stat, trusted);
+    if (problem) {
+        throw refuse(`cannot be trusted (${problem})`);
+    }
+    let journal;
+    try {
+        journal = JSON.parse(fs.readFileSync(place.journal, "utf8"));
+    } catch (_) {
+        throw refuse("cannot be read");
+    }
+    if (
+        !journal ||
+        journal.version !== 1 ||
+        journal.file !== target ||
+        typeof journal.before !== "string" ||
+        typeof journal.after !== "string"
+    ) {
+        throw refuse("is not one for this file");
+    }
+    const before = Buffer.from(journal.before, "base64");
+    const current = fs.readFileSync(target);
+    if (!current.equals(before)) {
+        if (!isCutShort(before, Buffer.from(journal.after, "base64"), current)) {
+            throw refuse("does not match what the file holds now (it changed since)");
+        }
+        privileged("rewriteInPlace", target, journal.before, sudoMode, "base64");
+        process.stderr.write(`${target}: a write of ours cut short by a crash was undone from ${place.journal}\n`);
+    }
+    privileged("removeFile", place.journal, "", place.sudo);
+}
+
 /**
- * Writes text to target, whose lock this process holds: atomically (a new file renamed over it), or in place where
- * rename cannot replace it.
+ * Writes text to target, whose lock this process holds: atomically (a new file renamed over it), or where rename
+ * cannot replace it, in place with a complete copy of what it held kept beside the lock until the write is done.
  */
 function writeFile(target, text, sudoMode) {
     const real = realFile(target);
-    if (!held.has(real)) {
+    const place = held.get(real);
+    if (!place) {
         throw new Error(`internal error: ${real} written without its lock`);
     }
     if (privileged("writeFileAtomic", real, text, sudoMode, runNonce) === "replaced") {
@@ -479,7 +559,28 @@ function writeFile(target, text, sudoMode) {
     }
     // /etc/hosts is a bind mount in containers (rename onto it fails with EBUSY), and a writable file may sit in a
     // directory that is not.
-    privileged("rewriteInPlace", real, text, sudoMode, "utf8");
+    const before = fs.readFileSync(real);
+    const journal = {
+        version: 1,
+        file: real,
+        before: before.toString("base64"),
+        after: Buffer.from(text).toString("base64"),
+    };
+    privileged("writeRecord", place.journal, JSON.stringify(journal), place.sudo, runNonce, real);
+    try {
+        privileged("rewriteInPlace", real, text, sudoMode, "utf8");
+    } catch (e) {
+        try {
+            if (!fs.readFileSync(real).equals(before)) {
+                privileged("rewriteInPlace", real, journal.before, sudoMode, "base64");
+            }
+            privileged("removeFile", place.journal, "", place.sudo);
+        } catch (_) {
+            /* the copy stays: the next run puts the file back from it */
+        }
+        throw e;
+    }
+    privileged("removeFile", place.journal, "", place.sudo);
 }
 
 /** The real file behind a path: renaming onto a symlink (macOS's /etc -> /private/etc) would replace the link. */
@@ -589,7 +690,7 @@ function rewriteInPlace(file, content, encoding) {
     return "rewritten in place";
 }
 
-/** Writes a record we keep (a ledger): a new file of ours renamed over it, mode from reference. */
+/** Writes a record we keep (a ledger, the copy of a file): a new file of ours renamed over it, mode from reference. */
 function writeRecord(file, content, nonce, reference) {
     const crypto = require("crypto");
     const fs = require("fs");
