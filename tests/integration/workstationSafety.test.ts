@@ -5,6 +5,7 @@ import * as path from "path";
 import {
     canIsolate,
     hostile,
+    Identity,
     isolationReason,
     IsolatedRun,
     machineFiles,
@@ -13,10 +14,12 @@ import {
     makeRoot,
     operator,
     runIsolated,
+    snapshot,
     startIsolated,
 } from "../support/isolation";
 import { itWhen } from "../support/requirements";
 import { startSudoStandIn } from "../support/sudoStandIn";
+import { makeSelfSignedCertificate } from "../support/tls";
 
 /*
  * The workstation scripts met as a hostile local user and an unlucky one would meet them (issue 20): the files we
@@ -107,6 +110,211 @@ describe("workstation files against a hostile or unlucky user (issue 20)", () =>
                 ...env,
             },
         }) as IsolatedRun;
+    const trustRun = (env: Record<string, string>, as?: Identity) => ({
+        as,
+        env: { DR_REGISTRY: "registry.test", DR_SUDO: "never", DR_CERTS_DIR: "", DR_DAEMON_CONFIG: "", ...env },
+    });
+
+    describe("ledgers are trusted only if no one else could have written them, and only for what they govern", () => {
+        let docker: string;
+        let cert: string;
+        beforeEach(() => {
+            docker = makeDir(path.join(root, "etc", "docker"), null, 0o755);
+            cert = makeSelfSignedCertificate(path.join(root, "tls"), "registry.test").certPem;
+        });
+        const ca = (owner: string, extra: Record<string, string> = {}) =>
+            trustRun({
+                DR_TRUST_MODE: "ca",
+                DR_CERTS_DIR: path.join(docker, "certs.d"),
+                DR_CA_CERTIFICATE: cert,
+                DR_OWNER: owner,
+                ...extra,
+            });
+        const insecure = (owner: string, extra: Record<string, string> = {}) =>
+            trustRun({
+                DR_TRUST_MODE: "insecure",
+                DR_DAEMON_CONFIG: path.join(docker, "daemon.json"),
+                DR_OWNER: owner,
+                ...extra,
+            });
+        const caLedger = () => path.join(docker, "certs.d", "registry.test", ".ca.crt.distribution-registry.json");
+        const daemonLedger = () => path.join(docker, ".daemon.json.distribution-registry.json");
+
+        run("a ca.crt ledger that names a directory outside certs.d/<host> removes nothing there on destroy", () => {
+            const victim = makeDir(path.join(root, "victim"), null, 0o755);
+            const created = runIsolated("dockerTrust.js", "add", ca("p/a/r"));
+            expect(created.status).toBe(0);
+            const ledger = JSON.parse(fs.readFileSync(caLedger(), "utf8"));
+            fs.writeFileSync(caLedger(), JSON.stringify({ ...ledger, createdDirs: [...ledger.createdDirs, victim] }));
+            const removed = runIsolated(
+                "dockerTrust.js",
+                "remove",
+                ca("p/a/r", { PULUMI_COMMAND_STDOUT: created.stdout }),
+            );
+            expect(fs.existsSync(victim)).toBe(true);
+            // The record is not one this project wrote: destroy goes on, says so, and follows none of it.
+            expect(removed.status).toBe(0);
+            expect(removed.stderr).toMatch(
+                new RegExp(`^docker trust: ${caLedger()} cannot be used \\(it names ${victim}, .*\\); left it`),
+            );
+            expect(fs.readFileSync(path.join(docker, "certs.d", "registry.test", "ca.crt"), "utf8")).toBe(cert);
+        });
+
+        run("a daemon.json ledger whose recorded blank file holds settings never writes them on destroy", () => {
+            makeFile(path.join(docker, "daemon.json"), "", null);
+            const created = runIsolated("dockerTrust.js", "add", insecure("p/a/r"));
+            expect(created.status).toBe(0);
+            const ledger = JSON.parse(fs.readFileSync(daemonLedger(), "utf8"));
+            fs.writeFileSync(daemonLedger(), JSON.stringify({ ...ledger, blank: '{"hosts":["tcp://0.0.0.0:2375"]}' }));
+            const removed = runIsolated(
+                "dockerTrust.js",
+                "remove",
+                insecure("p/a/r", { PULUMI_COMMAND_STDOUT: created.stdout }),
+            );
+            expect(fs.readFileSync(path.join(docker, "daemon.json"), "utf8")).not.toContain("tcp://");
+            expect(removed.status).toBe(0);
+            expect(removed.stderr).toMatch(/cannot be used \(its recorded blank file is not blank\); left it/);
+        });
+
+        for (const [tampering, change] of [
+            ["owned by another user", (f: string) => fs.chownSync(f, hostile.uid, hostile.gid)],
+            ["writable by anyone", (f: string) => fs.chmodSync(f, 0o666)],
+        ] as Array<[string, (f: string) => void]>) {
+            run(`a ledger ${tampering} is refused by the next create and left alone by destroy`, () => {
+                makeFile(path.join(docker, "daemon.json"), '{"debug": true}\n', null);
+                const first = [
+                    runIsolated("dockerTrust.js", "add", insecure("p/a/r")),
+                    runIsolated("dockerTrust.js", "add", ca("p/a/r")),
+                ];
+                expect(first.map(r => `${r.status} ${r.stderr.replace(blocked, "")}`)).toEqual(["0 ", "0 "]);
+                change(daemonLedger());
+                change(caLedger());
+                const before = snapshot(docker);
+                const second = [
+                    runIsolated("dockerTrust.js", "add", insecure("p/b/r", { DR_REGISTRY: "other.test" })),
+                    runIsolated("dockerTrust.js", "add", ca("p/b/r")),
+                ];
+                expect(second.map(r => r.stderr.split("\n")[0])).toEqual([
+                    expect.stringMatching(
+                        /^docker trust: dockerDaemonConfig: .*\.daemon\.json\.distribution-registry\.json cannot be used \(someone other than .* could have written it: .*\); nothing was changed\. Remove it/,
+                    ),
+                    expect.stringMatching(
+                        /^docker trust: dockerCertsDir: .*\.ca\.crt\.distribution-registry\.json cannot be used \(someone other than .* could have written it: .*\); nothing was changed\. Remove it/,
+                    ),
+                ]);
+                expect(snapshot(docker)).toEqual(before);
+                const destroyed = [
+                    runIsolated(
+                        "dockerTrust.js",
+                        "remove",
+                        insecure("p/a/r", { PULUMI_COMMAND_STDOUT: first[0].stdout }),
+                    ),
+                    runIsolated("dockerTrust.js", "remove", ca("p/a/r", { PULUMI_COMMAND_STDOUT: first[1].stdout })),
+                ];
+                expect(destroyed.map(r => r.status)).toEqual([0, 0]);
+                expect(destroyed.map(r => r.stderr)).toEqual([
+                    expect.stringMatching(/cannot be used .*; left it/),
+                    expect.stringMatching(/cannot be used .*; left it/),
+                ]);
+                expect(snapshot(docker)).toEqual(before);
+            });
+        }
+
+        run("as a user editing their own Docker directory: another user's ledger there is refused", () => {
+            // Docker Desktop keeps daemon.json in the user's home: the user's own directory, written without sudo.
+            makeDir(path.join(root, "home"), null, 0o755);
+            const home = makeDir(path.join(root, "home", "op"), operator, 0o700);
+            const dotDocker = makeDir(path.join(home, ".docker"), operator, 0o755);
+            makeFile(path.join(dotDocker, "daemon.json"), "{}\n", operator);
+            const ledger = makeFile(
+                path.join(dotDocker, ".daemon.json.distribution-registry.json"),
+                JSON.stringify({ createdFile: false, blank: null, createdKey: true, registries: {} }),
+                hostile,
+            );
+            const env = {
+                DR_TRUST_MODE: "insecure",
+                DR_DAEMON_CONFIG: path.join(dotDocker, "daemon.json"),
+                DR_OWNER: "p/a/r",
+                HOME: home,
+            };
+            const refused = runIsolated("dockerTrust.js", "add", trustRun(env, operator));
+            expect(refused.status).toBe(1);
+            expect(refused.stderr).toMatch(
+                new RegExp(
+                    `cannot be used \\(someone other than .* could have written it: it belongs to uid ${hostile.uid}\\)`,
+                ),
+            );
+            expect(fs.readFileSync(path.join(dotDocker, "daemon.json"), "utf8")).toBe("{}\n");
+            expect(fs.statSync(ledger).uid).toBe(hostile.uid);
+        });
+
+        const brokenCaLedgers = [
+            '{"owners": ["p/a/r"], "createdDi',
+            "{}",
+            "null",
+            "[]",
+            '{"owners": "p/a/r", "createdDirs": []}',
+        ];
+        for (const broken of brokenCaLedgers) {
+            run(
+                `a ca.crt ledger reading ${JSON.stringify(broken)} is a clear error on create and blocks no destroy`,
+                () => {
+                    const first = runIsolated("dockerTrust.js", "add", ca("p/a/r"));
+                    expect(first.status).toBe(0);
+                    fs.writeFileSync(caLedger(), broken);
+                    const before = snapshot(docker);
+                    const again = runIsolated("dockerTrust.js", "add", ca("p/b/r"));
+                    expect(again.stderr.split("\n")[0]).toMatch(
+                        /^docker trust: dockerCertsDir: .*\.ca\.crt\.distribution-registry\.json cannot be used \(.*\); nothing was changed\. Remove it and .*ca\.crt if no other stack trusts registry\.test, then run again$/,
+                    );
+                    expect(again.status).toBe(1);
+                    expect(snapshot(docker)).toEqual(before);
+                    const destroyed = runIsolated(
+                        "dockerTrust.js",
+                        "remove",
+                        ca("p/a/r", { PULUMI_COMMAND_STDOUT: first.stdout }),
+                    );
+                    expect(destroyed.status).toBe(0);
+                    expect(destroyed.stderr).toMatch(
+                        /^docker trust: .*\.ca\.crt\.distribution-registry\.json cannot be used \(.*\); left it/,
+                    );
+                    expect(snapshot(docker)).toEqual(before);
+                },
+            );
+        }
+
+        for (const broken of ['{"createdFile": false, "registries": {', "{}", "null"]) {
+            run(
+                `a daemon.json ledger reading ${JSON.stringify(broken)} is a clear error on create and blocks no destroy`,
+                () => {
+                    makeFile(path.join(docker, "daemon.json"), '{"debug": true}\n', null);
+                    const first = runIsolated("dockerTrust.js", "add", insecure("p/a/r"));
+                    expect(first.status).toBe(0);
+                    fs.writeFileSync(daemonLedger(), broken);
+                    const before = snapshot(docker);
+                    const again = runIsolated(
+                        "dockerTrust.js",
+                        "add",
+                        insecure("p/b/r", { DR_REGISTRY: "other.test" }),
+                    );
+                    expect(again.stderr.split("\n")[0]).toMatch(
+                        /^docker trust: dockerDaemonConfig: .*\.daemon\.json\.distribution-registry\.json cannot be used \(.*\); nothing was changed\. Remove it/,
+                    );
+                    expect(again.status).toBe(1);
+                    expect(snapshot(docker)).toEqual(before);
+                    const destroyed = runIsolated(
+                        "dockerTrust.js",
+                        "remove",
+                        insecure("p/a/r", { PULUMI_COMMAND_STDOUT: first.stdout }),
+                    );
+                    expect(destroyed.status).toBe(0);
+                    expect(destroyed.stderr).toMatch(/cannot be used \(.*\); left it/);
+                    expect(snapshot(docker)).toEqual(before);
+                },
+            );
+        }
+    });
+
     describe("an in-place write (rename impossible) keeps a complete copy until it is done", () => {
         run(
             "SIGKILL during the in-place write of a bind-mounted hosts file: the next run puts back every byte",
