@@ -549,6 +549,96 @@ describe("workstation files against a hostile or unlucky user (issue 20)", () =>
         );
     });
 
+    describe("certs.d: whichever of our stacks goes last removes what any of them made", () => {
+        let docker: string;
+        let certs: Record<string, string>;
+        beforeEach(() => {
+            docker = makeDir(path.join(root, "docker"), operator, 0o755);
+            certs = {
+                a: makeSelfSignedCertificate(path.join(root, "tls-a"), "a.test").certPem,
+                b: makeSelfSignedCertificate(path.join(root, "tls-b"), "b.test").certPem,
+            };
+        });
+        const ca = (owner: string, registry: string, cert: string, extra: Record<string, string> = {}) =>
+            trustRun(
+                {
+                    DR_TRUST_MODE: "ca",
+                    DR_REGISTRY: registry,
+                    DR_CERTS_DIR: path.join(docker, "certs.d"),
+                    DR_CA_CERTIFICATE: cert,
+                    DR_OWNER: owner,
+                    ...extra,
+                },
+                operator,
+            );
+
+        for (const order of [
+            ["a", "b"],
+            ["b", "a"],
+        ]) {
+            run(
+                `two stacks trust two registries in a certs.d that did not exist; destroyed ${order.join(" then ")}, nothing is left`,
+                () => {
+                    const before = snapshot(docker);
+                    const created: Record<string, string> = {};
+                    for (const s of ["a", "b"]) {
+                        const r = runIsolated("dockerTrust.js", "add", ca(`p/${s}/r`, `${s}.test`, certs[s]));
+                        expect(`${r.status} ${r.stderr}`).toBe("0 ");
+                        created[s] = r.stdout;
+                        expect(fs.readFileSync(path.join(docker, "certs.d", `${s}.test`, "ca.crt"), "utf8")).toBe(
+                            certs[s],
+                        );
+                    }
+                    for (const s of order) {
+                        const r = runIsolated(
+                            "dockerTrust.js",
+                            "remove",
+                            ca(`p/${s}/r`, `${s}.test`, certs[s], { PULUMI_COMMAND_STDOUT: created[s] }),
+                        );
+                        expect(`${r.status} ${r.stderr}`).toBe("0 ");
+                    }
+                    expect(snapshot(docker)).toEqual(before);
+                },
+            );
+        }
+
+        run(
+            "ten stacks on one hostname with two CAs at once: the refused ones leave nothing, the last to go removes all",
+            async () => {
+                const before = snapshot(docker);
+                for (let round = 0; round < 4; round++) {
+                    const runs = await Promise.all(
+                        Array.from(
+                            { length: 10 },
+                            (_, i) =>
+                                startIsolated(
+                                    "dockerTrust.js",
+                                    "add",
+                                    ca(`p/s${i}/r`, "a.test", i % 2 ? certs.b : certs.a),
+                                ).done,
+                        ),
+                    );
+                    const accepted = runs.filter(r => r.status === 0);
+                    expect(accepted.length).toBe(5);
+                    for (const r of runs.filter(x => x.status !== 0)) {
+                        expect(r.stderr).toMatch(/holds the certificate another stack \(.*\) trusts/);
+                    }
+                    for (const r of accepted) {
+                        const owner = r.result.owner as string;
+                        const gone = runIsolated(
+                            "dockerTrust.js",
+                            "remove",
+                            ca(owner, "a.test", "", { PULUMI_COMMAND_STDOUT: r.stdout }),
+                        );
+                        expect(`${gone.status} ${gone.stderr}`).toBe("0 ");
+                    }
+                    expect(snapshot(docker)).toEqual(before);
+                }
+            },
+            300000,
+        );
+    });
+
     describe("the lock and the copy of a file whose directory is not writable live where only their user can write", () => {
         run(
             "another user's directory at the earlier version's /tmp name blocks nothing, and nothing is made in /tmp",

@@ -6,7 +6,9 @@
 // Several stacks may share one daemon.json, and dockerd refuses keys it does not know, so what our stacks
 // added is recorded beside it, in ".<name>.distribution-registry.json" (the ledger): which registry each owner
 // needs, whether the list, the key or the file was there before. Whichever stack goes last puts the file back,
-// in any order of destroys. A ca.crt has a ledger beside it too (its owners, the directories made for it).
+// in any order of destroys. A ca.crt has a ledger beside it too (its owners, the directories made for it), and
+// a certs.d our stacks made is recorded beside it (".certs.d.distribution-registry.json"): the last of our
+// stacks to leave it removes it.
 // A ledger is followed only if no one else could have written it and it names nothing outside what it governs;
 // a broken one stops a create, and a destroy leaves it (and what it governs) alone with a warning.
 // Inputs from the environment: DR_TRUST_MODE, DR_REGISTRY (host or host:port),
@@ -112,6 +114,14 @@ function caLedgerProblem(x, file) {
     }
     return null;
 }
+
+/** The record beside a certs.d that our stacks made, so that the last of them to leave it removes it. */
+function certsRecordPath(certsDir) {
+    return path.join(path.dirname(certsDir), `.${path.basename(certsDir)}.distribution-registry.json`);
+}
+
+const certsRecordProblem = x =>
+    isObject(x) && x.createdDirectory === true ? null : "it is not {createdDirectory: true}";
 
 /** A create refused because of a record: the first line names the input, the file and the fix. */
 function brokenRecord(configKey, record, reason, fix) {
@@ -356,6 +366,10 @@ function checkCertificate(pem) {
 
 const caLedgerFix = (file, registry) => `Remove it and ${file} if no other stack trusts ${registry}, then run again`;
 
+/**
+ * Writes ca.crt under two locks: certs.d's (beside it, in its parent: it covers making and removing the
+ * directories, so a refused create leaves none behind) and the file's own (which earlier versions take).
+ */
 function addCa(o) {
     checkCertificate(o.caCertificate);
     if (!fs.existsSync(path.dirname(o.certsDir))) {
@@ -363,18 +377,51 @@ function addCa(o) {
             `the directory of ${o.certsDir} does not exist: is Docker installed? Set dockerCertsDir, or dockerTrust to "none"`,
         );
     }
-    const registryDir = path.join(o.certsDir, o.registry);
+    const certsDir = o.certsDir;
+    const registryDir = path.join(certsDir, o.registry);
     const file = path.join(registryDir, "ca.crt");
-    const made = [];
-    for (const dir of [o.certsDir, registryDir]) {
-        if (privileged("makeDirectory", dir, "", o.sudo) === "created") {
-            made.push(dir);
-        }
-    }
     const previous = o.previous || {};
     // A create of the earlier version recorded its ownership only in its own output.
     const legacyOurs = previous.mode === "ca" && previous.file === file && previous.added === true && !previous.ledger;
-    const recorded = withLock(file, () => writeCa(o, file, caLedgerPath(file), made, legacyOurs, previous), o.sudo);
+    const ledgerFile = caLedgerPath(file);
+    const recorded = withLock(
+        certsDir,
+        () => {
+            const certsRecord = readRecord(certsRecordPath(certsDir), certsDir, certsRecordProblem);
+            if (certsRecord.state === "invalid") {
+                throw brokenRecord(
+                    "dockerCertsDir",
+                    certsRecordPath(certsDir),
+                    certsRecord.reason,
+                    `Remove it if no stack of this project trusts a registry in ${certsDir} any more, then run again`,
+                );
+            }
+            const made = [];
+            let recordWritten = false;
+            try {
+                for (const dir of [certsDir, registryDir]) {
+                    if (privileged("makeDirectory", dir, "", o.sudo) === "created") {
+                        made.push(dir);
+                    }
+                }
+                if (made.includes(certsDir) && certsRecord.state === "missing") {
+                    saveRecord(certsRecordPath(certsDir), { createdDirectory: true }, o.sudo, "");
+                    recordWritten = true;
+                }
+                return withLock(file, () => writeCa(o, file, ledgerFile, made, legacyOurs, previous), o.sudo);
+            } catch (e) {
+                // Nothing of a refused or failed create stays: the directories it made (empty), and their record.
+                for (const dir of [...made].reverse()) {
+                    privileged("removeEmptyDirectory", dir, "", o.sudo);
+                }
+                if (recordWritten && !fs.existsSync(certsDir)) {
+                    privileged("removeFile", certsRecordPath(certsDir), "", o.sudo);
+                }
+                throw e;
+            }
+        },
+        o.sudo,
+    );
     if (!recorded) {
         // The user's file: nothing of ours to remove later (no directory was made, since the file was there).
         return { mode: "ca", file, registry: o.registry, owner: o.owner, added: false };
@@ -403,8 +450,7 @@ function writeCa(o, file, ledgerFile, made, legacyOurs, previous) {
     const ledger = ledgerBefore
         ? JSON.parse(JSON.stringify(ledgerBefore))
         : { owners: [], createdDirs: legacyDirs.filter(d => caDirectories(file).includes(path.resolve(d))) };
-    // The directories were made before the lock (it lives in one of them), so a stack running at the same time may
-    // have written the ledger first, seeing them already there: what we made is recorded all the same.
+    // certs.d is recorded here too (as earlier versions do), so that an earlier version that goes last removes it.
     for (const dir of made) {
         if (!ledger.createdDirs.includes(dir)) {
             ledger.createdDirs.push(dir);
@@ -442,19 +488,31 @@ function removeCa(o, created) {
         warn(`the record of this stack's create names no ca.crt (${JSON.stringify(file)}); nothing was removed`);
         return { removed: false };
     }
-    if (!fs.existsSync(path.dirname(file))) {
+    const registryDir = path.dirname(file);
+    const certsDir = path.dirname(registryDir);
+    if (!fs.existsSync(path.dirname(certsDir))) {
         return { removed: true };
     }
-    const outcome = withLock(
-        file,
-        () => (created.ledger ? leaveCa(o, created, file) : leaveUnrecordedCa(o, created, file)),
+    return withLock(
+        certsDir,
+        () => {
+            let outcome = { dirs: [] };
+            if (fs.existsSync(registryDir)) {
+                outcome = withLock(
+                    file,
+                    () => (created.ledger ? leaveCa(o, created, file) : leaveUnrecordedCa(o, created, file)),
+                    o.sudo,
+                );
+            }
+            // After the file's lock is gone: it lives in the certificate's directory.
+            if (outcome.dirs.includes(path.resolve(registryDir))) {
+                privileged("removeEmptyDirectory", registryDir, "", o.sudo);
+            }
+            leaveCertsDir(certsDir, outcome.dirs.includes(path.resolve(certsDir)), o.sudo);
+            return outcome.kept ? { removed: false, kept: outcome.kept } : { removed: true };
+        },
         o.sudo,
     );
-    // After the lock is gone: it lives in the certificate's directory. Deepest first: two stacks may each have made one.
-    for (const dir of [...outcome.dirs].sort((x, y) => y.length - x.length)) {
-        privileged("removeEmptyDirectory", dir, "", o.sudo);
-    }
-    return outcome.kept ? { removed: false, kept: outcome.kept } : { removed: true };
 }
 
 /** Under the file's lock: takes this owner off the ledger; the last one removes ca.crt and the ledger. */
@@ -484,6 +542,34 @@ function leaveUnrecordedCa(o, created, file) {
     privileged("removeFile", file, "", o.sudo);
     const dirs = Array.isArray(created.createdDirs) ? created.createdDirs.map(d => path.resolve(String(d))) : [];
     return { dirs: dirs.filter(d => caDirectories(file).includes(d)) };
+}
+
+/**
+ * Under certs.d's lock: removes certs.d when our stacks made it (its record, or an earlier version's ledger, says
+ * so), none of them trusts a registry in it any more, and it is empty (the user may keep files of their own there).
+ */
+function leaveCertsDir(certsDir, listed, sudo) {
+    const recordFile = certsRecordPath(certsDir);
+    const record = readRecord(recordFile, certsDir, certsRecordProblem);
+    if (record.state === "invalid") {
+        leaveBrokenRecord(recordFile, record.reason, certsDir, `Remove it, and ${certsDir} if it is empty`);
+        return;
+    }
+    if (record.state === "missing" && !listed) {
+        return;
+    }
+    if (fs.existsSync(certsDir)) {
+        const ours = fs
+            .readdirSync(certsDir)
+            .some(name => fs.existsSync(caLedgerPath(path.join(certsDir, name, "ca.crt"))));
+        if (ours) {
+            return;
+        }
+        privileged("removeEmptyDirectory", certsDir, "", sudo);
+    }
+    if (record.state === "valid") {
+        privileged("removeFile", recordFile, "", sudo);
+    }
 }
 
 // --- entry point ---------------------------------------------------------------------------------
