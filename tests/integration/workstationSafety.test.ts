@@ -1,6 +1,5 @@
 import * as childProcess from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import {
     canIsolate,
@@ -17,6 +16,7 @@ import {
     snapshot,
     startIsolated,
 } from "../support/isolation";
+import { lockRecord, procStart } from "../support/lockRecord";
 import { itWhen } from "../support/requirements";
 import { startSudoStandIn } from "../support/sudoStandIn";
 import { makeSelfSignedCertificate } from "../support/tls";
@@ -54,31 +54,6 @@ function largeHosts(): string {
         lines.push(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255} host${i}.internal ${padding}\n`);
     }
     return `${userHosts}${lines.join("")}# the user's last line\n`;
-}
-
-/** A lock record as the scripts write it: the holder's pid, start time, boot, machine and a random nonce. */
-function lockRecord(pid: number, start: string | null): string {
-    let boot: string;
-    try {
-        boot = `id:${fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()}`;
-    } catch (_) {
-        boot = `at:${Math.round(Date.now() / 1000 - os.uptime())}`;
-    }
-    return JSON.stringify({
-        version: 1,
-        pid,
-        start,
-        boot,
-        host: os.hostname(),
-        nonce: "0123456789abcdef",
-        sequence: 1,
-    });
-}
-
-/** The start time of a running process as /proc gives it (field 22 of its stat). */
-function procStart(pid: number): string {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return `proc:${stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]}`;
 }
 
 describe("workstation files against a hostile or unlucky user (issue 20)", () => {

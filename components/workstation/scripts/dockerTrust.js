@@ -6,9 +6,9 @@
 // Several stacks may share one daemon.json, and dockerd refuses keys it does not know, so what our stacks
 // added is recorded beside it, in ".<name>.distribution-registry.json" (the ledger): which registry each owner
 // needs, whether the list, the key or the file was there before. Whichever stack goes last puts the file back,
-// in any order of destroys. A ca.crt has a ledger beside it too (its owners, the directories made for it), and
-// a certs.d our stacks made is recorded beside it (".certs.d.distribution-registry.json"): the last of our
-// stacks to leave it removes it.
+// in any order of destroys. A ca.crt has a ledger beside it too (its owners, the directories made for it); when
+// the last owner of a certificate whose ledger says certs.d was made by ours goes, that claim passes to another
+// ledger of ours in certs.d, so whichever of our stacks leaves certs.d last removes it.
 // A ledger is followed only if no one else could have written it and it names nothing outside what it governs;
 // a broken one stops a create, and a destroy leaves it (and what it governs) alone with a warning.
 // Inputs from the environment: DR_TRUST_MODE, DR_REGISTRY (host or host:port),
@@ -114,14 +114,6 @@ function caLedgerProblem(x, file) {
     }
     return null;
 }
-
-/** The record beside a certs.d that our stacks made, so that the last of them to leave it removes it. */
-function certsRecordPath(certsDir) {
-    return path.join(path.dirname(certsDir), `.${path.basename(certsDir)}.distribution-registry.json`);
-}
-
-const certsRecordProblem = x =>
-    isObject(x) && x.createdDirectory === true ? null : "it is not {createdDirectory: true}";
 
 /** A create refused because of a record: the first line names the input, the file and the fix. */
 function brokenRecord(configKey, record, reason, fix) {
@@ -368,7 +360,7 @@ const caLedgerFix = (file, registry) => `Remove it and ${file} if no other stack
 
 /**
  * Writes ca.crt under two locks: certs.d's (beside it, in its parent: it covers making and removing the
- * directories, so a refused create leaves none behind) and the file's own (which earlier versions take).
+ * directories, so a refused create leaves none behind) and the file's own (which earlier versions take too).
  */
 function addCa(o) {
     checkCertificate(o.caCertificate);
@@ -387,35 +379,22 @@ function addCa(o) {
     const recorded = withLock(
         certsDir,
         () => {
-            const certsRecord = readRecord(certsRecordPath(certsDir), certsDir, certsRecordProblem);
-            if (certsRecord.state === "invalid") {
-                throw brokenRecord(
-                    "dockerCertsDir",
-                    certsRecordPath(certsDir),
-                    certsRecord.reason,
-                    `Remove it if no stack of this project trusts a registry in ${certsDir} any more, then run again`,
-                );
-            }
             const made = [];
-            let recordWritten = false;
             try {
                 for (const dir of [certsDir, registryDir]) {
                     if (privileged("makeDirectory", dir, "", o.sudo) === "created") {
                         made.push(dir);
                     }
                 }
-                if (made.includes(certsDir) && certsRecord.state === "missing") {
-                    saveRecord(certsRecordPath(certsDir), { createdDirectory: true }, o.sudo, "");
-                    recordWritten = true;
-                }
-                return withLock(file, () => writeCa(o, file, ledgerFile, made, legacyOurs, previous), o.sudo);
+                // certs.d made by ours is recorded in every ledger of ours in it, so that it is not forgotten when an
+                // earlier version, which hands nothing over, removes its own ledger.
+                const claims = made.includes(certsDir) || claimsCertsDir(certsDir) ? [certsDir] : [];
+                const recorded = [...new Set([...made, ...claims])];
+                return withLock(file, () => writeCa(o, file, ledgerFile, recorded, legacyOurs, previous), o.sudo);
             } catch (e) {
-                // Nothing of a refused or failed create stays: the directories it made (empty), and their record.
+                // Nothing of a refused or failed create stays: the directories it made (empty by now).
                 for (const dir of [...made].reverse()) {
                     privileged("removeEmptyDirectory", dir, "", o.sudo);
-                }
-                if (recordWritten && !fs.existsSync(certsDir)) {
-                    privileged("removeFile", certsRecordPath(certsDir), "", o.sudo);
                 }
                 throw e;
             }
@@ -427,6 +406,15 @@ function addCa(o) {
         return { mode: "ca", file, registry: o.registry, owner: o.owner, added: false };
     }
     return { mode: "ca", file, registry: o.registry, owner: o.owner, ledger: true, added: true };
+}
+
+/** Whether a ledger of ours in certs.d says our stacks made it. */
+function claimsCertsDir(certsDir) {
+    return fs.readdirSync(certsDir).some(name => {
+        const other = path.join(certsDir, name, "ca.crt");
+        const read = readRecord(caLedgerPath(other), other, x => caLedgerProblem(x, other));
+        return read.state === "valid" && read.value.createdDirs.some(d => path.resolve(d) === path.resolve(certsDir));
+    });
 }
 
 /** Under the file's lock: records this owner (and the directories made) in the ledger, then writes ca.crt. */
@@ -450,7 +438,7 @@ function writeCa(o, file, ledgerFile, made, legacyOurs, previous) {
     const ledger = ledgerBefore
         ? JSON.parse(JSON.stringify(ledgerBefore))
         : { owners: [], createdDirs: legacyDirs.filter(d => caDirectories(file).includes(path.resolve(d))) };
-    // certs.d is recorded here too (as earlier versions do), so that an earlier version that goes last removes it.
+    // What our stacks made, certs.d included: the ledger is where every version looks for it.
     for (const dir of made) {
         if (!ledger.createdDirs.includes(dir)) {
             ledger.createdDirs.push(dir);
@@ -508,7 +496,9 @@ function removeCa(o, created) {
             if (outcome.dirs.includes(path.resolve(registryDir))) {
                 privileged("removeEmptyDirectory", registryDir, "", o.sudo);
             }
-            leaveCertsDir(certsDir, outcome.dirs.includes(path.resolve(certsDir)), o.sudo);
+            if (outcome.dirs.includes(path.resolve(certsDir))) {
+                leaveCertsDir(certsDir, o.sudo);
+            }
             return outcome.kept ? { removed: false, kept: outcome.kept } : { removed: true };
         },
         o.sudo,
@@ -545,31 +535,40 @@ function leaveUnrecordedCa(o, created, file) {
 }
 
 /**
- * Under certs.d's lock: removes certs.d when our stacks made it (its record, or an earlier version's ledger, says
- * so), none of them trusts a registry in it any more, and it is empty (the user may keep files of their own there).
+ * Under certs.d's lock, when the last owner of a ledger saying certs.d was made by ours has gone: another ledger of
+ * ours in certs.d takes that over (under its certificate's lock); with none left, certs.d is removed if it is empty
+ * (the user may keep files of their own there).
  */
-function leaveCertsDir(certsDir, listed, sudo) {
-    const recordFile = certsRecordPath(certsDir);
-    const record = readRecord(recordFile, certsDir, certsRecordProblem);
-    if (record.state === "invalid") {
-        leaveBrokenRecord(recordFile, record.reason, certsDir, `Remove it, and ${certsDir} if it is empty`);
+function leaveCertsDir(certsDir, sudo) {
+    if (!fs.existsSync(certsDir)) {
         return;
     }
-    if (record.state === "missing" && !listed) {
-        return;
-    }
-    if (fs.existsSync(certsDir)) {
-        const ours = fs
-            .readdirSync(certsDir)
-            .some(name => fs.existsSync(caLedgerPath(path.join(certsDir, name, "ca.crt"))));
-        if (ours) {
+    for (const name of fs.readdirSync(certsDir)) {
+        const other = path.join(certsDir, name, "ca.crt");
+        if (!fs.existsSync(caLedgerPath(other))) {
+            continue;
+        }
+        const taken = withLock(
+            other,
+            () => {
+                const read = readRecord(caLedgerPath(other), other, x => caLedgerProblem(x, other));
+                if (read.state !== "valid") {
+                    return false;
+                }
+                const ledger = read.value;
+                if (!ledger.createdDirs.some(d => path.resolve(d) === path.resolve(certsDir))) {
+                    ledger.createdDirs.push(certsDir);
+                    saveRecord(caLedgerPath(other), ledger, sudo, other);
+                }
+                return true;
+            },
+            sudo,
+        );
+        if (taken) {
             return;
         }
-        privileged("removeEmptyDirectory", certsDir, "", sudo);
     }
-    if (record.state === "valid") {
-        privileged("removeFile", recordFile, "", sudo);
-    }
+    privileged("removeEmptyDirectory", certsDir, "", sudo);
 }
 
 // --- entry point ---------------------------------------------------------------------------------
