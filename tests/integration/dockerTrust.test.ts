@@ -179,20 +179,23 @@ describe("docker trust script (the Command's create and delete, on temporary Doc
         expect(fs.readFileSync(daemonJson, "utf8")).toBe(userConfig);
     });
 
-    test("ca: writes <certsDir>/<registry>/ca.crt and removes it and the directories it made", () => {
+    test("ca: writes the CA to <certsDir>/<registry>/ca.crt; destroy removes it and the directories it made", () => {
         const cert = makeSelfSignedCertificate(path.join(dir, "tls"), "registry.test");
-        const { created } = addThenRemove({
-            DR_TRUST_MODE: "ca",
-            DR_CA_CERTIFICATE: cert.certPem,
-            DR_REGISTRY: "registry.test:8443",
-        });
-        expect(created.result).toMatchObject({
-            mode: "ca",
-            file: path.join(certsDir, "registry.test:8443", "ca.crt"),
-            added: true,
-        });
-        expect(fs.existsSync(certsDir)).toBe(false);
-        expect(fs.existsSync(daemonJson)).toBe(false);
+        const extra = { DR_TRUST_MODE: "ca", DR_CA_CERTIFICATE: cert.certPem, DR_REGISTRY: "registry.test:8443" };
+        const file = path.join(certsDir, "registry.test:8443", "ca.crt");
+        const created = runCommandScript("dockerTrust.js", "add", env(extra));
+        expect(`${created.status} ${created.stderr}`).toBe("0 ");
+        expect(created.result).toMatchObject({ mode: "ca", file, added: true });
+        // What Docker reads: the certificate itself, readable by everyone (as Docker's own files are).
+        expect(fs.readFileSync(file, "utf8")).toBe(cert.certPem);
+        expect(fs.statSync(file).mode & 0o777).toBe(0o644);
+        const removed = runCommandScript(
+            "dockerTrust.js",
+            "remove",
+            env({ ...extra, PULUMI_COMMAND_STDOUT: created.stdout }),
+        );
+        expect(`${removed.status} ${removed.stderr}`).toBe("0 ");
+        expect(fs.readdirSync(dir)).toEqual(["tls"]);
     });
 
     test("ca: keeps a certs directory that holds other registries' files", () => {

@@ -77,35 +77,38 @@ describe("hosts entry script (the Command's create and delete, on a temporary ho
         expect(fs.readFileSync(file, "utf8")).toContain("registry.test");
     });
 
-    test("two stacks adding at the same time both end up present, and each removes only its own line", async () => {
+    test("six stacks adding at once all land; each removal, at once or one by one, takes out only its own line", async () => {
+        const stack = (i: number) => ({
+            DR_OWNER: `p/stack${i}/registry`,
+            DR_HOSTNAME: `r${i}.test`,
+            DR_ADDRESS: `192.0.2.${i + 1}`,
+        });
+        const line = (i: number) => `192.0.2.${i + 1} r${i}.test # distribution-registry: p/stack${i}/registry\n`;
         const runs = await Promise.all(
-            Array.from({ length: 6 }, (_, i) =>
-                runCommandScriptAsync(
-                    "hostsEntry.js",
-                    "add",
-                    env({
-                        DR_OWNER: `p/stack${i}/registry`,
-                        DR_HOSTNAME: `r${i}.test`,
-                        DR_ADDRESS: `192.0.2.${i + 1}`,
-                    }),
-                ),
-            ),
+            Array.from({ length: 6 }, (_, i) => runCommandScriptAsync("hostsEntry.js", "add", env(stack(i)))),
         );
-        expect(runs.map(r => r.status)).toEqual([0, 0, 0, 0, 0, 0]);
-        const text = fs.readFileSync(file, "utf8");
-        for (let i = 0; i < 6; i++) {
-            expect(text).toContain(`192.0.2.${i + 1} r${i}.test # distribution-registry: p/stack${i}/registry\n`);
+        expect(runs.map(r => `${r.status} ${r.stderr}`)).toEqual(runs.map(() => "0 "));
+        // The user's lines first, as they were, then exactly one line per stack, in whatever order they landed.
+        const ours = (text: string) => text.slice(original.length).match(/[^\n]*\n/g) ?? [];
+        const added = fs.readFileSync(file, "utf8");
+        expect(added.startsWith(original)).toBe(true);
+        expect([...ours(added)].sort()).toEqual([0, 1, 2, 3, 4, 5].map(line).sort());
+        // Three go at once, then the others one by one: after each, the lines left are exactly the others'.
+        const removed = await Promise.all(
+            [0, 2, 4].map(i => runCommandScriptAsync("hostsEntry.js", "remove", env(stack(i)))),
+        );
+        expect(removed.map(r => `${r.status} ${r.stderr}`)).toEqual(removed.map(() => "0 "));
+        let left = [1, 3, 5];
+        expect([...ours(fs.readFileSync(file, "utf8"))].sort()).toEqual(left.map(line).sort());
+        for (const i of [3, 1, 5]) {
+            expect(runCommandScript("hostsEntry.js", "remove", env(stack(i))).status).toBe(0);
+            left = left.filter(j => j !== i);
+            const text = fs.readFileSync(file, "utf8");
+            expect(text.startsWith(original)).toBe(true);
+            expect([...ours(text)].sort()).toEqual(left.map(line).sort());
         }
-        await Promise.all(
-            Array.from({ length: 6 }, (_, i) =>
-                runCommandScriptAsync(
-                    "hostsEntry.js",
-                    "remove",
-                    env({ DR_OWNER: `p/stack${i}/registry`, DR_HOSTNAME: `r${i}.test` }),
-                ),
-            ),
-        );
         expect(fs.readFileSync(file, "utf8")).toBe(original);
+        expect(fs.readdirSync(dir)).toEqual(["hosts"]);
     });
 
     test("a line of someone else's mapping the hostname elsewhere is a clear error and nothing changes", () => {
@@ -136,17 +139,34 @@ describe("hosts entry script (the Command's create and delete, on a temporary ho
         return `${bin}:${process.env.PATH}`;
     }
 
-    test("through sudo: the privileged write gets the content on stdin and the path as its only argument", () => {
+    test("through sudo: every privileged step gets its content on stdin, and only a path and nonces as arguments", () => {
         const log = path.join(dir, "sudo-args");
-        // Records its arguments, then runs them without -n, as a sudo that may would.
-        const PATH = fakeSudo(`printf '%s\\n' "$@" > "${log}"; shift; exec "$@"`);
+        // Records each call's arguments (one per line, a blank line after each call), then runs them without -n,
+        // as a sudo that may would.
+        const PATH = fakeSudo(`printf '%s\\n' "$@" '' >> "${log}"; shift; exec "$@"`);
         expect(runCommandScript("hostsEntry.js", "add", env({ DR_SUDO: "always", PATH })).status).toBe(0);
         expect(fs.readFileSync(file, "utf8")).toContain("192.0.2.10 registry.test");
-        const args = fs.readFileSync(log, "utf8");
-        expect(args.startsWith("-n\n")).toBe(true);
-        expect(args).not.toContain("192.0.2.10");
         expect(runCommandScript("hostsEntry.js", "remove", env({ DR_SUDO: "always", PATH })).status).toBe(0);
         expect(fs.readFileSync(file, "utf8")).toBe(original);
+        // Each call: -n, node, -e, the operation's own source, then the path it acts on, then only hex nonces,
+        // lock generations, an encoding or a list of uids: never a value of the user's.
+        const calls = fs
+            .readFileSync(log, "utf8")
+            .split(/\n\n(?=-n\n)/)
+            .map(c => c.replace(/\n+$/, ""));
+        const shapes = calls.map(call => {
+            const [n, node, e, ...rest] = call.split("\n");
+            const source = rest.findIndex(l => l.startsWith("process.stdout.write(String("));
+            // The source ends with a newline: an empty line, then the path.
+            const [end, target, ...args] = rest.slice(source + 1);
+            const operation = /process\.stdout\.write\(String\((\w+)\(/.exec(rest[source])![1];
+            const plain = args.every(a => /^([0-9a-f]{16}(-\d+)?|[df]\d+-\d+|utf8|base64|[\d,]+)$/.test(a));
+            return `${n} ${node === process.execPath} ${e} ${operation} ${end === "" && target.startsWith(dir)} ${plain}`;
+        });
+        expect(shapes.length).toBeGreaterThan(0);
+        expect(shapes).toContain("-n true -e writeFileAtomic true true");
+        expect(shapes.filter(s => !/^-n true -e \w+ true true$/.test(s))).toEqual([]);
+        expect(fs.readFileSync(log, "utf8")).not.toContain("192.0.2.10");
     });
 
     test("a sudo that wants a password is a clear error and the file is untouched", () => {

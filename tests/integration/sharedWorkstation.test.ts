@@ -2,13 +2,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { runCommandScriptAsync } from "../support/commandRunner";
+import { snapshot } from "../support/isolation";
 import { makeSelfSignedCertificate } from "../support/tls";
 
 /**
- * Several stacks on one workstation: ten owners add their hosts line and their insecure registry at the same
- * time, on one hosts file and one daemon.json, as ten `pulumi up` would; then they go in different orders,
- * as their `pulumi destroy` would. Whatever the order, both files come back byte for byte, and nothing of
- * ours (ledger, lock, temporary file) stays in their directory.
+ * Several stacks on one workstation: ten owners add their hosts line, their insecure registry and their
+ * registry's CA in certs.d at the same time, on one hosts file, one daemon.json and one certs.d, as ten
+ * `pulumi up` would; then they go in different orders, as their `pulumi destroy` would. Whatever the order,
+ * every file and directory comes back as it was (content, mode, owner), certs.d included (it did not exist),
+ * and nothing of ours (ledger, record, lock, temporary file) stays.
  */
 const userHosts =
     "127.0.0.1\tlocalhost\n::1 localhost ip6-localhost\n# the user's own comment\n10.0.0.5 build.internal";
@@ -54,7 +56,19 @@ const orders: Array<[string, number[]]> = [
     ["all at once", []],
 ];
 
-describe("ten stacks sharing one hosts file and one daemon.json", () => {
+/** One CA per registry: stacks that share a registry share its CA, as they would share the registry. */
+const caOf = (dir: string) => {
+    const certs = new Map<string, string>();
+    return (registry: string) => {
+        if (!certs.has(registry)) {
+            const host = registry.replace(/:.*/, "");
+            certs.set(registry, makeSelfSignedCertificate(path.join(dir, `tls-${registry}`), host).certPem);
+        }
+        return certs.get(registry)!;
+    };
+};
+
+describe("ten stacks sharing one hosts file, one daemon.json and one certs.d", () => {
     let dir: string;
     beforeEach(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-shared-"));
@@ -62,14 +76,19 @@ describe("ten stacks sharing one hosts file and one daemon.json", () => {
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     test.each(orders)(
-        "created concurrently, destroyed in %s: both files come back byte for byte",
+        "created concurrently, destroyed in %s: every file and directory comes back as it was",
         async (_name, order) => {
-            const hostsFile = path.join(dir, "hosts");
-            const dockerDir = path.join(dir, "docker");
+            const work = path.join(dir, "work");
+            fs.mkdirSync(work);
+            const hostsFile = path.join(work, "hosts");
+            const dockerDir = path.join(work, "docker");
             const daemonJson = path.join(dockerDir, "daemon.json");
+            const certsDir = path.join(dockerDir, "certs.d");
             fs.writeFileSync(hostsFile, userHosts);
             fs.mkdirSync(dockerDir);
             fs.writeFileSync(daemonJson, userDaemonJson);
+            const ca = caOf(dir);
+            const before = snapshot(work);
             const hostsEnv = (s: (typeof stacks)[0]) => ({
                 DR_HOSTS_FILE: hostsFile,
                 DR_ADDRESS: "192.0.2.10",
@@ -81,21 +100,28 @@ describe("ten stacks sharing one hosts file and one daemon.json", () => {
                 DR_TRUST_MODE: "insecure",
                 DR_REGISTRY: s.registry,
                 DR_DAEMON_CONFIG: daemonJson,
-                DR_CERTS_DIR: path.join(dockerDir, "certs.d"),
+                DR_CERTS_DIR: certsDir,
                 DR_SUDO: "never",
                 DR_OWNER: s.owner,
+            });
+            // Each stack trusts its registry both ways, so that one round covers daemon.json and certs.d.
+            const caEnv = (s: (typeof stacks)[0]) => ({
+                ...trustEnv(s),
+                DR_TRUST_MODE: "ca",
+                DR_CA_CERTIFICATE: ca(s.registry),
             });
 
             const created = await Promise.all(
                 stacks.map(async s => {
-                    const [hosts, trust] = await Promise.all([
+                    const [hosts, trust, caTrust] = await Promise.all([
                         runCommandScriptAsync("hostsEntry.js", "add", hostsEnv(s)),
                         runCommandScriptAsync("dockerTrust.js", "add", trustEnv(s)),
+                        runCommandScriptAsync("dockerTrust.js", "add", caEnv(s)),
                     ]);
                     expect(
-                        `${s.owner}: ${hosts.stderr}${trust.stderr.replace(/docker trust: daemon.json changed.*\n/, "")}`,
+                        `${s.owner}: ${hosts.stderr}${trust.stderr.replace(/docker trust: daemon.json changed.*\n/, "")}${caTrust.stderr}`,
                     ).toBe(`${s.owner}: `);
-                    return { hosts, trust };
+                    return { hosts, trust, caTrust };
                 }),
             );
             const hostsLines = fs
@@ -105,6 +131,11 @@ describe("ten stacks sharing one hosts file and one daemon.json", () => {
             expect(hostsLines).toHaveLength(stacks.length);
             const listed = JSON.parse(fs.readFileSync(daemonJson, "utf8"))["insecure-registries"];
             expect([...listed].sort()).toEqual([...new Set(stacks.map(s => s.registry))].sort());
+            const registries = [...new Set(stacks.map(s => s.registry))].sort();
+            expect(fs.readdirSync(certsDir).sort()).toEqual(registries);
+            for (const registry of registries) {
+                expect(fs.readFileSync(path.join(certsDir, registry, "ca.crt"), "utf8")).toBe(ca(registry));
+            }
 
             const remove = (i: number) =>
                 Promise.all([
@@ -116,29 +147,39 @@ describe("ten stacks sharing one hosts file and one daemon.json", () => {
                         ...trustEnv(stacks[i]),
                         PULUMI_COMMAND_STDOUT: created[i].trust.stdout,
                     }),
+                    runCommandScriptAsync("dockerTrust.js", "remove", {
+                        ...caEnv(stacks[i]),
+                        PULUMI_COMMAND_STDOUT: created[i].caTrust.stdout,
+                    }),
                 ]);
             if (order.length === 0) {
                 await Promise.all(stacks.map((_, i) => remove(i)));
             } else {
                 for (const i of order) {
                     const results = await remove(i);
-                    expect(results.map(r => r.status)).toEqual([0, 0]);
-                    // Until the last stack goes, what the others need stays.
+                    expect(
+                        results.map(
+                            r => `${r.status} ${r.stderr.replace(/docker trust: daemon.json changed.*\n/, "")}`,
+                        ),
+                    ).toEqual(["0 ", "0 ", "0 "]);
+                    // Until the last stack goes, what the others need stays: their registry listed, their CA in place.
                     const left = order.slice(order.indexOf(i) + 1);
                     const still = left.length
                         ? JSON.parse(fs.readFileSync(daemonJson, "utf8"))["insecure-registries"]
                         : [];
-                    for (const j of left) {
-                        expect(still).toContain(stacks[j].registry);
-                    }
+                    expect(
+                        left.map(
+                            j =>
+                                `${stacks[j].registry}: ${still.includes(stacks[j].registry)} ${fs.existsSync(path.join(certsDir, stacks[j].registry, "ca.crt"))}`,
+                        ),
+                    ).toEqual(left.map(j => `${stacks[j].registry}: true true`));
                 }
             }
             expect(fs.readFileSync(hostsFile, "utf8")).toBe(userHosts);
             expect(fs.readFileSync(daemonJson, "utf8")).toBe(userDaemonJson);
-            expect(fs.readdirSync(dockerDir)).toEqual(["daemon.json"]);
-            expect(fs.readdirSync(dir).sort()).toEqual(["docker", "hosts"]);
+            expect(snapshot(work)).toEqual(before);
         },
-        120000,
+        180000,
     );
 
     test("a daemon.json that did not exist is created by the first stack and removed by the last, in any order", async () => {
@@ -166,36 +207,56 @@ describe("ten stacks sharing one hosts file and one daemon.json", () => {
         }
     }, 120000);
 
-    test("a ca.crt several stacks trust stays until the last of them goes, in any order", async () => {
-        const cert = makeSelfSignedCertificate(path.join(dir, "tls"), "shared.test").certPem;
-        const dockerDir = path.join(dir, "docker");
-        const certsDir = path.join(dockerDir, "certs.d");
-        fs.mkdirSync(path.join(certsDir, "other.test"), { recursive: true });
-        fs.writeFileSync(path.join(certsDir, "other.test", "ca.crt"), "the user's");
-        const env = (s: (typeof stacks)[0]) => ({
-            DR_TRUST_MODE: "ca",
-            DR_REGISTRY: "shared.test",
-            DR_DAEMON_CONFIG: "",
-            DR_CERTS_DIR: certsDir,
-            DR_CA_CERTIFICATE: cert,
-            DR_SUDO: "never",
-            DR_OWNER: s.owner,
-        });
-        for (const [, order] of orders.slice(0, 5)) {
-            const created = await Promise.all(stacks.map(s => runCommandScriptAsync("dockerTrust.js", "add", env(s))));
-            expect(created.map(c => c.stderr).join("")).toBe("");
-            for (const [k, i] of order.entries()) {
-                await runCommandScriptAsync("dockerTrust.js", "remove", {
-                    ...env(stacks[i]),
-                    PULUMI_COMMAND_STDOUT: created[i].stdout,
-                });
-                const left = fs.existsSync(path.join(certsDir, "shared.test", "ca.crt"));
-                expect(`after ${k + 1} of ${order.length}: ${left ? "trusted" : "gone"}`).toBe(
-                    `after ${k + 1} of ${order.length}: ${k + 1 < order.length ? "trusted" : "gone"}`,
-                );
+    test.each([
+        ["a certs.d that did not exist", false],
+        ["a certs.d holding the user's own registry", true],
+    ] as Array<[string, boolean]>)(
+        "one hostname's ca.crt, trusted by all ten in %s, stays until the last of them goes, in any order",
+        async (_name, userCerts) => {
+            const cert = makeSelfSignedCertificate(path.join(dir, "tls"), "shared.test").certPem;
+            const dockerDir = path.join(dir, "docker");
+            const certsDir = path.join(dockerDir, "certs.d");
+            fs.mkdirSync(dockerDir);
+            if (userCerts) {
+                fs.mkdirSync(path.join(certsDir, "other.test"), { recursive: true });
+                fs.writeFileSync(path.join(certsDir, "other.test", "ca.crt"), "the user's");
             }
-            expect(fs.readdirSync(certsDir)).toEqual(["other.test"]);
-            expect(fs.readFileSync(path.join(certsDir, "other.test", "ca.crt"), "utf8")).toBe("the user's");
-        }
-    }, 120000);
+            const before = snapshot(dockerDir);
+            const env = (s: (typeof stacks)[0]) => ({
+                DR_TRUST_MODE: "ca",
+                DR_REGISTRY: "shared.test",
+                DR_DAEMON_CONFIG: "",
+                DR_CERTS_DIR: certsDir,
+                DR_CA_CERTIFICATE: cert,
+                DR_SUDO: "never",
+                DR_OWNER: s.owner,
+            });
+            for (const [name, order] of orders) {
+                const created = await Promise.all(
+                    stacks.map(s => runCommandScriptAsync("dockerTrust.js", "add", env(s))),
+                );
+                expect(created.map(c => `${c.status} ${c.stderr}`)).toEqual(stacks.map(() => "0 "));
+                expect(fs.readFileSync(path.join(certsDir, "shared.test", "ca.crt"), "utf8")).toBe(cert);
+                const remove = (i: number) =>
+                    runCommandScriptAsync("dockerTrust.js", "remove", {
+                        ...env(stacks[i]),
+                        PULUMI_COMMAND_STDOUT: created[i].stdout,
+                    });
+                if (order.length === 0) {
+                    const removed = await Promise.all(stacks.map((_, i) => remove(i)));
+                    expect(removed.map(r => `${r.status} ${r.stderr}`)).toEqual(stacks.map(() => "0 "));
+                }
+                for (const [k, i] of order.entries()) {
+                    const removed = await remove(i);
+                    expect(`${removed.status} ${removed.stderr}`).toBe("0 ");
+                    const left = fs.existsSync(path.join(certsDir, "shared.test", "ca.crt"));
+                    expect(`${name}, after ${k + 1} of ${order.length}: ${left ? "trusted" : "gone"}`).toBe(
+                        `${name}, after ${k + 1} of ${order.length}: ${k + 1 < order.length ? "trusted" : "gone"}`,
+                    );
+                }
+                expect([name, snapshot(dockerDir)]).toEqual([name, before]);
+            }
+        },
+        300000,
+    );
 });

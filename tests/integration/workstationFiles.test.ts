@@ -3,6 +3,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { runCommandScript } from "../support/commandRunner";
+import { canIsolate, hostile, isolationReason, makeDir, makeFile, makeRoot, runIsolated } from "../support/isolation";
+import { itWhen } from "../support/requirements";
 
 /** How the workstation scripts meet files that are not what they should be, and a shared temp directory. */
 describe("workstation scripts and their files", () => {
@@ -81,29 +83,35 @@ describe("workstation scripts and their files", () => {
         }
     });
 
-    test("the lock lives beside the file: a lock another user makes under the old /tmp name blocks nothing", () => {
-        const file = path.join(dir, "hosts");
-        fs.writeFileSync(file, "127.0.0.1 localhost\n");
-        // What a hostile local user could create in the shared /tmp, under the name the lock used to have.
-        const id = crypto
-            .createHash("sha256")
-            .update(path.resolve(fs.realpathSync(file)))
-            .digest("hex")
-            .slice(0, 16);
-        const squatted = path.join(os.tmpdir(), `distribution-registry-${id}.lock`);
-        fs.mkdirSync(squatted, { recursive: true });
-        try {
-            const started = Date.now();
-            const run = runCommandScript("hostsEntry.js", "add", hostsEnv(file));
-            expect(run.stderr).toBe("");
-            expect(Date.now() - started).toBeLessThan(10000);
-            expect(fs.readdirSync(dir)).toEqual(["hosts"]);
-        } finally {
-            fs.rmdirSync(squatted);
-        }
-        const { lockPathFor } = require("../../components/workstation/scripts/lockedFile");
-        expect(path.dirname(lockPathFor("/etc/hosts"))).toBe("/etc");
-    }, 20000);
+    itWhen(canIsolate, isolationReason)(
+        "the lock lives beside the file: another user's directory at the old /tmp lock name blocks nothing",
+        () => {
+            const root = makeRoot("dr-files-");
+            try {
+                const etc = makeDir(path.join(root, "etc"), null, 0o755);
+                const file = makeFile(path.join(etc, "hosts"), "127.0.0.1 localhost\n", null);
+                // The name the lock had in the shared /tmp, made there first by another local user (in a /tmp of this
+                // run only, so the machine's own is never touched).
+                const id = crypto.createHash("sha256").update(path.resolve(file)).digest("hex").slice(0, 16);
+                const squatted = `/tmp/distribution-registry-${id}.lock`;
+                const run = runIsolated("hostsEntry.js", "add", {
+                    mounts: [{ tmpfs: "/tmp" }],
+                    before: [{ as: hostile, code: `require("fs").mkdirSync(${JSON.stringify(squatted)})` }],
+                    env: hostsEnv(file),
+                });
+                expect(run.stderr).toBe("");
+                expect(run.status).toBe(0);
+                expect(fs.readFileSync(file, "utf8")).toBe(
+                    "127.0.0.1 localhost\n2001:db8::1 registry.test # distribution-registry: p/s/r\n",
+                );
+                expect(fs.readdirSync(etc)).toEqual(["hosts"]);
+            } finally {
+                fs.rmSync(root, { recursive: true, force: true });
+            }
+            const { lockPathFor } = require("../../components/workstation/scripts/lockedFile");
+            expect(lockPathFor("/etc/hosts")).toBe("/etc/.hosts.distribution-registry.lock");
+        },
+    );
 
     test("a sudo mode that is not auto, always or never is refused before anything changes", () => {
         const file = path.join(dir, "hosts");
