@@ -24,12 +24,16 @@ let demoOutput = "";
 
 /** Runs a command in the stand-in machine (the holder's mount namespace). */
 function onMachine(command: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; output: string } {
-    const r = childProcess.spawnSync("nsenter", [`--mount=/proc/${holder!.pid}/ns/mnt`, "--", ...command], {
-        cwd: repo,
-        encoding: "utf8",
-        env: { ...process.env, DR_DEMO_DIR: path.join(work, "demo"), ...env },
-        maxBuffer: 64 * 1024 * 1024,
-    });
+    const r = childProcess.spawnSync(
+        "nsenter",
+        [`--mount=/proc/${holder!.pid}/ns/mnt`, `--wd=${repo}`, "--", ...command],
+        {
+            cwd: repo,
+            encoding: "utf8",
+            env: { ...process.env, DR_DEMO_DIR: path.join(work, "demo"), ...env },
+            maxBuffer: 64 * 1024 * 1024,
+        },
+    );
     return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
@@ -95,7 +99,7 @@ describe("npm run demo", () => {
     demo("brings the registry up with the default config, each phase timed, and prints its URL", () => {
         const r = onMachine(["npm", "run", "demo"]);
         demoOutput = r.output;
-        expect({ status: r.status, tail: r.output.split("\n").slice(-15).join("\n") }).toMatchObject({ status: 0 });
+        expect(`exit ${r.status}\n${r.output.split("\n").slice(-15).join("\n")}`).toMatch(/^exit 0\n/);
         expect(r.output).toMatch(/^\[demo 1\] .* \.\.\.$/m);
         expect(r.output).toMatch(/^\[demo 3\] pulumi up of this program.*: done in \d+\.\d s$/m);
         expect(r.output).toContain("The registry is running at https://registry.test (answering 401");
@@ -118,7 +122,7 @@ describe("npm run demo", () => {
             .map(l => l.trim());
         expect(commands.map(c => c.split(" ")[1])).toEqual(["login", "copy", "inspect", "copy"]);
         const results = commands.map(c => onMachine(["sh", "-c", c]));
-        expect(results.map(r => r.status)).toEqual([0, 0, 0, 0]);
+        expect(results.map(r => (r.status === 0 ? 0 : `exit ${r.status}: ${r.output.trim()}`))).toEqual([0, 0, 0, 0]);
         // The inspect of the tag just pushed names it; the pull left an OCI layout with the manifest.
         expect(JSON.parse(results[2].output.slice(results[2].output.indexOf("{"))).Name).toBe("registry.test/hello");
         expect(fs.existsSync(path.join(work, "demo", "pulled", "index.json"))).toBe(true);
@@ -126,7 +130,7 @@ describe("npm run demo", () => {
 
     demo("npm run demo:down destroys it, stops the cluster and leaves the machine as it was", () => {
         const r = onMachine(["npm", "run", "demo:down"]);
-        expect({ status: r.status, tail: r.output.split("\n").slice(-15).join("\n") }).toMatchObject({ status: 0 });
+        expect(`exit ${r.status}\n${r.output.split("\n").slice(-15).join("\n")}`).toMatch(/^exit 0\n/);
         expect(r.output).toContain("The machine is as it was before the demo");
         expect(fs.readFileSync(hostsCopy)).toEqual(hostsBefore);
         expect(tree(dockerCopy)).toEqual(dockerBefore);

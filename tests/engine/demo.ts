@@ -174,8 +174,8 @@ async function up(): Promise<void> {
 }
 
 function printDone(outputs: Record<string, unknown>, hello: string): void {
-    const auth = file("auth.json");
-    const common = `--authfile ${auth} --cert-dir ${file("certs")}`;
+    const auth = `--authfile ${file("auth.json")}`;
+    const certs = file("certs");
     const lines = [
         "",
         `The registry is running at ${outputs.url} (answering 401 to anonymous requests, as it should).`,
@@ -187,10 +187,10 @@ function printDone(outputs: Record<string, unknown>, hello: string): void {
         `  caCertificate: (PEM, saved as ${path.join(file("certs"), "ca.crt")})`,
         "",
         `Log in, push and pull from this machine (user ${username}, password in ${file("password")}):`,
-        `  skopeo login ${common} --username ${username} --password-stdin ${hostname} < ${file("password")}`,
-        `  skopeo copy ${common} docker-archive:${hello} docker://${hostname}/hello:v2`,
-        `  skopeo inspect ${common} docker://${hostname}/hello:v2`,
-        `  skopeo copy ${common} docker://${hostname}/hello:v1 oci:${file("pulled")}:hello`,
+        `  skopeo login ${auth} --cert-dir ${certs} --username ${username} --password-stdin ${hostname} < ${file("password")}`,
+        `  skopeo copy ${auth} --dest-cert-dir ${certs} docker-archive:${hello} docker://${hostname}/hello:v2`,
+        `  skopeo inspect ${auth} --cert-dir ${certs} docker://${hostname}/hello:v2`,
+        `  skopeo copy ${auth} --src-cert-dir ${certs} docker://${hostname}/hello:v1 oci:${file("pulled")}:hello`,
     ];
     if (childProcess.spawnSync("docker", ["info"], { stdio: "ignore" }).status === 0) {
         lines.push(
