@@ -37,6 +37,8 @@ describe("tests/no-unchecked-loop-expect", () => {
             'test("x", () => { for (const f of ["a", "b"] as const) { expect(f).toMatch(/./); } });',
             'test("x", () => { for (let round = 0; round < 3; round++) { expect(round).toBeLessThan(3); } });',
             'test("x", () => { const ks = Object.keys(o); expect(ks).toHaveLength(2); expect(ks.every(k => k.startsWith("a"))).toBe(true); });',
+            // A loop that registers a test per item: each test asserts for itself.
+            "for (const b of binaries) { it(`runs ${b}`, () => { expect(run(b)).toBe(0); }); }",
             // No assertion in the loop.
             'test("x", () => { for (const x of xs) { total += x; } expect(total).toBe(3); });',
         ],
