@@ -89,7 +89,8 @@ describe.each(registries)(
             for (const e of deployment.spec.template.spec.containers[0].env) {
                 env[e.name] = e.value ?? secret.stringData[e.valueFrom.secretKeyRef.key];
             }
-            registry = await startRegistry({ config, htpasswd: secret.stringData.htpasswd, env, binary });
+            // Mounted where the rendered Deployment mounts them, read at the path the image's command gives.
+            registry = await startRegistry({ config, htpasswd: secret.stringData.htpasswd, env, binary, deployment });
         });
         afterAll(async () => registry?.stop());
 

@@ -40,6 +40,33 @@ export interface RegistryProcessOptions {
     binary?: string;
     /** Data directory to reuse (default: a new temporary one). */
     dataDir?: string;
+    /**
+     * The rendered Deployment: the config, htpasswd and data are then mounted where its pod template mounts them
+     * (default: where registryConfig.ts says the pod reads them).
+     */
+    deployment?: any;
+}
+
+/** Where, inside the pod, the config file(s), the htpasswd file and the data directory are. */
+export interface PodPaths {
+    configFiles: string[];
+    htpasswdFile: string;
+    dataDirectory: string;
+}
+
+/** The paths a rendered Deployment's pod template mounts the ConfigMap, the Secret's htpasswd item and the data at. */
+export function podPathsOf(deployment: any): PodPaths {
+    const pod = deployment.spec.template.spec;
+    const mountsOf = (volume: any) =>
+        pod.containers[0].volumeMounts.filter((m: any) => m.name === volume.name).map((m: any) => m.mountPath);
+    const config = pod.volumes.find((v: any) => v.configMap);
+    const auth = pod.volumes.find((v: any) => v.secret);
+    const data = pod.volumes.find((v: any) => v.name === "data");
+    return {
+        configFiles: mountsOf(config).map((d: string) => `${d}/${configFileName}`),
+        htpasswdFile: `${mountsOf(auth)[0]}/${auth.secret.items[0].path}`,
+        dataDirectory: mountsOf(data)[0],
+    };
 }
 
 export interface RunningRegistry {
@@ -102,15 +129,18 @@ export function registryMajorVersion(binary: string): number {
 const podLayoutScript = `
 set -eu
 m="$1" config="$2" htpasswd="$3" data="$4" binary="$5" tlsdir="$6" configpath="$7"
+podconfigs="$8" podhtpasswd="$9" poddata="\${10}"
 mount -t tmpfs -o mode=0755 dr-registry-pod "$m"
 mkdir "$m/upper" "$m/work" "$m/root"
 mount -t overlay dr-registry-root -o "lowerdir=/,upperdir=$m/upper,workdir=$m/work" "$m/root"
 r="$m/root"
 for d in /proc /dev /sys; do mount --rbind "$d" "$r$d"; done
-${configDirectories.map(d => `mkdir -p "$r${d}" && : > "$r${d}/${configFileName}" && mount --bind -o ro "$config" "$r${d}/${configFileName}"`).join("\n")}
-mkdir -p "$r${dataDirectory}" && mount --bind "$data" "$r${dataDirectory}"
+for f in $podconfigs; do
+  mkdir -p "$r$(dirname "$f")" && : > "$r$f" && mount --bind -o ro "$config" "$r$f"
+done
+mkdir -p "$r$poddata" && mount --bind "$data" "$r$poddata"
 if [ -n "$htpasswd" ]; then
-  mkdir -p "$r${htpasswdDirectory}" && : > "$r${htpasswdDirectory}/${htpasswdKey}" && mount --bind -o ro "$htpasswd" "$r${htpasswdDirectory}/${htpasswdKey}"
+  mkdir -p "$r$(dirname "$podhtpasswd")" && : > "$r$podhtpasswd" && mount --bind -o ro "$htpasswd" "$r$podhtpasswd"
 fi
 if [ -n "$tlsdir" ]; then mkdir -p "$r/run/dr-test-tls" && mount --bind -o ro "$tlsdir" "$r/run/dr-test-tls"; fi
 : > "$r/bin/registry" && mount --bind "$binary" "$r/bin/registry"
@@ -127,6 +157,13 @@ export async function startRegistry(options: RegistryProcessOptions): Promise<Ru
     const binary = binaryName.includes("/") ? binaryName : whichOrThrow(binaryName);
     // As the images start it: registry:2 reads /etc/docker/registry/config.yml, registry:3 /etc/distribution/config.yml.
     const configPath = `${registryMajorVersion(binary) >= 3 ? "/etc/distribution" : "/etc/docker/registry"}/${configFileName}`;
+    const paths: PodPaths = options.deployment
+        ? podPathsOf(options.deployment)
+        : {
+              configFiles: configDirectories.map(d => `${d}/${configFileName}`),
+              htpasswdFile: `${htpasswdDirectory}/${htpasswdKey}`,
+              dataDirectory,
+          };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-registry-"));
     const port = options.port ?? (await freePort());
     const configFile = path.join(dir, configFileName);
@@ -177,6 +214,9 @@ export async function startRegistry(options: RegistryProcessOptions): Promise<Ru
             binary,
             tlsDir,
             configPath,
+            paths.configFiles.join(" "),
+            paths.htpasswdFile,
+            paths.dataDirectory,
         ],
         { env, stdio: ["ignore", "pipe", "pipe"] },
     );
