@@ -433,7 +433,7 @@ describe("a Pulumi YAML stack previews the component, no cluster needed", () => 
                 );
                 const planned = preview.steps.map((st: any) => st.newState);
                 const kinds = planned.map((r: any) => r.type).sort();
-                // Every step of the plan: the stack, its providers, the component and each child (no checks: push is off).
+                // Every step of the plan: the stack, the explicit provider, the component and each child (no checks: push is off).
                 expect(kinds).toEqual([
                     "command:local:Command",
                     "distribution-registry:index:DistributionRegistry",
@@ -444,9 +444,7 @@ describe("a Pulumi YAML stack previews the component, no cluster needed", () => 
                     "kubernetes:core/v1:Secret",
                     "kubernetes:core/v1:Service",
                     "kubernetes:networking.k8s.io/v1:Ingress",
-                    "pulumi:providers:command",
                     "pulumi:providers:kubernetes",
-                    "pulumi:providers:random",
                     "pulumi:pulumi:Stack",
                     "random:index/randomPassword:RandomPassword",
                     "random:index/randomPassword:RandomPassword",
