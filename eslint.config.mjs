@@ -3,6 +3,7 @@ import js from "@eslint/js";
 import prettier from "eslint-config-prettier";
 import globals from "globals";
 import tseslint from "typescript-eslint";
+import testRules from "./tests/support/eslintTestRules.js";
 
 export default tseslint.config(
     { ignores: ["node_modules/", "bin/", "tests/consumer/"] },
@@ -33,6 +34,19 @@ export default tseslint.config(
         // They also load modules after installing Pulumi's mocks, or from paths known only at run time: require().
         files: ["tests/**/*.ts", "bench/**/*.ts"],
         rules: { "@typescript-eslint/no-explicit-any": "off", "@typescript-eslint/no-require-imports": "off" },
+    },
+    {
+        // Assertions that cannot fail, or that time the machine: refused in tests (bench/ is where figures go).
+        // The rules and why: tests/support/eslintTestRules.js; their own tests: tests/unit/lintRules.test.ts.
+        files: ["tests/**/*.ts"],
+        // Issue 20's helper owns these two and fixes their findings there; take them off this list when it lands.
+        ignores: ["tests/integration/sharedWorkstation.test.ts", "tests/integration/workstationFiles.test.ts"],
+        plugins: { tests: testRules },
+        rules: {
+            "tests/no-to-be-defined": "error",
+            "tests/no-unchecked-loop-expect": "error",
+            "tests/no-time-assertions": "error",
+        },
     },
     {
         // The workstation scripts and the jest reporter are CommonJS run by Node as they are.

@@ -53,13 +53,14 @@ async function main(): Promise<void> {
         namespace: await valueOf(program.namespace),
         htpasswdIsSecret: await pulumi.isSecret(program.htpasswd),
     };
-    // Registrations arrive asynchronously: wait until none came for a while.
-    for (
-        let last = -1, quiet = 0;
-        quiet < 5;
-        quiet = registered.length === last ? quiet + 1 : 0, last = registered.length
-    ) {
-        await new Promise(r => setTimeout(r, 20));
+    // Registrations arrive asynchronously (the TLS Secret's after the certificates are signed): wait until the
+    // runtime has no RPC outstanding (each resource holds one from its construction until its registration is
+    // answered) and a turn of the event loop started none. runtime.waitForRPCs is internal to @pulumi/pulumi.
+    const waitForRPCs: () => Promise<void> = (pulumi.runtime as any).waitForRPCs;
+    for (let before = -1; before !== registered.length;) {
+        before = registered.length;
+        await waitForRPCs();
+        await new Promise(r => setImmediate(r));
     }
     const installed = path.dirname(require.resolve("distribution-registry/package.json"));
     process.stdout.write(

@@ -2,7 +2,6 @@ import * as fs from "fs";
 import * as path from "path";
 import { verifyCatalog } from "../../components/verification/registryChecks";
 import { itWhen } from "../support/requirements";
-import { makeRandomLayerImage } from "./randomLayerImage";
 import { imageReference, imagesDir, machineState, readyPod, run, waitFor, whyNotRunnable } from "./realNode";
 import {
     appsNamespace,
@@ -15,6 +14,7 @@ import {
     removeWork,
     startTestbed,
     Testbed,
+    treeState,
     username,
 } from "./testbed";
 
@@ -24,8 +24,8 @@ import {
  * through Traefik, the verification reads it back through Traefik, and a pod in another namespace pulls and runs
  * what was pushed. It runs twice, each from an empty stack to `destroy`: the seed's setup (Traefik's default
  * certificate, Docker's insecure-registries, Distribution 2.8, docker push), then the default (a generated
- * certificate trusted through its CA, Distribution 3.x, skopeo then docker push). Figures (timings, push
- * throughput) are printed and kept in <work>/logs/figures.json.
+ * certificate trusted through its CA, Distribution 3.x, skopeo then docker push). Figures (timings) are printed
+ * and kept in <work>/logs/figures.json; nothing asserts them. The push benchmark is bench/pushThroughTraefik.ts.
  */
 const why = whyNotRunnable();
 const e2e = itWhen(why === undefined, why ?? "");
@@ -54,6 +54,11 @@ function pushResult(stack: string): { tool: string; pushed: string[]; digests: R
     const state = JSON.parse(bed.project.exportState(stack));
     const push = state.deployment.resources.find((r: any) => r.urn.endsWith("::registry-image-push"));
     return JSON.parse(push.outputs.stdout);
+}
+
+/** Where each pattern first matches in `text` (-1 when it does not): for steps that must come in an order. */
+function positions(text: string, patterns: RegExp[]): number[] {
+    return patterns.map(p => text.search(p));
 }
 
 /**
@@ -233,39 +238,47 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
         },
     );
 
-    e2e("the hosts line points the hostname at Traefik; the trust and the push were done for real", async () => {
-        expect(fs.readFileSync(bed.hostsCopy, "utf8")).toContain(
-            `${ingressAddress} ${hostname} # distribution-registry: distribution-registry/${stack}/registry\n`,
-        );
-        if (generated) {
-            // The CA in certs.d, daemon.json untouched, no restart: Docker reads certs.d at each connection.
-            expect(fs.readFileSync(path.join(bed.dockerEtc, "certs.d", hostname, "ca.crt"), "utf8")).toBe(
-                bed.project.outputs(stack).caCertificate,
+    e2e(
+        "the hosts line points the hostname at Traefik; the trust is in place; the push went through Traefik and the registry serves what it reported",
+        async () => {
+            expect(fs.readFileSync(bed.hostsCopy, "utf8")).toContain(
+                `${ingressAddress} ${hostname} # distribution-registry: distribution-registry/${stack}/registry\n`,
             );
-            expect(fs.readFileSync(path.join(bed.dockerEtc, "daemon.json"), "utf8")).toBe(daemonJsonBefore);
-            expect(bed.dockerdPid()).toBe(dockerdPidBefore);
-        } else {
-            expect(JSON.parse(fs.readFileSync(path.join(bed.dockerEtc, "daemon.json"), "utf8"))).toEqual({
-                "log-level": "warn",
-                "insecure-registries": [hostname],
-            });
-        }
-        const pushed = pushResult(stack);
-        expect(pushed.tool).toBe(scenario.pushTool);
-        if (scenario.pushTool === "docker") {
-            // dockerRestartCommand restarted the test's engine, so insecure-registries took effect.
-            expect(bed.dockerdPid()).not.toBe(dockerdPidBefore);
-            expect(
-                JSON.parse(bed.docker(["info", "--format", "{{json .RegistryConfig.IndexConfigs}}"]))[hostname].Secure,
-            ).toBe(false);
-            expect(
-                bed.docker(["image", "inspect", "--format", "{{json .RepoDigests}}", `${hostname}/hello:v1`]),
-            ).toContain(`${hostname}/hello@${pushed.digests["hello:v1"]}`);
+            if (generated) {
+                // The CA in certs.d, daemon.json untouched, no restart: Docker reads certs.d at each connection.
+                expect(fs.readFileSync(path.join(bed.dockerEtc, "certs.d", hostname, "ca.crt"), "utf8")).toBe(
+                    bed.project.outputs(stack).caCertificate,
+                );
+                expect(fs.readFileSync(path.join(bed.dockerEtc, "daemon.json"), "utf8")).toBe(daemonJsonBefore);
+                expect(bed.dockerdPid()).toBe(dockerdPidBefore);
+            } else {
+                expect(JSON.parse(fs.readFileSync(path.join(bed.dockerEtc, "daemon.json"), "utf8"))).toEqual({
+                    "log-level": "warn",
+                    "insecure-registries": [hostname],
+                });
+            }
+            const pushed = pushResult(stack);
+            expect(pushed.tool).toBe(scenario.pushTool);
+            if (scenario.pushTool === "docker") {
+                // dockerRestartCommand restarted the test's engine, so insecure-registries took effect.
+                expect(bed.dockerdPid()).not.toBe(dockerdPidBefore);
+                expect(
+                    JSON.parse(bed.docker(["info", "--format", "{{json .RegistryConfig.IndexConfigs}}"]))[hostname]
+                        .Secure,
+                ).toBe(false);
+                expect(
+                    bed.docker(["image", "inspect", "--format", "{{json .RepoDigests}}", `${hostname}/hello:v1`]),
+                ).toContain(`${hostname}/hello@${pushed.digests["hello:v1"]}`);
+            }
+            // Whichever tool pushed: its manifest PUT crossed Traefik and was stored, and the registry serves the digest
+            // the push reported (not only the Command's own report of it).
             expect(fs.readFileSync(path.join(bed.cluster.dir, "logs", "traefik-access.log"), "utf8")).toMatch(
                 /"PUT \/v2\/hello\/manifests\/v1 HTTP\/[\d.]+" 201/,
             );
-        }
-    });
+            expect(pushed.digests["hello:v1"]).toMatch(/^sha256:[0-9a-f]{64}$/);
+            expect(await bed.servedDigest("hello", "v1")).toBe(pushed.digests["hello:v1"]);
+        },
+    );
 
     e2e("the verification's digest is the one the push reported and the one Traefik serves", async () => {
         const outputs = bed.project.outputs(stack);
@@ -279,7 +292,7 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
     });
 
     e2e(
-        "a pod in another namespace pulls the pushed image with the image-pull Secret and runs; without it the pull is refused",
+        "a pod in another namespace pulls the pushed image with the image-pull Secret and runs; without it the registry refuses the pull (401)",
         async () => {
             trustOnNode(generated ? bed.project.outputs(stack).caCertificate : undefined);
             const clusterIP = (await bed.cluster.api.request("GET", "/api/v1/namespaces/examples/services/registry"))
@@ -326,12 +339,13 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
                 return r.status === 200 && String(r.body).includes("HTTP/1.0") ? String(r.body) : undefined;
             });
             expect(log.trim()).toBe("HTTP/1.0 200 OK");
+            // The kubelet's message of the failed pull: not any pull error (a name or trust problem), the registry's 401.
             const refused = await waitFor("the pod without the pull Secret to fail its pull", 120, async () => {
                 const p = (await bed.cluster.api.request("GET", `${podsPath}/without-secret`)).body;
                 const waiting = p.status.containerStatuses?.[0]?.state?.waiting;
-                return waiting && /ErrImagePull|ImagePullBackOff/.test(waiting.reason) ? waiting : undefined;
+                return waiting?.reason === "ErrImagePull" && waiting.message ? waiting : undefined;
             });
-            expect(refused.reason).toMatch(/ErrImagePull|ImagePullBackOff/);
+            expect(refused.message).toMatch(/401 Unauthorized/);
             const closed = await waitFor("the Docker Hub pull to fail on the node", 60, async () => {
                 const waiting = (await bed.cluster.api.request("GET", `${podsPath}/from-docker-hub`)).body.status
                     .containerStatuses?.[0]?.state?.waiting;
@@ -358,12 +372,20 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
             expect(upOutput).not.toContain("p@ss");
             const exported = bed.project.exportState(stack);
             expect(exported).toContain("ciphertext");
+            // The outputs in plaintext, secrets decrypted: a secret output holding the password would show here.
+            const outputs = JSON.stringify(bed.project.outputs(stack, { showSecrets: true }));
+            expect(JSON.parse(outputs).htpasswd).toMatch(/^registry-admin:\$2y\$05\$/);
             for (const form of [
                 password,
                 Buffer.from(password).toString("base64"),
                 Buffer.from(`${username}:${password}`).toString("base64"),
             ]) {
-                expect(exported.includes(form) ? `state holds ${form}` : "no plaintext").toBe("no plaintext");
+                for (const [where, text] of [
+                    ["state", exported],
+                    ["the outputs", outputs],
+                ]) {
+                    expect(text.includes(form) ? `${where} holds ${form}` : "no plaintext").toBe("no plaintext");
+                }
             }
             if (generated) {
                 // The server key as Traefik reads it from the Secret; the CA key exists only in state, encrypted.
@@ -382,7 +404,6 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
                 expect(secret.type).toBe("kubernetes.io/tls");
                 const keyPem = Buffer.from(secret.data["tls.key"], "base64").toString();
                 expect(keyPem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
-                const outputs = JSON.stringify(bed.project.outputs(stack));
                 for (const form of [
                     "PRIVATE KEY",
                     Buffer.from("-----BEGIN PRIVATE KEY-----").toString("base64").slice(0, 32),
@@ -405,7 +426,7 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
 
     if (generated) {
         e2e(
-            "the Traefik opt-in is k3s's HelmChartConfig \"traefik\" in kube-system, raising websecure's readTimeout",
+            "the Traefik opt-in is stored as k3s's HelmChartConfig \"traefik\" in kube-system, with websecure's readTimeout in its values (no helm controller runs here to apply them)",
             async () => {
                 const config = (
                     await bed.cluster.api.request(
@@ -505,73 +526,6 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
     });
 
     if (scenario.full) {
-        e2e("benchmark: a 100 MB layer pushed through Traefik and straight to the pod", async () => {
-            const pod = await readyPod(bed.cluster.api, "examples", "app.kubernetes.io/instance=registry");
-            const authFile = path.join(bed.work, "bench-auth.json");
-            const direct = `${pod.status.podIP}:5000`;
-            bed.skopeo(
-                [
-                    "login",
-                    "--authfile",
-                    authFile,
-                    "--tls-verify=false",
-                    "--username",
-                    username,
-                    "--password-stdin",
-                    hostname,
-                ],
-                password,
-            );
-            bed.skopeo(
-                [
-                    "login",
-                    "--authfile",
-                    authFile,
-                    "--tls-verify=false",
-                    "--username",
-                    username,
-                    "--password-stdin",
-                    direct,
-                ],
-                password,
-            );
-            // Three rounds, the two routes alternating, medians compared: one push each is at the mercy of the page cache.
-            const runs: Record<string, number[]> = { "through Traefik": [], "straight to the pod": [] };
-            for (let round = 0; round < 3; round++) {
-                for (const [route, target, repository] of [
-                    ["through Traefik", hostname, "bench-traefik"],
-                    ["straight to the pod", direct, "bench-direct"],
-                ]) {
-                    // A fresh random layer each time: a blob the registry already has would not be sent again.
-                    const archive = makeRandomLayerImage(path.join(bed.work, `${repository}-${round}`), 100);
-                    const started = Date.now();
-                    bed.skopeo([
-                        "copy",
-                        "--authfile",
-                        authFile,
-                        "--dest-tls-verify=false",
-                        `docker-archive:${archive}`,
-                        `docker://${target}/${repository}:v${round}`,
-                    ]);
-                    runs[route].push((Date.now() - started) / 1000);
-                    fs.rmSync(path.dirname(archive), { recursive: true, force: true });
-                }
-            }
-            const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-            const seconds = {
-                "through Traefik": median(runs["through Traefik"]),
-                "straight to the pod": median(runs["straight to the pod"]),
-            };
-            figures["push of a 100 MB layer through Traefik (s)"] = seconds["through Traefik"];
-            figures["push of a 100 MB layer straight to the pod (s)"] = seconds["straight to the pod"];
-            figures["through Traefik / straight to the pod"] = Number(
-                (seconds["through Traefik"] / seconds["straight to the pod"]).toFixed(2),
-            );
-            console.log(`push of a 100 MB layer, 3 rounds: ${JSON.stringify(runs)}`);
-            fs.rmSync(authFile, { force: true });
-            expect(seconds["through Traefik"]).toBeGreaterThan(0);
-        });
-
         e2e(
             "docker pushes on the default path too: trusting certs.d, with no insecure registry and no daemon restart",
             async () => {
@@ -658,63 +612,73 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
                 expect(served.subjectaltname).toBe(`DNS:${hostname}, IP Address:${otherIngressAddress}`);
                 expect(fs.readFileSync(path.join(bed.dockerEtc, "certs.d", hostname, "ca.crt"), "utf8")).toBe(ca);
                 // The rollout: a new Secret (create before delete), the Ingress moved to it, then the old one deleted.
-                expect(up.output).toMatch(/registry-tls\s+created replacement/);
-                expect(up.output).toMatch(/registry-ingress\s+updated/);
-                expect(up.output).toMatch(/registry-tls\s+deleted original/);
-                expect(up.output.indexOf("registry-tls created replacement")).toBeLessThan(
-                    up.output.indexOf("registry-tls deleted original"),
-                );
+                const [created, moved, deleted] = positions(up.output, [
+                    /registry-tls\s+created replacement/,
+                    /registry-ingress\s+updated/,
+                    /registry-tls\s+deleted original/,
+                ]);
+                expect({ created: created >= 0, moved: moved >= 0, deleted: deleted >= 0 }).toEqual({
+                    created: true,
+                    moved: true,
+                    deleted: true,
+                });
+                expect([created, moved, deleted]).toEqual([created, moved, deleted].sort((a, b) => a - b));
             },
         );
     }
 
-    e2e("pulumi destroy leaves no objects, no volume, and the hosts file and daemon.json byte-identical", async () => {
-        const claim = (
-            await bed.cluster.api.request("GET", "/api/v1/namespaces/examples/persistentvolumeclaims/registry-data")
-        ).body;
-        const destroy = await bed.project.cli(`${stack}-destroy`, [
-            "destroy",
-            "--yes",
-            "--skip-preview",
-            "--non-interactive",
-            "--stack",
-            stack,
-        ]);
-        expect(destroy.code).toBe(0);
-        for (const objectPath of [
-            "/apis/apps/v1/namespaces/examples/deployments/registry",
-            "/api/v1/namespaces/examples/secrets/registry",
-            "/api/v1/namespaces/examples/services/registry",
-            "/apis/networking.k8s.io/v1/namespaces/examples/ingresses/registry",
-            `/api/v1/namespaces/${appsNamespace}/secrets/registry-pull`,
-        ]) {
-            expect(`${objectPath}: ${(await bed.cluster.api.request("GET", objectPath)).status}`).toBe(
-                `${objectPath}: 404`,
+    e2e(
+        "pulumi destroy leaves no objects, no volume, the hosts file byte-identical and /etc/docker as it was",
+        async () => {
+            const claim = (
+                await bed.cluster.api.request("GET", "/api/v1/namespaces/examples/persistentvolumeclaims/registry-data")
+            ).body;
+            const destroy = await bed.project.cli(`${stack}-destroy`, [
+                "destroy",
+                "--yes",
+                "--skip-preview",
+                "--non-interactive",
+                "--stack",
+                stack,
+            ]);
+            expect(destroy.code).toBe(0);
+            for (const objectPath of [
+                "/apis/apps/v1/namespaces/examples/deployments/registry",
+                "/api/v1/namespaces/examples/secrets/registry",
+                "/api/v1/namespaces/examples/services/registry",
+                "/apis/networking.k8s.io/v1/namespaces/examples/ingresses/registry",
+                `/api/v1/namespaces/${appsNamespace}/secrets/registry-pull`,
+            ]) {
+                expect(`${objectPath}: ${(await bed.cluster.api.request("GET", objectPath)).status}`).toBe(
+                    `${objectPath}: 404`,
+                );
+            }
+            expect(
+                (
+                    await bed.cluster.api.request(
+                        "GET",
+                        "/apis/helm.cattle.io/v1/namespaces/kube-system/helmchartconfigs/traefik",
+                    )
+                ).status,
+            ).toBe(404);
+            await waitFor("the namespace to be gone", 120, async () =>
+                (await bed.cluster.api.request("GET", "/api/v1/namespaces/examples")).status === 404 ? true : undefined,
             );
-        }
-        expect(
-            (
-                await bed.cluster.api.request(
-                    "GET",
-                    "/apis/helm.cattle.io/v1/namespaces/kube-system/helmchartconfigs/traefik",
-                )
-            ).status,
-        ).toBe(404);
-        await waitFor("the namespace to be gone", 120, async () =>
-            (await bed.cluster.api.request("GET", "/api/v1/namespaces/examples")).status === 404 ? true : undefined,
-        );
-        await waitFor("the volume to be released and deleted", 120, async () =>
-            (await bed.cluster.api.request("GET", `/api/v1/persistentvolumes/${claim.spec.volumeName}`)).status === 404
-                ? true
-                : undefined,
-        );
-        expect(fs.readFileSync(bed.hostsCopy)).toEqual(bed.hostsBefore);
-        expect(fs.readFileSync(path.join(bed.dockerEtc, "daemon.json"), "utf8")).toBe(daemonJsonBefore);
-        // certs.d was made for the CA, so it goes with it (dockerd's own key.json stays).
-        expect(fs.existsSync(path.join(bed.dockerEtc, "certs.d"))).toBe(false);
-        expect(fs.existsSync("/tmp/dr-e2e-pwned")).toBe(false);
-        run("pulumi", ["stack", "rm", "--yes", "--stack", stack], { cwd: bed.project.dir, env: bed.project.env });
-    });
+            await waitFor("the volume to be released and deleted", 120, async () =>
+                (await bed.cluster.api.request("GET", `/api/v1/persistentvolumes/${claim.spec.volumeName}`)).status ===
+                404
+                    ? true
+                    : undefined,
+            );
+            expect(fs.readFileSync(bed.hostsCopy)).toEqual(bed.hostsBefore);
+            expect(fs.readFileSync(path.join(bed.dockerEtc, "daemon.json"), "utf8")).toBe(daemonJsonBefore);
+            // Every file and directory of /etc/docker as before the first up, modes and bytes: certs.d, made for the CA,
+            // goes with it; dockerd's own files stay.
+            expect(treeState(bed.dockerEtc)).toEqual(bed.dockerEtcBefore);
+            expect(fs.existsSync("/tmp/dr-e2e-pwned")).toBe(false);
+            run("pulumi", ["stack", "rm", "--yes", "--stack", stack], { cwd: bed.project.dir, env: bed.project.env });
+        },
+    );
 });
 
 describe("after both runs", () => {

@@ -12,8 +12,8 @@ export interface PulumiProject {
     env: NodeJS.ProcessEnv;
     /** Runs the CLI (in a private mount namespace where /etc/hosts and /etc/docker are the given copies, if any). */
     cli(step: string, args: string[]): Promise<{ code: number | null; output: string; seconds: number }>;
-    /** The stack's outputs, secrets shown as "[secret]". */
-    outputs(stack: string): any;
+    /** The stack's outputs, secrets shown as "[secret]", or in plaintext with `showSecrets`. */
+    outputs(stack: string, options?: { showSecrets?: boolean }): any;
     /** `pulumi stack export`: the state as it is stored. */
     exportState(stack: string): string;
 }
@@ -113,8 +113,11 @@ export function makePulumiProject(o: ProjectOptions): PulumiProject {
                 }),
             );
         },
-        outputs(stack) {
-            return JSON.parse(run("pulumi", ["stack", "output", "--json", "--stack", stack], { cwd: dir, env }));
+        outputs(stack, options = {}) {
+            const show = options.showSecrets ? ["--show-secrets"] : [];
+            return JSON.parse(
+                run("pulumi", ["stack", "output", "--json", ...show, "--stack", stack], { cwd: dir, env }),
+            );
         },
         exportState(stack) {
             return run("pulumi", ["stack", "export", "--stack", stack], { cwd: dir, env });

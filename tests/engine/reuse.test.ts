@@ -175,6 +175,9 @@ async function status(objectPath: string): Promise<string> {
     return `${objectPath}: ${(await api.request("GET", objectPath)).status}`;
 }
 
+/** `GET <path>: <status>` for each object path: compared as one list, so a missing object cannot hide. */
+const statuses = (paths: string[]) => Promise.all(paths.map(p => status(p)));
+
 const objects = (ns: string, name: string) => [
     `/api/v1/namespaces/${ns}`,
     `/api/v1/namespaces/${ns}/secrets/${name}`,
@@ -429,23 +432,26 @@ describe("a Pulumi YAML stack previews the component, no cluster needed", () => 
                     run("pulumi", ["preview", "--json", "--non-interactive"], { cwd: stack, env: cliEnv }),
                 );
                 const planned = preview.steps.map((st: any) => st.newState);
-                const kinds = planned.map((r: any) => r.type);
-                expect(kinds).toEqual(
-                    expect.arrayContaining([
-                        "distribution-registry:index:DistributionRegistry",
-                        "kubernetes:core/v1:Namespace",
-                        "kubernetes:core/v1:Secret",
-                        "kubernetes:core/v1:ConfigMap",
-                        "kubernetes:apps/v1:Deployment",
-                        "kubernetes:core/v1:Service",
-                        "kubernetes:networking.k8s.io/v1:Ingress",
-                        "random:index/randomPassword:RandomPassword",
-                        "command:local:Command",
-                    ]),
-                );
+                const kinds = planned.map((r: any) => r.type).sort();
+                // Every step of the plan: the stack, the explicit provider, the component and each child (no checks: push is off).
+                expect(kinds).toEqual([
+                    "command:local:Command",
+                    "distribution-registry:index:DistributionRegistry",
+                    "kubernetes:apps/v1:Deployment",
+                    "kubernetes:core/v1:ConfigMap",
+                    "kubernetes:core/v1:Namespace",
+                    "kubernetes:core/v1:Secret",
+                    "kubernetes:core/v1:Secret",
+                    "kubernetes:core/v1:Service",
+                    "kubernetes:networking.k8s.io/v1:Ingress",
+                    "pulumi:providers:kubernetes",
+                    "pulumi:pulumi:Stack",
+                    "random:index/randomPassword:RandomPassword",
+                    "random:index/randomPassword:RandomPassword",
+                ]);
                 // The six objects of the registry and the generated certificate's Secret.
                 const providers = kubernetesProviders(planned);
-                expect(providers.length).toBe(7);
+                expect(providers).toHaveLength(7);
                 for (const p of providers) {
                     expect(p).toMatch(/: cluster$/);
                 }
@@ -560,9 +566,9 @@ describe("on a local control plane (start-cluster.sh)", () => {
                 "reuse",
             ]);
             expect(up.code).toBe(0);
-            for (const p of objects("consumer-ts", "shared")) {
-                expect(await status(p)).toBe(`${p}: 200`);
-            }
+            expect(await statuses(objects("consumer-ts", "shared"))).toEqual(
+                objects("consumer-ts", "shared").map(p => `${p}: 200`),
+            );
             const outputs = JSON.parse(
                 run("pulumi", ["stack", "output", "--json", "--stack", "reuse"], { cwd: tsStack, env }),
             );
@@ -570,7 +576,10 @@ describe("on a local control plane (start-cluster.sh)", () => {
             expect(outputs.htpasswd).toBe("[secret]");
             const state = JSON.parse(run("pulumi", ["stack", "export", "--stack", "reuse"], { cwd: tsStack, env }))
                 .deployment.resources;
-            for (const p of kubernetesProviders(state)) {
+            // The six objects of the registry and the generated certificate's Secret, each through the explicit provider.
+            const providers = kubernetesProviders(state);
+            expect(providers).toHaveLength(7);
+            for (const p of providers) {
                 expect(p).toMatch(/: cluster$/);
             }
         });
@@ -602,9 +611,9 @@ describe("on a local control plane (start-cluster.sh)", () => {
                     ])
                 ).code,
             ).toBe(0);
-            for (const p of objects("consumer-ts", "shared")) {
-                expect(await status(p)).toBe(`${p}: 404`);
-            }
+            expect(await statuses(objects("consumer-ts", "shared"))).toEqual(
+                objects("consumer-ts", "shared").map(p => `${p}: 404`),
+            );
         });
     });
 
@@ -620,9 +629,9 @@ describe("on a local control plane (start-cluster.sh)", () => {
             ]);
             expect(up.code).toBe(0);
             expect(up.output).not.toContain("p@ss");
-            for (const p of objects("consumer-yaml", "registry")) {
-                expect(await status(p)).toBe(`${p}: 200`);
-            }
+            expect(await statuses(objects("consumer-yaml", "registry"))).toEqual(
+                objects("consumer-yaml", "registry").map(p => `${p}: 200`),
+            );
             const outputs = JSON.parse(
                 run("pulumi", ["stack", "output", "--json", "--stack", "reuse"], { cwd: yamlStack, env }),
             );
@@ -632,7 +641,7 @@ describe("on a local control plane (start-cluster.sh)", () => {
             const exported = run("pulumi", ["stack", "export", "--stack", "reuse"], { cwd: yamlStack, env });
             expect(exported).not.toContain("p@ss");
             const providers = kubernetesProviders(JSON.parse(exported).deployment.resources);
-            expect(providers.length).toBeGreaterThanOrEqual(6);
+            expect(providers).toHaveLength(7);
             for (const p of providers) {
                 expect(p).toMatch(/: cluster$/);
             }
@@ -667,9 +676,9 @@ describe("on a local control plane (start-cluster.sh)", () => {
                     ])
                 ).code,
             ).toBe(0);
-            for (const p of objects("consumer-yaml", "registry")) {
-                expect(await status(p)).toBe(`${p}: 404`);
-            }
+            expect(await statuses(objects("consumer-yaml", "registry"))).toEqual(
+                objects("consumer-yaml", "registry").map(p => `${p}: 404`),
+            );
         });
     });
 });

@@ -1,4 +1,5 @@
 import * as childProcess from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as https from "https";
 import * as os from "os";
@@ -44,6 +45,8 @@ export interface Testbed {
     hostsCopy: string;
     hostsBefore: Buffer;
     dockerEtc: string;
+    /** /etc/docker as the user has it before the program touches it (dockerd's own files included). */
+    dockerEtcBefore: Record<string, string>;
     dockerState: string;
     /** The Terraform state the stacks read their address and credentials from. */
     terraformState: string;
@@ -146,6 +149,7 @@ export async function startTestbed(name: string): Promise<Testbed> {
         fs.mkdirSync(dockerEtc);
         fs.writeFileSync(path.join(dockerEtc, "daemon.json"), daemonJsonBefore);
         run(dockerdScript, ["start", dockerState, hostsCopy, dockerEtc]);
+        const dockerEtcBefore = treeState(dockerEtc);
 
         // A plain-HTTP registry on loopback stands in for Docker Hub, holding the e2e-hello image built on this machine.
         hub = await startRegistry({
@@ -221,6 +225,7 @@ export async function startTestbed(name: string): Promise<Testbed> {
             hostsCopy,
             hostsBefore,
             dockerEtc,
+            dockerEtcBefore,
             dockerState,
             terraformState,
             machineBefore,
@@ -271,6 +276,27 @@ export async function startTestbed(name: string): Promise<Testbed> {
         await stop();
         throw e;
     }
+}
+
+/** Every file and directory under `dir`, with its mode and (for files) a hash of its bytes: what "as before" compares. */
+export function treeState(dir: string): Record<string, string> {
+    const state: Record<string, string> = {};
+    const walk = (rel: string) => {
+        for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+            const entryRel = path.join(rel, entry.name);
+            const full = path.join(dir, entryRel);
+            const mode = (fs.lstatSync(full).mode & 0o7777).toString(8);
+            if (entry.isDirectory()) {
+                state[`${entryRel}/`] = `dir ${mode}`;
+                walk(entryRel);
+            } else {
+                const hash = crypto.createHash("sha256").update(fs.readFileSync(full)).digest("hex");
+                state[entryRel] = `file ${mode} ${hash}`;
+            }
+        }
+    };
+    walk("");
+    return state;
 }
 
 /** Removes the testbed's working directory, unless DR_E2E_KEEP=1 asks to keep its logs. */

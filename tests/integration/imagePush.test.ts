@@ -10,12 +10,15 @@ import { bundleScript, scriptsDirectory } from "../../components/workstation/scr
 import { runCommandScript } from "../support/commandRunner";
 import { makeOciImage } from "../support/ociImage";
 import { RunningRegistry, startRegistry } from "../support/registryProcess";
-import { hasCommand, itWhen } from "../support/requirements";
+import { firstReason, itUnless, needsCommands, whyNoRegistry } from "../support/requirements";
 import { SelfSignedCertificate, makeSelfSignedCertificate } from "../support/tls";
 
 const username = "ci user";
 const password = `p@ss w"o'rd $(touch /tmp/dr-pwned) \`x\` ;|&`;
-const haveTools = hasCommand("skopeo") && hasCommand("docker-registry") && hasCommand("openssl");
+const whyNoRun = firstReason(needsCommands("skopeo", "openssl"), whyNoRegistry(2));
+const withRegistry = itUnless(whyNoRun);
+// strace records every program the push starts, however short-lived, with its arguments and environment.
+const withTrace = itUnless(whyNoRun ?? needsCommands("strace"));
 
 function tagsOf(registry: RunningRegistry, repository: string, ca: string): Promise<{ status: number; body: any }> {
     return new Promise((resolve, reject) => {
@@ -67,18 +70,15 @@ function manifestDigest(
     });
 }
 
-/** Command lines of every process now: where a password must never appear. */
-function processCommandLines(): string[] {
+/**
+ * Every execve that strace recorded, the failed ones too (the lookups along PATH): the program, then its argv and
+ * environment as strace prints them.
+ */
+function execs(traceFile: string): string[] {
     return fs
-        .readdirSync("/proc")
-        .filter(p => /^\d+$/.test(p))
-        .map(p => {
-            try {
-                return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " ");
-            } catch (_) {
-                return "";
-            }
-        });
+        .readFileSync(traceFile, "utf8")
+        .split("\n")
+        .filter(line => /^\d+ +execve\(/.test(line));
 }
 
 describe("image push script with skopeo against a real TLS registry with htpasswd", () => {
@@ -99,7 +99,7 @@ describe("image push script with skopeo against a real TLS registry with htpassw
     });
 
     beforeAll(async () => {
-        if (!haveTools) {
+        if (whyNoRun) {
             return;
         }
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-push-"));
@@ -119,20 +119,17 @@ describe("image push script with skopeo against a real TLS registry with htpassw
         }
     });
 
-    itWhen(haveTools, "needs skopeo, docker-registry and openssl")(
-        "pushes through the Command's script, the tag is then listed, and the password is in no process list",
+    withTrace(
+        "pushes through the Command's script, the tag is then served, and no program it starts has the password in its arguments or environment",
         async () => {
-            const seen: string[] = [];
-            let running = true;
-            const sampler = (async () => {
-                while (running) {
-                    seen.push(...processCommandLines().filter(l => l.includes("p@ss w")));
-                    await new Promise(r => setTimeout(r, 5));
-                }
-            })();
-            // Started asynchronously so that the process list can be sampled while skopeo runs.
+            const traceFile = path.join(dir, "push.trace");
             const bundle = bundleScript(path.join(scriptsDirectory, "pushImages.js"), "push");
-            const child = childProcess.spawn("node", ["-e", bundle], { env: { PATH: process.env.PATH!, ...env() } });
+            // -f follows every child, -v prints whole environments, -s keeps whole strings.
+            const child = childProcess.spawn(
+                "strace",
+                ["-f", "-qq", "-v", "-s", "1000000", "-e", "trace=execve", "-o", traceFile, "node", "-e", bundle],
+                { env: { PATH: process.env.PATH!, ...env() } },
+            );
             let stdout = "";
             let stderr = "";
             child.stdout.on("data", d => {
@@ -143,8 +140,6 @@ describe("image push script with skopeo against a real TLS registry with htpassw
             });
             child.stdin.end(password);
             const status = await new Promise(r => child.on("close", r));
-            running = false;
-            await sampler;
             expect(stderr).not.toContain("p@ss");
             expect(status).toBe(0);
             const result = JSON.parse(stdout);
@@ -157,7 +152,14 @@ describe("image push script with skopeo against a real TLS registry with htpassw
             const served = await manifestDigest(registry, "team/hello", "v1", tls.certPem);
             expect(result.digests["team/hello:v1"]).toBe(served);
             expect(stdout).not.toContain("p@ss");
-            expect(seen).toEqual([]);
+            // The trace saw the push: node, then skopeo's login (password on stdin) and copy.
+            const programs = execs(traceFile);
+            const started = programs
+                .filter(line => line.endsWith(") = 0"))
+                .map(line => / execve\("([^"]+)", \["[^"]*"(?:, "(\w+)")?/.exec(line)!)
+                .map(([, program, first]) => `${path.basename(program)} ${first ?? ""}`.trim());
+            expect(started).toEqual(["node", "skopeo login", "skopeo copy"]);
+            expect(programs.filter(line => line.includes("p@ss w"))).toEqual([]);
             expect(await tagsOf(registry, "team/hello", tls.certPem)).toEqual({
                 status: 200,
                 body: { name: "team/hello", tags: ["v1"] },
@@ -167,9 +169,9 @@ describe("image push script with skopeo against a real TLS registry with htpassw
         },
     );
 
-    itWhen(haveTools, "needs skopeo, docker-registry and openssl")(
-        "insecure mode pushes without trusting the certificate",
-        () => {
+    withRegistry(
+        "insecure mode pushes without trusting the certificate: the registry then serves the digest the push reported",
+        async () => {
             const run = runCommandScript(
                 "pushImages.js",
                 "push",
@@ -184,50 +186,50 @@ describe("image push script with skopeo against a real TLS registry with htpassw
             );
             expect(run.stderr).not.toContain("p@ss");
             expect(run.status).toBe(0);
+            const reported = JSON.parse(run.stdout).digests["insecure:v1"];
+            expect(reported).toMatch(/^sha256:[0-9a-f]{64}$/);
+            expect(await manifestDigest(registry, "insecure", "v1", tls.certPem)).toBe(reported);
         },
     );
 
-    itWhen(haveTools, "needs skopeo, docker-registry and openssl")(
-        "an untrusted certificate, or a wrong password, fails clearly and leaves no auth file",
-        async () => {
-            const untrusted = runCommandScript(
-                "pushImages.js",
-                "push",
-                env({ DR_TLS_MODE: "system", DR_CA_CERTIFICATE: "" }),
-                password,
-            );
-            expect(untrusted.status).toBe(1);
-            expect(untrusted.stderr).toMatch(/x509|certificate/);
-            expect(untrusted.stderr).toMatch(/image push: `skopeo login/);
-            // Another CA than the one that signed the registry's certificate: refused, not skipped.
-            const otherCa = childProcess.execFileSync(
-                "openssl",
-                [
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "rsa:2048",
-                    "-nodes",
-                    "-keyout",
-                    "/dev/null",
-                    "-subj",
-                    "/CN=another CA",
-                    "-days",
-                    "1",
-                ],
-                { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
-            );
-            const wrongCa = runCommandScript("pushImages.js", "push", env({ DR_CA_CERTIFICATE: otherCa }), password);
-            expect(wrongCa.status).toBe(1);
-            expect(wrongCa.stderr).toMatch(/x509: certificate signed by unknown authority|certificate/);
-            const noCa = runCommandScript("pushImages.js", "push", env({ DR_CA_CERTIFICATE: "" }), password);
-            expect(noCa.stderr).toContain('DR_TLS_MODE "ca" needs DR_CA_CERTIFICATE');
-            const refused = runCommandScript("pushImages.js", "push", env(), "wrong password");
-            expect(refused.status).toBe(1);
-            expect(refused.stderr).toMatch(/unauthorized|401|invalid username\/password/i);
-            expect(fs.readdirSync(os.tmpdir()).filter(f => f.startsWith("distribution-registry-auth-"))).toEqual([]);
-        },
-    );
+    withRegistry("an untrusted certificate, or a wrong password, fails clearly and leaves no auth file", async () => {
+        const untrusted = runCommandScript(
+            "pushImages.js",
+            "push",
+            env({ DR_TLS_MODE: "system", DR_CA_CERTIFICATE: "" }),
+            password,
+        );
+        expect(untrusted.status).toBe(1);
+        expect(untrusted.stderr).toMatch(/x509|certificate/);
+        expect(untrusted.stderr).toMatch(/image push: `skopeo login/);
+        // Another CA than the one that signed the registry's certificate: refused, not skipped.
+        const otherCa = childProcess.execFileSync(
+            "openssl",
+            [
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "/dev/null",
+                "-subj",
+                "/CN=another CA",
+                "-days",
+                "1",
+            ],
+            { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
+        );
+        const wrongCa = runCommandScript("pushImages.js", "push", env({ DR_CA_CERTIFICATE: otherCa }), password);
+        expect(wrongCa.status).toBe(1);
+        expect(wrongCa.stderr).toMatch(/x509: certificate signed by unknown authority|certificate/);
+        const noCa = runCommandScript("pushImages.js", "push", env({ DR_CA_CERTIFICATE: "" }), password);
+        expect(noCa.stderr).toContain('DR_TLS_MODE "ca" needs DR_CA_CERTIFICATE');
+        const refused = runCommandScript("pushImages.js", "push", env(), "wrong password");
+        expect(refused.status).toBe(1);
+        expect(refused.stderr).toMatch(/unauthorized|401|invalid username\/password/i);
+        expect(fs.readdirSync(os.tmpdir()).filter(f => f.startsWith("distribution-registry-auth-"))).toEqual([]);
+    });
 });
 
 describe("image push script with docker (a recording stand-in: this machine has the client but no engine)", () => {

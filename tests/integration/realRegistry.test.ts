@@ -10,30 +10,27 @@ import { renderConfigMap } from "../../components/templates/configMap";
 import { renderDeployment } from "../../components/templates/deployment";
 import { renderSecret } from "../../components/templates/secret";
 import { parseStateFile, outputString } from "../../components/program/terraformOutputs";
-import { RunningRegistry, startRegistry } from "../support/registryProcess";
-import { hasCommand, itWhen } from "../support/requirements";
+import { RunningRegistry, registryBinary, registryV3Binary, startRegistry } from "../support/registryProcess";
+import { itUnless, needsCommands, whyNoRegistry } from "../support/requirements";
 
-const haveHtpasswd = hasCommand("htpasswd");
-const registryV3 = path.join(
-    process.env.DR_REGISTRY_V3_DIR ?? path.join(os.homedir(), ".cache", "distribution-registry-v3"),
-    "registry",
-);
+const whyNoHtpasswd = needsCommands("htpasswd");
 
-/** Both major versions, each where it can run: Debian packages 2.8; 3.x is built by tests/support/build-registry-v3.sh. */
+/**
+ * Both major versions: Debian packages 2.8; 3.x is built by tests/support/build-registry-v3.sh. Each runs in the pod's
+ * layout (registryProcess.ts), reading the rendered config, htpasswd and data at the paths the Deployment mounts.
+ */
 const registries = [
     {
         label: "registry 2.8 (Debian's docker-registry)",
         image: "registry:2.8.3",
-        binary: "docker-registry",
-        available: hasCommand("docker-registry"),
-        why: "needs docker-registry (Debian's Distribution 2.8)",
+        binary: registryBinary,
+        why: whyNoRegistry(2),
     },
     {
         label: "registry 3.1 (built from Go modules)",
         image: "registry:3.1.2",
-        binary: registryV3,
-        available: fs.existsSync(registryV3),
-        why: "registry 3.x not built: run tests/support/build-registry-v3.sh",
+        binary: registryV3Binary,
+        why: whyNoRegistry(3),
     },
 ];
 
@@ -58,7 +55,8 @@ function get(url: string, auth?: string): Promise<{ status: number; headers: htt
 
 describe.each(registries)(
     "the rendered Secret, config and Deployment environment run a real $label",
-    ({ image, binary, available: haveRegistry, why }) => {
+    ({ image, binary, why }) => {
+        const withRegistry = itUnless(why);
         const outputs = parseStateFile(terraformState, "state");
         const username = outputString(outputs, "container_registry_username", "state", "k");
         const password = outputString(outputs, "container_registry_password", "state", "k");
@@ -83,7 +81,7 @@ describe.each(registries)(
         let registry: RunningRegistry;
 
         beforeAll(async () => {
-            if (!haveRegistry) {
+            if (why) {
                 return;
             }
             // The pod's environment: literal values as rendered, secretKeyRefs resolved from the rendered Secret, as the kubelet does.
@@ -91,47 +89,42 @@ describe.each(registries)(
             for (const e of deployment.spec.template.spec.containers[0].env) {
                 env[e.name] = e.value ?? secret.stringData[e.valueFrom.secretKeyRef.key];
             }
-            registry = await startRegistry({ config, htpasswd: secret.stringData.htpasswd, env, binary });
+            // Mounted where the rendered Deployment mounts them, read at the path the image's command gives.
+            registry = await startRegistry({ config, htpasswd: secret.stringData.htpasswd, env, binary, deployment });
         });
         afterAll(async () => registry?.stop());
 
-        itWhen(haveHtpasswd, "needs htpasswd (apache2-utils)")(
-            "Apache's htpasswd verifies every rendered entry and refuses a wrong password",
-            () => {
-                const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-htpasswd-"));
-                const file = path.join(dir, "htpasswd");
-                fs.writeFileSync(file, secret.stringData.htpasswd);
-                // -i reads the password from stdin: the test keeps its own rule of no password on a command line.
-                const verify = (user: string, pass: string) =>
-                    childProcess.spawnSync("htpasswd", ["-v", "-i", file, user], { input: pass, encoding: "utf8" });
-                expect(verify(username, password).status).toBe(0);
-                expect(verify("ci", "ci-pass").status).toBe(0);
-                expect(verify(username, "wrong").status).not.toBe(0);
-                fs.rmSync(dir, { recursive: true });
-            },
-        );
+        itUnless(whyNoHtpasswd)("Apache's htpasswd verifies every rendered entry and refuses a wrong password", () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-htpasswd-"));
+            const file = path.join(dir, "htpasswd");
+            fs.writeFileSync(file, secret.stringData.htpasswd);
+            // -i reads the password from stdin: the test keeps its own rule of no password on a command line.
+            const verify = (user: string, pass: string) =>
+                childProcess.spawnSync("htpasswd", ["-v", "-i", file, user], { input: pass, encoding: "utf8" });
+            expect(verify(username, password).status).toBe(0);
+            expect(verify("ci", "ci-pass").status).toBe(0);
+            expect(verify(username, "wrong").status).not.toBe(0);
+            fs.rmSync(dir, { recursive: true });
+        });
 
-        itWhen(haveRegistry, why)("GET / answers 200 without credentials: the probes' path", async () => {
+        withRegistry("GET / answers 200 without credentials: the probes' path", async () => {
             expect((await get(`${registry.url}/`)).status).toBe(200);
         });
 
-        itWhen(haveRegistry, why)("the Terraform password logs in: 200 on /v2/", async () => {
+        withRegistry("the Terraform password logs in: 200 on /v2/", async () => {
             expect((await get(`${registry.url}/v2/`, `${username}:${password}`)).status).toBe(200);
             expect((await get(`${registry.url}/v2/`, "ci:ci-pass")).status).toBe(200);
         });
 
-        itWhen(haveRegistry, why)(
-            "a wrong password, or none, gets 401 with the Basic challenge for the hostname",
-            async () => {
-                const wrong = await get(`${registry.url}/v2/`, `${username}:not-the-password`);
-                expect(wrong.status).toBe(401);
-                const none = await get(`${registry.url}/v2/`);
-                expect(none.status).toBe(401);
-                expect(none.headers["www-authenticate"]).toBe('Basic realm="registry.test"');
-            },
-        );
+        withRegistry("a wrong password, or none, gets 401 with the Basic challenge for the hostname", async () => {
+            const wrong = await get(`${registry.url}/v2/`, `${username}:not-the-password`);
+            expect(wrong.status).toBe(401);
+            const none = await get(`${registry.url}/v2/`);
+            expect(none.status).toBe(401);
+            expect(none.headers["www-authenticate"]).toBe('Basic realm="registry.test"');
+        });
 
-        itWhen(haveRegistry, why)(
+        withRegistry(
             "the registry took the config: deletes are enabled (DELETE of a missing digest is 404, not 405)",
             async () => {
                 const status = await new Promise<number>((resolve, reject) => {

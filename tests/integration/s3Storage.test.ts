@@ -177,7 +177,7 @@ describe("the registry on S3 storage (SeaweedFS), with Redis as its cache", () =
     const started: RunningRegistry[] = [];
 
     const run = async (options: Parameters<typeof startRegistry>[0]) => {
-        const registry = await startRegistry({ ...options, htpasswd, tls, storageFromConfig: true });
+        const registry = await startRegistry({ ...options, htpasswd, tls });
         started.push(registry);
         return registry;
     };

@@ -11,7 +11,22 @@ import {
     registryCredentialsFromTerraform,
     runTerraformOutput,
 } from "../../components/program/terraformOutputs";
-import { hasCommand, itWhen } from "../support/requirements";
+import { itUnless, needsCommands } from "../support/requirements";
+
+/** OpenTofu as tests/support/build-tofu.sh builds it from the Go module proxy (.ci/run does). */
+const builtTofu = path.join(
+    process.env.DR_TOFU_DIR ?? path.join(os.homedir(), ".cache", "distribution-registry-tofu"),
+    "tofu",
+);
+const binaries = [
+    // Terraform where the machine has it: only v1.5.7 is MPL and buildable, and .ci/run does not build it (allowedSkips.js).
+    { name: "terraform", binary: "terraform", why: needsCommands("terraform") },
+    {
+        name: "tofu",
+        binary: builtTofu,
+        why: fs.existsSync(builtTofu) ? undefined : "tofu not built: run tests/support/build-tofu.sh",
+    },
+];
 
 const outputs = {
     vm_public_ip: { value: "192.0.2.10", type: "string", sensitive: false },
@@ -119,44 +134,41 @@ describe("Terraform outputs reader", () => {
         );
     });
 
-    for (const binary of ["terraform", "tofu"]) {
-        itWhen(hasCommand(binary), `${binary} is not installed on this machine`)(
-            `runs a real \`${binary} output -json\` on an applied configuration`,
-            async () => {
-                fs.writeFileSync(path.join(dir, "main.tf"), terraformConfig);
-                // An empty CLI configuration: no ~/.terraformrc warnings, no plugin cache, nothing from outside the test.
-                fs.writeFileSync(path.join(dir, "terraformrc"), "");
-                const env = {
-                    ...process.env,
-                    TF_IN_AUTOMATION: "1",
-                    CHECKPOINT_DISABLE: "1",
-                    TF_CLI_CONFIG_FILE: path.join(dir, "terraformrc"),
-                };
-                for (const args of [
-                    ["init", "-input=false"],
-                    ["apply", "-auto-approve", "-input=false"],
-                ]) {
-                    const r = childProcess.spawnSync(binary, [`-chdir=${dir}`, ...args], { env, encoding: "utf8" });
-                    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+    for (const { name, binary, why } of binaries) {
+        itUnless(why)(`runs a real \`${name} output -json\` on an applied configuration`, async () => {
+            fs.writeFileSync(path.join(dir, "main.tf"), terraformConfig);
+            // An empty CLI configuration: no ~/.terraformrc warnings, no plugin cache, nothing from outside the test.
+            fs.writeFileSync(path.join(dir, "terraformrc"), "");
+            const env = {
+                ...process.env,
+                TF_IN_AUTOMATION: "1",
+                CHECKPOINT_DISABLE: "1",
+                TF_CLI_CONFIG_FILE: path.join(dir, "terraformrc"),
+            };
+            for (const args of [
+                ["init", "-input=false"],
+                ["apply", "-auto-approve", "-input=false"],
+            ]) {
+                const r = childProcess.spawnSync(binary, [`-chdir=${dir}`, ...args], { env, encoding: "utf8" });
+                expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+            }
+            const saved = process.env.TF_CLI_CONFIG_FILE;
+            process.env.TF_CLI_CONFIG_FILE = env.TF_CLI_CONFIG_FILE;
+            const read = await readTerraformOutputs({ dir, binary }).finally(() => {
+                if (saved === undefined) {
+                    delete process.env.TF_CLI_CONFIG_FILE;
+                } else {
+                    process.env.TF_CLI_CONFIG_FILE = saved;
                 }
-                const saved = process.env.TF_CLI_CONFIG_FILE;
-                process.env.TF_CLI_CONFIG_FILE = env.TF_CLI_CONFIG_FILE;
-                const read = await readTerraformOutputs({ dir, binary }).finally(() => {
-                    if (saved === undefined) {
-                        delete process.env.TF_CLI_CONFIG_FILE;
-                    } else {
-                        process.env.TF_CLI_CONFIG_FILE = saved;
-                    }
-                });
-                expect(outputString(read.outputs, "container_registry_password", read.origin, "k")).toBe('p@ss w"ord');
-                expect(read.outputs.container_registry_password.sensitive).toBe(true);
-                expect(outputString(read.outputs, "vm_public_ip", read.origin, "k")).toBe("192.0.2.10");
-                // The state file it wrote reads the same without the binary.
-                const fromState = await readTerraformOutputs({ stateFile: path.join(dir, "terraform.tfstate") });
-                expect(fromState.outputs.container_registry_password.value).toBe('p@ss w"ord');
-                const failing = runTerraformOutput(dir, "false");
-                await expect(failing).rejects.toThrow(/`false output -json` failed in .* \(exit 1\)/);
-            },
-        );
+            });
+            expect(outputString(read.outputs, "container_registry_password", read.origin, "k")).toBe('p@ss w"ord');
+            expect(read.outputs.container_registry_password.sensitive).toBe(true);
+            expect(outputString(read.outputs, "vm_public_ip", read.origin, "k")).toBe("192.0.2.10");
+            // The state file it wrote reads the same without the binary.
+            const fromState = await readTerraformOutputs({ stateFile: path.join(dir, "terraform.tfstate") });
+            expect(fromState.outputs.container_registry_password.value).toBe('p@ss w"ord');
+            const failing = runTerraformOutput(dir, "false");
+            await expect(failing).rejects.toThrow(/`false output -json` failed in .* \(exit 1\)/);
+        });
     }
 });

@@ -1,5 +1,6 @@
 import * as childProcess from "child_process";
 import * as crypto from "crypto";
+import * as path from "path";
 import { caSubject, issueCertificates, TlsKeys, validityWindow } from "../../components/tls/certificates";
 import { generateKeysScript, parseKeys } from "../../components/tls/privateKeys";
 
@@ -19,7 +20,16 @@ describe("the generated certificates", () => {
             expect(key.asymmetricKeyDetails?.modulusLength).toBe(2048);
         }
         expect(keys.caPrivateKey).not.toBe(keys.serverPrivateKey);
-        expect(Math.abs(Date.now() - created.getTime())).toBeLessThan(60000);
+        expect(keys.created).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+        // The time is the clock's when the script runs: under a clock set to a known moment, exactly that moment.
+        const underFixedClock = parseKeys(
+            childProcess.execFileSync(
+                "node",
+                ["-r", path.join(__dirname, "fixtures", "fixedClock.js"), "-e", generateKeysScript],
+                { encoding: "utf8", env: { ...process.env, DR_FIXED_CLOCK: "2031-02-03T04:05:06.789Z" } },
+            ),
+        );
+        expect(underFixedClock.created).toBe("2031-02-03T04:05:06.789Z");
     });
 
     test("the server certificate names the hostname and the address, serves TLS only, and chains to the CA", async () => {

@@ -2,6 +2,8 @@ import * as childProcess from "child_process";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, plain, Registered, settled, valueOf, wasSecret } from "./mocks";
+import { renderHtpasswd } from "../../components/htpasswd";
+import { podChecksum } from "../../components/templates/registryPod";
 
 const registered: Registered[] = installMocks();
 // Imported after the mocks, as the engine would load it.
@@ -41,36 +43,29 @@ async function build(name: string, args: Partial<DistributionRegistryArgs> = {})
 }
 
 describe("DistributionRegistry under mocks", () => {
-    test("creates every child, each parented to the component", async () => {
+    test("creates every child of the default configuration, each parented to the component", async () => {
         const { component, parents, resources } = await build("registry");
-        const kinds = resources.map(r => `${r.type} ${r.name}`).sort();
-        expect(kinds).toEqual(
-            expect.arrayContaining([
-                "command:local:Command registry-docker-trust",
-                "command:local:Command registry-hosts-entry",
-                "command:local:Command registry-image-push",
-                "kubernetes:apps/v1:Deployment registry-deployment",
-                "kubernetes:core/v1:ConfigMap registry-config",
-                "kubernetes:core/v1:Secret registry-secret",
-                "kubernetes:core/v1:Service registry-service",
-                "kubernetes:networking.k8s.io/v1:Ingress registry-ingress",
-                "random:index/randomPassword:RandomPassword registry-bcrypt-salt-key",
-                "random:index/randomPassword:RandomPassword registry-http-secret",
-            ]),
-        );
-        expect(kinds).toEqual(
-            expect.arrayContaining([
-                "pulumi-nodejs:dynamic/registry:CatalogCheck registry-catalog",
-                "pulumi-nodejs:dynamic/registry:TagsCheck registry-tags-nginx",
-            ]),
-        );
-        expect(kinds).toContain("kubernetes:core/v1:PersistentVolumeClaim registry-data");
-        expect(kinds.some(k => k.includes("Namespace") || k.includes("pull-secret"))).toBe(false);
-        for (const r of resources.filter(r => r.name !== "registry")) {
-            expect(`${r.name}: ${parents.get(r.name) === component ? "child" : "not a child"}`).toBe(
-                `${r.name}: child`,
-            );
-        }
+        expect(resources.map(r => `${r.type} ${r.name}`).sort()).toEqual([
+            "command:local:Command registry-docker-trust",
+            "command:local:Command registry-hosts-entry",
+            "command:local:Command registry-image-push",
+            "command:local:Command registry-tls-keys",
+            "distribution-registry:index:DistributionRegistry registry",
+            "kubernetes:apps/v1:Deployment registry-deployment",
+            "kubernetes:core/v1:ConfigMap registry-config",
+            "kubernetes:core/v1:PersistentVolumeClaim registry-data",
+            "kubernetes:core/v1:Secret registry-secret",
+            "kubernetes:core/v1:Secret registry-tls",
+            "kubernetes:core/v1:Service registry-service",
+            "kubernetes:networking.k8s.io/v1:Ingress registry-ingress",
+            "pulumi-nodejs:dynamic/registry:CatalogCheck registry-catalog",
+            "pulumi-nodejs:dynamic/registry:TagsCheck registry-tags-nginx",
+            "random:index/randomPassword:RandomPassword registry-bcrypt-salt-key",
+            "random:index/randomPassword:RandomPassword registry-http-secret",
+        ]);
+        const children = resources.filter(r => r.name !== "registry");
+        expect(children).toHaveLength(15);
+        expect(children.filter(r => parents.get(r.name) !== component).map(r => r.name)).toEqual([]);
     });
 
     test("outputs: url, hostname, namespace, service name, and the htpasswd as a secret", async () => {
@@ -87,6 +82,7 @@ describe("DistributionRegistry under mocks", () => {
     test("no Command text or environment holds the password; it reaches the push on stdin only", async () => {
         const { byType } = await build("secrets");
         const commands = byType("command:local:Command");
+        expect(commands).toHaveLength(4);
         expect(commands.map(c => c.name).sort()).toEqual([
             "secrets-docker-trust",
             "secrets-hosts-entry",
@@ -107,9 +103,12 @@ describe("DistributionRegistry under mocks", () => {
     test("a username given as a secret (Terraform's sensitive) stays a secret in every resource; a plain one stays readable", async () => {
         const secretUser = await build("secretuser", { username: pulumi.secret("tf-user") });
         const holders = secretUser.resources.filter(r => JSON.stringify(r.inputs).includes("tf-user"));
-        expect(holders.map(r => r.name).sort()).toEqual(
-            expect.arrayContaining(["secretuser-image-push", "secretuser-tags-nginx"]),
-        );
+        expect(holders.map(r => r.name).sort()).toEqual([
+            "secretuser-catalog",
+            "secretuser-image-push",
+            "secretuser-secret",
+            "secretuser-tags-nginx",
+        ]);
         /** Whether every place the value appears in the raw inputs is inside a secret. */
         const hiddenEverywhere = (raw: any, value: string): boolean => {
             if (wasSecret(raw)) {
@@ -131,19 +130,36 @@ describe("DistributionRegistry under mocks", () => {
     test("every Command that changes the machine has a delete, and runs our script through node", async () => {
         const { byType } = await build("deletes");
         // The keys Command changes nothing on the machine: it prints keys into state.
-        for (const c of byType("command:local:Command").filter(c => c.name !== "deletes-tls-keys")) {
+        const changing = byType("command:local:Command").filter(c => c.name !== "deletes-tls-keys");
+        expect(changing.map(c => c.name).sort()).toEqual([
+            "deletes-docker-trust",
+            "deletes-hosts-entry",
+            "deletes-image-push",
+        ]);
+        for (const c of changing) {
             expect(c.inputs.delete).toMatch(/\.run\("remove"\);\n$/);
             expect(c.inputs.interpreter).toEqual(["node", "-e"]);
         }
     });
 
-    test("the Deployment's pod template carries the checksum, and the Secret the htpasswd", async () => {
-        const { byType } = await build("checksum");
-        const deployment = byType("kubernetes:apps/v1:Deployment")[0].inputs;
-        expect(deployment.spec.template.metadata.annotations["checksum/secret-and-config"]).toMatch(/^[0-9a-f]{64}$/);
-        const secret = byType("kubernetes:core/v1:Secret")[0].inputs;
+    test("the Secret holds the htpasswd hashed with the kept salt key and the kept HTTP secret; the pod template their checksum", async () => {
+        const { byType, resources } = await build("checksum");
+        // What the random provider keeps in state (the mocks' answer), as the program read it back.
+        const kept = (name: string) => resources.find(r => r.name === name)!;
+        expect(kept("checksum-http-secret").inputs).toMatchObject({ length: 48, special: false });
+        expect(kept("checksum-bcrypt-salt-key").inputs).toMatchObject({ length: 32, special: false });
+        const httpSecret = kept("checksum-http-secret").state.result as string;
+        const saltKey = kept("checksum-bcrypt-salt-key").state.result as string;
+        const secret = byType("kubernetes:core/v1:Secret").find(r => r.name === "checksum-secret")!.inputs;
+        expect(secret.stringData["http-secret"]).toBe(httpSecret);
+        // The same salt key gives the same bcrypt line: recomputed here, it must be the Secret's byte for byte.
+        expect(secret.stringData.htpasswd).toBe(renderHtpasswd([{ username: "admin", password }], saltKey, 5));
         expect(secret.stringData.htpasswd).toMatch(/^admin:\$2y\$05\$.{53}\n$/);
-        expect(secret.stringData["http-secret"]).toBe("random-checksum-http-secret");
+        const config = byType("kubernetes:core/v1:ConfigMap")[0].inputs.data["config.yml"];
+        const deployment = byType("kubernetes:apps/v1:Deployment")[0].inputs;
+        expect(deployment.spec.template.metadata.annotations["checksum/secret-and-config"]).toBe(
+            podChecksum(config, secret.stringData.htpasswd, httpSecret),
+        );
     });
 
     test("an image-pull Secret in each listed namespace, its data secret, its name an output", async () => {

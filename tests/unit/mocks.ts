@@ -6,6 +6,8 @@ export interface Registered {
     type: string;
     name: string;
     inputs: any;
+    /** The state the mock answered with: what the program's Outputs of this resource resolve to. */
+    state: Record<string, unknown>;
 }
 
 /** The fixed results the random provider would keep in state. */
@@ -42,9 +44,9 @@ export function installMocks(): Registered[] {
     void pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs) {
-                registered.push({ type: args.type, name: args.name, inputs: args.inputs });
                 // Keep secrets wrapped only in what the test reads; the program gets plain state back, as from the engine.
                 const state: Record<string, unknown> = { ...args.inputs };
+                registered.push({ type: args.type, name: args.name, inputs: args.inputs, state });
                 // The Kubernetes provider names an object without a name: <resource name>-<8 random hex>.
                 const metadata = args.inputs.metadata;
                 if (
@@ -109,12 +111,28 @@ export function wasSecret(value: any): boolean {
 }
 
 /**
+ * The Node.js runtime's own test that a program is done, which `pulumi up` uses before it disconnects: no RPC is
+ * outstanding. Each resource holds one from its construction until the engine (here the mocks) has answered its
+ * registration, however long its inputs take (signing the certificates, say). Internal to @pulumi/pulumi
+ * (runtime/settings.js), pinned by package.json.
+ */
+const waitForRPCs: (() => Promise<void>) | undefined = (pulumi.runtime as any).waitForRPCs;
+
+/** One turn of the event loop: promise callbacks queued so far run, and unhandled rejections are reported. */
+export function nextTurn(): Promise<void> {
+    return new Promise(resolve => setImmediate(resolve));
+}
+
+/**
  * Waits until the program's resources are all registered: first for the Outputs of `outputsOf` (a component, or a
- * program's outputs), which resolve only after the children they come from are registered, then until no
- * registration has come in for a while. The quiet spell alone is not enough: a step such as signing the
- * certificates can take longer than it on a loaded machine, and its dependants would be counted late.
+ * program's outputs), which resolve only after the children they come from are registered, then until the runtime has
+ * no RPC outstanding and a turn of the event loop started none: no registration can come in after that, so a count
+ * of "nothing registered" is final, not a guess after a quiet spell.
  */
 export async function settled(registered: { length: number }, outputsOf?: object): Promise<void> {
+    if (typeof waitForRPCs !== "function") {
+        throw new Error("@pulumi/pulumi no longer has runtime.waitForRPCs: settled() needs another test of done");
+    }
     if (outputsOf) {
         await Promise.all(
             Object.values(outputsOf)
@@ -122,11 +140,9 @@ export async function settled(registered: { length: number }, outputsOf?: object
                 .map(o => (o as any).promise().catch(() => undefined)),
         );
     }
-    let last = -1;
-    let quiet = 0;
-    while (quiet < 5) {
-        await new Promise(r => setTimeout(r, 20));
-        quiet = registered.length === last ? quiet + 1 : 0;
-        last = registered.length;
+    for (let before = -1; before !== registered.length;) {
+        before = registered.length;
+        await waitForRPCs();
+        await nextTurn();
     }
 }

@@ -3,7 +3,7 @@ import * as path from "path";
 import * as ts from "typescript";
 import * as pulumi from "@pulumi/pulumi";
 import { ComponentProvider, getPulumiComponents } from "@pulumi/pulumi/provider/experimental";
-import { installMocks, settled } from "./mocks";
+import { installMocks, plain, settled, wasSecret } from "./mocks";
 import { declaredInterfaces } from "../support/argsDeclarations";
 
 // The multi-language component: Pulumi's Node.js plugin host (@pulumi/pulumi/cmd/run-plugin) requires the
@@ -97,7 +97,11 @@ describe("the component's inferred schema", () => {
                     .map(([k]) => k)
                     .sort(),
             );
-            for (const [prop, d] of declared) {
+            const props = [...declared];
+            // Pinned here as well as by the names above: an interface read as empty would pass the loop unseen.
+            expect(props).toHaveLength(Object.keys(schemaProps).length);
+            expect(`${name}: ${props.length > 0 ? "has properties" : "empty"}`).toBe(`${name}: has properties`);
+            for (const [prop, d] of props) {
                 const got = schemaProps[prop];
                 expect({ [`${name}.${prop}`]: shape(got) }).toEqual({
                     [`${name}.${prop}`]: expectedType(d.type, true),
@@ -111,7 +115,27 @@ describe("the component's inferred schema", () => {
         };
         const resource = schema.resources[token];
         compare("DistributionRegistryArgs", resource.inputProperties, resource.requiredInputs);
-        for (const [typeToken, type] of Object.entries<any>(schema.types)) {
+        const types = Object.entries<any>(schema.types);
+        expect(types.map(([typeToken]) => typeToken.split(":")[2]).sort()).toEqual([
+            "DockerTrustArgs",
+            "DockerTrustMode",
+            "HostsEntryArgs",
+            "ImagePushArgs",
+            "ImageToPush",
+            "IngressArgs",
+            "PushTool",
+            "RegistryUser",
+            "ResourceArgs",
+            "StorageAccessMode",
+            "StorageArgs",
+            "StorageType",
+            "SudoMode",
+            "TlsArgs",
+            "TlsMode",
+            "VerificationArgs",
+            "WorkstationArgs",
+        ]);
+        for (const [typeToken, type] of types) {
             const name = typeToken.split(":")[2];
             if (type.enum) {
                 const values = Object.values(enums[name] as Record<string, string>);
@@ -182,7 +206,9 @@ describe("the component's inferred schema", () => {
         expect(Object.keys(result.state).sort()).toEqual(Object.keys(schema.resources[token].properties).sort());
         expect(await pulumi.isSecret(result.state.htpasswd as pulumi.Output<string>)).toBe(true);
         expect(await pulumi.isSecret(result.state.url as pulumi.Output<string>)).toBe(false);
-        const secret = registered.find(r => r.name === "multi-secret");
-        expect(secret?.inputs.stringData).toBeDefined();
+        // The htpasswd reaches the Secret as a secret input, the hash of the password the engine sent.
+        const secret = registered.find(r => r.name === "multi-secret")!;
+        expect(wasSecret(secret.inputs.stringData)).toBe(true);
+        expect(plain(secret.inputs.stringData).htpasswd).toMatch(/^admin:\$2y\$05\$[./A-Za-z0-9]{53}\n$/);
     }, 60000);
 });

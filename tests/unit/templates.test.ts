@@ -68,13 +68,17 @@ describe("rendered Kubernetes objects", () => {
         });
         expect(container.resources.requests).toEqual({ cpu: "50m", memory: "64Mi" });
         expect(deployment.spec.replicas).toBe(1);
-        expect(deployment.spec.selector.matchLabels).toEqual(
-            pod &&
-                deployment.spec.template.metadata.labels && {
-                    "app.kubernetes.io/name": "registry",
-                    "app.kubernetes.io/instance": "registry",
-                },
-        );
+        expect(deployment.spec.selector.matchLabels).toEqual({
+            "app.kubernetes.io/name": "registry",
+            "app.kubernetes.io/instance": "registry",
+        });
+        // The API server refuses a Deployment whose selector does not match its pods' labels.
+        expect(deployment.spec.template.metadata.labels).toEqual({
+            "app.kubernetes.io/name": "registry",
+            "app.kubernetes.io/instance": "registry",
+            "app.kubernetes.io/managed-by": "pulumi",
+            "app.kubernetes.io/part-of": "distribution-registry",
+        });
     });
 
     test("the HTTP secret reaches the pods from the Secret, never as a literal, and v3's tracing is off", () => {
@@ -94,15 +98,23 @@ describe("rendered Kubernetes objects", () => {
             const mounts = deployment.spec.template.spec.containers[0].volumeMounts
                 .filter((m: any) => m.name === "config")
                 .map((m: any) => m.mountPath);
-            expect(mounts).toEqual(expect.arrayContaining(["/etc/docker/registry", "/etc/distribution"]));
+            expect(mounts).toEqual(["/etc/docker/registry", "/etc/distribution"]);
         }
     });
 
-    test("the config enables storage delete and htpasswd auth with the hostname as realm", () => {
-        const config = JSON.parse(render({ hostname: "reg.example.com" }).configMap.data["config.yml"]);
+    test("the config enables storage delete and htpasswd auth with the hostname as realm, at the paths the pod mounts", () => {
+        const { configMap, deployment } = render({ hostname: "reg.example.com" });
+        const config = JSON.parse(configMap.data["config.yml"]);
         expect(config.storage.delete.enabled).toBe(true);
         expect(config.auth.htpasswd).toEqual({ realm: "reg.example.com", path: "/auth/htpasswd" });
         expect(config.http.addr).toBe(":5000");
+        const pod = deployment.spec.template.spec;
+        const mountOf = (volume: string) =>
+            pod.containers[0].volumeMounts.find((m: any) => m.name === volume).mountPath;
+        // The Secret's htpasswd item lands where the config looks for it, and the data where storage writes.
+        const auth = pod.volumes.find((v: any) => v.name === "auth").secret.items;
+        expect(auth.map((i: any) => `${mountOf("auth")}/${i.path}`)).toEqual([config.auth.htpasswd.path]);
+        expect(mountOf("data")).toBe(config.storage.filesystem.rootdirectory);
     });
 
     test("the Ingress lifts ingress-nginx's body limit and timeouts, keeps the host and TLS, and takes overrides", () => {
@@ -128,11 +140,13 @@ describe("rendered Kubernetes objects", () => {
         expect((renderIngress(settings, "registry-tls-5f3c9a1e") as any).spec.tls).toEqual([
             { hosts: ["registry.test"], secretName: "registry-tls-5f3c9a1e" },
         ]);
-        expect(
-            Object.keys(ingress.metadata.annotations).every((k: string) =>
-                k.startsWith("nginx.ingress.kubernetes.io/"),
-            ),
-        ).toBe(true);
+        // ingress-nginx's body limit and timeouts only: nothing for Traefik unless asked.
+        expect(Object.keys(ingress.metadata.annotations).sort()).toEqual([
+            "nginx.ingress.kubernetes.io/proxy-body-size",
+            "nginx.ingress.kubernetes.io/proxy-read-timeout",
+            "nginx.ingress.kubernetes.io/proxy-request-buffering",
+            "nginx.ingress.kubernetes.io/proxy-send-timeout",
+        ]);
     });
 
     test("tls ingressDefault names no Secret: the controller serves its default certificate (self-signed on k3s), as in the seed", () => {

@@ -115,7 +115,9 @@ describe("createVerification", () => {
     });
 
     it("sends the password as a secret input and asks for the password output to be kept secret", async () => {
-        for (const r of await checks()) {
+        const registered = await checks();
+        expect(registered).toHaveLength(3);
+        for (const r of registered) {
             expect(wasSecret(r.inputs.password)).toBe(true);
             expect(r.inputs.password.value).toBe('Tf p@ss:w"ord');
             expect(r.additionalSecretOutputs).toContain("password");
@@ -125,7 +127,9 @@ describe("createVerification", () => {
     });
 
     it("sends each provider as serialized code, with no secret in it", async () => {
-        for (const r of await checks()) {
+        const registered = await checks();
+        expect(registered).toHaveLength(3);
+        for (const r of registered) {
             expect(typeof r.inputs.__provider).toBe("string");
             expect(r.inputs.__provider).toContain("exports.handler");
             expect(r.inputs.__provider).not.toContain("Tf p@ss");
@@ -135,7 +139,9 @@ describe("createVerification", () => {
     it("passes the caller's options on: parent and dependsOn the push", async () => {
         const parentUrn = await valueOf(parent.urn);
         const pushUrn = await valueOf(push.urn);
-        for (const r of await checks()) {
+        const registered = await checks();
+        expect(registered).toHaveLength(3);
+        for (const r of registered) {
             expect(r.parent).toBe(parentUrn);
             expect(r.dependencies).toContain(pushUrn);
         }
