@@ -39,8 +39,6 @@ export default tseslint.config(
         // Assertions that cannot fail, or that time the machine: refused in tests (bench/ is where figures go).
         // The rules and why: tests/support/eslintTestRules.js; their own tests: tests/unit/lintRules.test.ts.
         files: ["tests/**/*.ts"],
-        // Issue 20's helper owns these two and fixes their findings there; take them off this list when it lands.
-        ignores: ["tests/integration/sharedWorkstation.test.ts", "tests/integration/workstationFiles.test.ts"],
         plugins: { tests: testRules },
         rules: {
             "tests/no-to-be-defined": "error",

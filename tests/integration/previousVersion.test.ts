@@ -155,7 +155,10 @@ describe("stacks of the previous version and of this one on the same workstation
                 }
             }
         }
+        // Three pairings with a current version in them, each destroyed in both orders.
+        expect(pairings.map(([, order]) => order.length)).toEqual([2, 2, 2, 2, 2, 2]);
         for (const [versions, order] of pairings) {
+            expect(order).toHaveLength(2);
             const docker = path.join(dir, "docker");
             fs.rmSync(docker, { recursive: true, force: true });
             fs.mkdirSync(docker);

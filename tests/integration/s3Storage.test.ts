@@ -1,4 +1,5 @@
 import * as bcrypt from "bcryptjs";
+import { htpasswdDirectory, htpasswdKey } from "../../components/registryConfig";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as https from "https";
@@ -82,7 +83,8 @@ function registryConfig(storage: object, redis?: object, more: object = {}): str
     return JSON.stringify({
         version: 0.1,
         http: { addr: ":5000" },
-        auth: { htpasswd: { realm, path: "/set/by/the/environment" } },
+        // Where the pod's Secret volume puts it, as registryProcess mounts it.
+        auth: { htpasswd: { realm, path: `${htpasswdDirectory}/${htpasswdKey}` } },
         storage,
         ...(redis ? { redis } : {}),
         ...more,
@@ -149,6 +151,8 @@ async function verifyPulled(
     expect(sha256(manifest.body)).toBe(manifestDigest);
     const parsed = JSON.parse(manifest.body.toString());
     const blobs: { digest: string; size: number }[] = [parsed.config, ...parsed.layers];
+    // The config and the one layer of makeOciImage's images.
+    expect(blobs).toHaveLength(2);
     for (const blob of blobs) {
         const got = await call(tls, `${registry.url}/v2/${repository}/blobs/${blob.digest}`);
         // 200 with the bytes: redirect.disable keeps the registry from sending a 307 to a pre-signed S3 URL.
@@ -223,6 +227,7 @@ describe("the registry on S3 storage (SeaweedFS), with Redis as its cache", () =
                 pushImage(target(registry), image.source, "s3/hello:v1");
                 const digests = await verifyPulled(tls, registry, "s3/hello", "v1", image.manifestDigest);
                 const keys = await s3.keys(`${root.slice(1)}/`);
+                expect(digests).toHaveLength(2);
                 for (const digest of digests) {
                     expect(keys).toContain(blobKey(root, digest));
                 }
@@ -231,7 +236,8 @@ describe("the registry on S3 storage (SeaweedFS), with Redis as its cache", () =
                 pullImage(target(registry), "s3/hello:v1", `oci:${pulled}:v1`);
                 const index = JSON.parse(fs.readFileSync(path.join(pulled, "index.json"), "utf8"));
                 expect(index.manifests[0].digest).toBe(image.manifestDigest);
-                expect(fs.existsSync(path.join(registry.dir, "data"))).toBe(false);
+                // Nothing went to the filesystem: the directory mounted at the pod's data path stays empty.
+                expect(fs.readdirSync(registry.dataDir)).toEqual([]);
             },
         );
 
@@ -250,6 +256,7 @@ describe("the registry on S3 storage (SeaweedFS), with Redis as its cache", () =
                 const image = makeOciImage(path.join(dir, `cached-${major}`), "v1", bigContent());
                 pushImage(target(registry), image.source, "s3/cached:v1");
                 const digests = await verifyPulled(tls, registry, "s3/cached", "v1", image.manifestDigest);
+                expect(digests).toHaveLength(2);
                 for (const digest of digests) {
                     // The descriptor hash and the repository's membership set, as both versions name them
                     // (registry/storage/cache/redis/redis.go).
@@ -342,7 +349,9 @@ describe("the registry on S3 storage (SeaweedFS), with Redis as its cache", () =
                 expect(JSON.parse(refused.body.toString()).errors[0].code).toBe("BLOB_UPLOAD_INVALID");
 
                 let offset = 0;
-                for (const [i, chunk] of chunks.entries()) {
+                expect(chunks).toHaveLength(5);
+                for (let i = 0; i < chunks.length; i++) {
+                    const chunk = chunks[i];
                     const via = i % 2 === 0 ? b : a;
                     const patched = await call(
                         tls,

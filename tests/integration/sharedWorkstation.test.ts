@@ -89,6 +89,10 @@ describe("ten stacks sharing one hosts file, one daemon.json and one certs.d", (
             fs.writeFileSync(daemonJson, userDaemonJson);
             const ca = caOf(dir);
             const before = snapshot(work);
+            // An order names each of the ten stacks once, or none (all at once).
+            expect(stacks).toHaveLength(10);
+            expect(order).toHaveLength(order.length === 0 ? 0 : stacks.length);
+            expect(new Set(order).size).toBe(order.length);
             const hostsEnv = (s: (typeof stacks)[0]) => ({
                 DR_HOSTS_FILE: hostsFile,
                 DR_ADDRESS: "192.0.2.10",
@@ -132,6 +136,8 @@ describe("ten stacks sharing one hosts file, one daemon.json and one certs.d", (
             const listed = JSON.parse(fs.readFileSync(daemonJson, "utf8"))["insecure-registries"];
             expect([...listed].sort()).toEqual([...new Set(stacks.map(s => s.registry))].sort());
             const registries = [...new Set(stacks.map(s => s.registry))].sort();
+            // Six hostnames, and the registry the user listed already.
+            expect(registries).toHaveLength(7);
             expect(fs.readdirSync(certsDir).sort()).toEqual(registries);
             for (const registry of registries) {
                 expect(fs.readFileSync(path.join(certsDir, registry, "ca.crt"), "utf8")).toBe(ca(registry));
@@ -194,7 +200,10 @@ describe("ten stacks sharing one hosts file, one daemon.json and one certs.d", (
             DR_SUDO: "never",
             DR_OWNER: s.owner,
         });
-        for (const [, order] of orders.slice(0, 5)) {
+        const fullOrders = orders.slice(0, 5);
+        expect(fullOrders.map(([, order]) => order.length)).toEqual([10, 10, 10, 10, 10]);
+        for (const [, order] of fullOrders) {
+            expect(order).toHaveLength(stacks.length);
             const created = await Promise.all(stacks.map(s => runCommandScriptAsync("dockerTrust.js", "add", env(s))));
             expect(created.map(c => c.status)).toEqual(stacks.map(() => 0));
             for (const i of order) {
@@ -231,7 +240,9 @@ describe("ten stacks sharing one hosts file, one daemon.json and one certs.d", (
                 DR_SUDO: "never",
                 DR_OWNER: s.owner,
             });
+            expect(orders).toHaveLength(6);
             for (const [name, order] of orders) {
+                expect(order).toHaveLength(order.length === 0 ? 0 : stacks.length);
                 const created = await Promise.all(
                     stacks.map(s => runCommandScriptAsync("dockerTrust.js", "add", env(s))),
                 );
@@ -246,8 +257,8 @@ describe("ten stacks sharing one hosts file, one daemon.json and one certs.d", (
                     const removed = await Promise.all(stacks.map((_, i) => remove(i)));
                     expect(removed.map(r => `${r.status} ${r.stderr}`)).toEqual(stacks.map(() => "0 "));
                 }
-                for (const [k, i] of order.entries()) {
-                    const removed = await remove(i);
+                for (let k = 0; k < order.length; k++) {
+                    const removed = await remove(order[k]);
                     expect(`${removed.status} ${removed.stderr}`).toBe("0 ");
                     const left = fs.existsSync(path.join(certsDir, "shared.test", "ca.crt"));
                     expect(`${name}, after ${k + 1} of ${order.length}: ${left ? "trusted" : "gone"}`).toBe(

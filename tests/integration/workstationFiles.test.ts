@@ -59,6 +59,7 @@ describe("workstation scripts and their files", () => {
                 /^docker trust: dockerDaemonConfig: .* is a directory, not a file \(EISDIR\); nothing was changed\. Set dockerDaemonConfig to the file itself/,
             ],
         ];
+        expect(cases).toHaveLength(4);
         for (const [name, script, env, message] of cases) {
             const run = runCommandScript(script, "add", env);
             expect(`${name}: ${run.stderr.split("\n")[0]}`).toMatch(new RegExp(`^${name}: ${message.source.slice(1)}`));

@@ -564,6 +564,7 @@ describe("workstation files against a hostile or unlucky user (issue 20)", () =>
                             certs[s],
                         );
                     }
+                    expect(order).toHaveLength(2);
                     for (const s of order) {
                         const r = runIsolated(
                             "dockerTrust.js",
@@ -595,7 +596,9 @@ describe("workstation files against a hostile or unlucky user (issue 20)", () =>
                     );
                     const accepted = runs.filter(r => r.status === 0);
                     expect(accepted.length).toBe(5);
-                    for (const r of runs.filter(x => x.status !== 0)) {
+                    const refused = runs.filter(x => x.status !== 0);
+                    expect(refused).toHaveLength(5);
+                    for (const r of refused) {
                         expect(r.stderr).toMatch(/holds the certificate another stack \(.*\) trusts/);
                     }
                     for (const r of accepted) {
@@ -677,6 +680,7 @@ describe("workstation files against a hostile or unlucky user (issue 20)", () =>
                 ".daemon.json.distribution-registry-1",
                 "..daemon.json.distribution-registry.json.distribution-registry-1",
             ].map(name => makeFile(path.join(shared, name), "another user's\n", hostile));
+            expect(planted).toHaveLength(3);
             const hostsAdd = runIsolated("hostsEntry.js", "add", hostsRun(hosts, "p/a/r", { ownPids: true }));
             const trustAdd = runIsolated("dockerTrust.js", "add", {
                 ownPids: true,

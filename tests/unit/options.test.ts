@@ -79,29 +79,32 @@ describe("the options table", () => {
     test("docs/configuration.md's table is the one the table writes (run `npm run options` after editing the table)", () => {
         const text = fs.readFileSync(configurationDoc, "utf8");
         expect(text).toBe(configurationDocWithTable(text));
-        for (const o of options) {
-            expect(text).toContain(`| \`${o.key}\` |`);
-        }
+        expect(options.filter(o => !text.includes(`| \`${o.key}\` |`)).map(o => o.key)).toEqual([]);
     });
 
     test("keys and argument paths are unique, and every path is an argument of the component", () => {
         expect(new Set(options.map(o => o.key)).size).toBe(options.length);
         const paths = options.filter(o => o.path).map(o => o.path!);
         expect(new Set(paths).size).toBe(paths.length);
-        for (const p of paths) {
-            expect(() => declarationAt(p)).not.toThrow();
-        }
+        const undeclared = paths.filter(p => {
+            try {
+                declarationAt(p);
+                return false;
+            } catch (_) {
+                return true;
+            }
+        });
+        expect(undeclared).toEqual([]);
     });
 
     test("a default the table shows as the argument's own is the component's (read from defaults.ts, not retyped)", () => {
         const leaves = defaultLeaves();
-        const compared: string[] = [];
-        for (const o of options.filter(o => o.path && leaves.has(o.path) && o.toArgument === undefined)) {
-            expect({ [o.key]: o.default }).toEqual({ [o.key]: leaves.get(o.path!) });
-            compared.push(o.key);
-        }
-        // Not a vacuous loop: most options carry a component default.
+        const compared = options.filter(o => o.path && leaves.has(o.path) && o.toArgument === undefined);
+        // Not a vacuous comparison: most options carry a component default.
         expect(compared.length).toBeGreaterThanOrEqual(25);
+        expect(Object.fromEntries(compared.map(o => [o.key, o.default]))).toEqual(
+            Object.fromEntries(compared.map(o => [o.key, leaves.get(o.path!)])),
+        );
     });
 
     test("every default the component applies can be set from config (a row has its path)", () => {
@@ -127,18 +130,20 @@ describe("the options table", () => {
 
     test("a choice option lists the values of the enum its argument is typed with, and only such options do", () => {
         const checked: string[] = [];
+        const expected: Record<string, unknown> = {};
+        const found: Record<string, unknown> = {};
         for (const o of options.filter(o => o.path)) {
             const { declared } = declarationAt(o.path!);
             const typeName = referencedName(declared.type);
             const enumObject = enums[typeName];
             const isEnum = typeof enumObject === "object" && enumObject !== null && !interfaces.has(typeName);
-            expect({ [o.key]: o.choices }).toEqual({
-                [o.key]: isEnum ? Object.values(enumObject as Record<string, string>) : undefined,
-            });
+            found[o.key] = o.choices;
+            expected[o.key] = isEnum ? Object.values(enumObject as Record<string, string>) : undefined;
             if (isEnum) {
                 checked.push(o.key);
             }
         }
+        expect(found).toEqual(expected);
         expect(checked.sort()).toEqual(
             ["dockerSudo", "dockerTrust", "hostsSudo", "pushTool", "storageAccessMode", "storageType", "tls"].sort(),
         );
