@@ -14,6 +14,8 @@ export = async () => {
         pushedImages: registry.pushedImages,
         digests: registry.digests,
         imagePullSecretName: registry.imagePullSecretName,
+        pullUsername: registry.pullUsername,
+        pullPassword: registry.pullPassword,
         caCertificate: registry.caCertificate,
     };
 };

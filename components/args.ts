@@ -163,6 +163,12 @@ export interface ImagePushArgs {
     platform?: string;
 }
 
+/** The account the image-pull Secrets carry, so that the admin's password is in no namespace. */
+export interface PullAccountArgs {
+    /** Its username (a password is generated and kept secret in state). Default: "<component name>-pull". */
+    username?: string;
+}
+
 /** The workstation's side: hosts entry, Docker trust and push. */
 export interface WorkstationArgs {
     /** The hosts-file line. Default: the defaults of HostsEntryArgs. */
@@ -221,7 +227,9 @@ export interface DistributionRegistryArgs {
     labels?: pulumi.Input<Record<string, string>>;
     /** Do not wait for the Deployment's rollout and the Ingress's address (pulumi.com/skipAwait). Default: false. */
     skipAwait?: pulumi.Input<boolean>;
-    /** Namespaces that get an image-pull Secret (kubernetes.io/dockerconfigjson) for this registry; they must exist. Default: []. */
+    /** The account the image-pull Secrets carry (htpasswd has no read-only user: it can push too). Default: the defaults of PullAccountArgs. */
+    pullAccount?: PullAccountArgs;
+    /** Namespaces that get an image-pull Secret (kubernetes.io/dockerconfigjson) of the pull account; they must exist. Default: []. */
     imagePullSecretNamespaces?: pulumi.Input<pulumi.Input<string>[]>;
     /** The workstation steps. Default: the defaults of WorkstationArgs (all on). */
     workstation?: WorkstationArgs;

@@ -46,6 +46,11 @@ export const defaults = {
     verification: { enabled: true, deadlineSeconds: 300, deleteRemovedImages: true },
 };
 
+/** The pull account's username when none is given: the component's name says whose it is. */
+export function defaultPullUsername(componentName: string): string {
+    return `${componentName}-pull`;
+}
+
 /** Docker's trust when none is given: what the certificate needs (plan.ts). */
 export function defaultDockerTrust(tlsMode: TlsMode, caCertificateGiven: boolean): DockerTrustMode {
     if (tlsMode === TlsMode.Generated) {

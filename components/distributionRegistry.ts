@@ -29,6 +29,10 @@ export class DistributionRegistry extends pulumi.ComponentResource {
     public readonly digests: pulumi.Output<Record<string, string>>;
     /** Name of the image-pull Secret in each of `imagePullSecretNamespaces` ("" when none is listed). */
     public readonly imagePullSecretName: pulumi.Output<string>;
+    /** The pull account's username: what the image-pull Secrets carry. */
+    public readonly pullUsername: pulumi.Output<string>;
+    /** Secret: the pull account's password, generated once and kept in state. */
+    public readonly pullPassword: pulumi.Output<string>;
     /** PEM of the CA that clients trust the registry through: the generated one, or dockerTrust.caCertificate ("" when none). */
     public readonly caCertificate: pulumi.Output<string>;
 
@@ -102,6 +106,8 @@ export class DistributionRegistry extends pulumi.ComponentResource {
         this.imagePullSecretName = pulumi
             .all([settings, workload.imagePullSecrets])
             .apply(([s, secrets]) => (secrets.length ? imagePullSecretName(s) : ""));
+        this.pullUsername = settings.apply(s => s.pullUsername);
+        this.pullPassword = workload.pullPassword;
         this.caCertificate = pulumi.unsecret(pulumi.output(trust.caCertificate ?? ""));
         this.registerOutputs({
             url: this.url,
@@ -112,6 +118,8 @@ export class DistributionRegistry extends pulumi.ComponentResource {
             pushedImages: this.pushedImages,
             digests: this.digests,
             imagePullSecretName: this.imagePullSecretName,
+            pullUsername: this.pullUsername,
+            pullPassword: this.pullPassword,
             caCertificate: this.caCertificate,
         });
     }

@@ -1,9 +1,8 @@
 import * as crypto from "crypto";
 import { DistributionRegistryArgs, DockerTrustMode, PushTool, SudoMode, TlsMode } from "./args";
-import { defaults } from "./defaults";
-import { HtpasswdUser } from "./htpasswd";
+import { defaultPullUsername, defaults } from "./defaults";
 import { RegistryPlan } from "./plan";
-import { PlainSettingsArgs, settingsArgsOf, settingsFromArgs, usersFromArgs } from "./settings";
+import { checkAccounts, PlainSettingsArgs, settingsArgsOf, settingsFromArgs } from "./settings";
 import { InputError, isPlain, validateAddress, validateChoice } from "./validation";
 import { checkWorkstationFiles } from "./workstation/preflight";
 
@@ -102,9 +101,11 @@ export function checkPlainInputs(name: string, args: DistributionRegistryArgs, p
         validateAddress(args.address as string);
     }
     const users = [{ username: args.username, password: args.password }, ...plainUsers(args.extraUsers)];
-    if (users.every(u => isPlain(u.username) && isPlain(u.password))) {
-        usersFromArgs(users as HtpasswdUser[]);
-    }
+    const known = (value: unknown) => (isPlain(value) ? (value as string) : undefined);
+    checkAccounts(
+        users.map(u => ({ username: known(u.username), password: known(u.password) })),
+        args.pullAccount?.username ?? defaultPullUsername(name),
+    );
     const settingsArgs = settingsArgsOf(args);
     if (isPlain(settingsArgs)) {
         settingsFromArgs(name, settingsArgs as PlainSettingsArgs, plan);

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DistributionRegistryArgs, StorageAccessMode, StorageType, TlsMode } from "./args";
-import { defaults } from "./defaults";
+import { defaultPullUsername, defaults } from "./defaults";
 import { HtpasswdUser } from "./htpasswd";
 import { planRegistry, RegistryPlan } from "./plan";
 import {
@@ -52,6 +52,8 @@ export interface RegistrySettings {
         caValidityDays: number;
     };
     bcryptCost: number;
+    /** The account the image-pull Secrets carry; its password is generated (workload.ts). */
+    pullUsername: string;
     resources: { requests: Record<string, string>; limits: Record<string, string> };
     labels: Record<string, string>;
     skipAwait: boolean;
@@ -117,6 +119,7 @@ export function settingsFromArgs(
         },
         tls: tlsSettings(args.tls ?? {}, plan.tlsMode),
         bcryptCost: validateBcryptCost(args.bcryptCost ?? defaults.bcryptCost),
+        pullUsername: validateUsername(args.pullAccount?.username ?? defaultPullUsername(name), "pullAccount.username"),
         resources: {
             requests: validateResources(args.resources?.requests ?? defaults.resources.requests, "resources.requests"),
             limits: validateResources(args.resources?.limits ?? defaults.resources.limits, "resources.limits"),
@@ -189,13 +192,24 @@ function validateResources(resources: Record<string, string>, input: string): Re
     return resources;
 }
 
-/** Checks the accounts: the main user first, then the extra ones; usernames must be unique. */
-export function usersFromArgs(users: HtpasswdUser[]): HtpasswdUser[] {
+/**
+ * Checks the accounts: the main user first, then the extra ones; usernames must be unique, and none may take the
+ * pull account's name (the stack adds that account itself). A value not known yet (an Output, before `up` resolves
+ * it) is undefined and checked later.
+ */
+export function checkAccounts(users: { username?: string; password?: string }[], pullUsername?: string): void {
     const seen = new Set<string>();
     users.forEach((u, i) => {
         const input = i === 0 ? "" : `extraUsers[${i - 1}].`;
-        validateUsername(u.username, `${input}username`);
-        validatePassword(u.password, `${input}password`);
+        if (u.username !== undefined) {
+            validateUsername(u.username, `${input}username`);
+        }
+        if (u.password !== undefined) {
+            validatePassword(u.password, `${input}password`);
+        }
+        if (u.username === undefined) {
+            return;
+        }
         if (seen.has(u.username)) {
             throw new InputError(
                 `${input}username`,
@@ -203,8 +217,20 @@ export function usersFromArgs(users: HtpasswdUser[]): HtpasswdUser[] {
                 "Give each registry user once.",
             );
         }
+        if (u.username === pullUsername) {
+            throw new InputError(
+                `${input}username`,
+                `"${u.username}" is the pull account's username`,
+                "Give one of the two accounts another username.",
+            );
+        }
         seen.add(u.username);
     });
+}
+
+/** The accounts, checked (checkAccounts). */
+export function usersFromArgs(users: HtpasswdUser[], pullUsername?: string): HtpasswdUser[] {
+    checkAccounts(users, pullUsername);
     return users;
 }
 
@@ -237,7 +263,10 @@ export function resolveInputs(name: string, args: DistributionRegistryArgs, plan
         pulumi
             .all([{ username: args.username, password: args.password }, pulumi.output(args.extraUsers ?? [])])
             .apply(([main, extra]) =>
-                usersFromArgs([main, ...extra.map(u => ({ username: u.username, password: u.password }))]),
+                usersFromArgs(
+                    [main, ...extra.map(u => ({ username: u.username, password: u.password }))],
+                    args.pullAccount?.username ?? defaultPullUsername(name),
+                ),
             ),
     );
     // An IP address is not a secret even when Terraform marks it sensitive; keeping it secret would hide the Ingress and the hosts line.

@@ -22,6 +22,8 @@ import { IssuedCertificates } from "./tls/certificates";
 export interface Workload {
     /** Secret: the rendered htpasswd file. */
     htpasswd: pulumi.Output<string>;
+    /** Secret: the pull account's password, generated once and kept in state. */
+    pullPassword: pulumi.Output<string>;
     namespace?: k8s.core.v1.Namespace;
     secret: k8s.core.v1.Secret;
     configMap: k8s.core.v1.ConfigMap;
@@ -66,8 +68,20 @@ export function createWorkload(
         opts,
     );
 
+    // The account the image-pull Secrets carry: the admin's password then lives in no namespace, and rotating
+    // either password leaves the other working.
+    const pullPassword = new random.RandomPassword(
+        `${name}-pull-password`,
+        { length: settings.apply(() => 32), special: false },
+        opts,
+    );
+    const pullUser = pulumi
+        .all([settings, pullPassword.result])
+        .apply(([s, password]): HtpasswdUser => ({ username: s.pullUsername, password }));
     const htpasswd = pulumi.secret(
-        pulumi.all([users, saltKey.result, settings]).apply(([u, key, s]) => renderHtpasswd(u, key, s.bcryptCost)),
+        pulumi
+            .all([users, pullUser, saltKey.result, settings])
+            .apply(([u, pull, key, s]) => renderHtpasswd([...u, pull], key, s.bcryptCost)),
     );
     // A hash of a bcrypt file and a random string reveals neither; unsecret it so the Deployment stays readable in state and diffs.
     const checksum = pulumi.unsecret(
@@ -166,8 +180,8 @@ export function createWorkload(
     // The registry's own namespace may be one of them: each waits for the namespace this stack creates.
     const pullSecret = (target: string) => {
         const object = pulumi
-            .all([settings, shape.registry, users])
-            .apply(([s, r, u]) => renderImagePullSecret(s, target, r, u[0].username, u[0].password));
+            .all([settings, shape.registry, pullUser])
+            .apply(([s, r, pull]) => renderImagePullSecret(s, target, r, pull.username, pull.password));
         return new k8s.core.v1.Secret(
             `${name}-pull-secret-${target}`,
             {
@@ -186,6 +200,7 @@ export function createWorkload(
 
     return {
         htpasswd,
+        pullPassword: pulumi.secret(pullPassword.result),
         namespace,
         secret,
         configMap,

@@ -209,7 +209,14 @@ export const optionSections: OptionSection[] = [
                 path: "imagePullSecretNamespaces",
                 type: "array",
                 default: defaults.imagePullSecretNamespaces,
-                doc: "Namespaces (existing) that get an image-pull Secret for the registry, named by the imagePullSecretName output.",
+                doc: "Namespaces (existing) that get an image-pull Secret of the pull account, named by the imagePullSecretName output.",
+            },
+            {
+                key: "pullUsername",
+                path: "pullAccount.username",
+                type: "string",
+                unset: "<component name>-pull (registry-pull for this program)",
+                doc: "Username of the account the image-pull Secrets carry; its password is generated and kept secret in state (htpasswd has no read-only user: it can push too).",
             },
             {
                 key: "tls",

@@ -57,6 +57,8 @@ const cases: Case[] = [
     ["username", { username: "ad\nmin" }, "username"],
     ["username", { username: undefined }, "terraformDir"],
     ["password", { password: "pass\nword" }, "password"],
+    ["pullUsername", { pullUsername: "pull:er" }, "pullUsername"],
+    ["pullUsername", { pullUsername: "admin" }, "username"],
     ["password", { password: "x".repeat(73) }, "password"],
     ["hostname", { hostname: "192.0.2.10" }, "hostname"],
     ["hostname", { hostname: "2001:db8::1" }, "hostname"],
@@ -286,11 +288,12 @@ describe("bad configurations through the program's config path", () => {
             "pulumi-nodejs:dynamic/registry:TagsCheck registry-tags-nginx",
             "random:index/randomPassword:RandomPassword registry-bcrypt-salt-key",
             "random:index/randomPassword:RandomPassword registry-http-secret",
+            "random:index/randomPassword:RandomPassword registry-pull-password",
         ]);
     });
 
     test(`${cases.length} bad configurations: one line naming the key and the fix, nothing registered, no file changed`, async () => {
-        expect(cases).toHaveLength(111);
+        expect(cases).toHaveLength(113);
         const failures: string[] = [];
         let n = 0;
         for (const [, change, input] of cases) {

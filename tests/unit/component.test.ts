@@ -62,9 +62,10 @@ describe("DistributionRegistry under mocks", () => {
             "pulumi-nodejs:dynamic/registry:TagsCheck registry-tags-nginx",
             "random:index/randomPassword:RandomPassword registry-bcrypt-salt-key",
             "random:index/randomPassword:RandomPassword registry-http-secret",
+            "random:index/randomPassword:RandomPassword registry-pull-password",
         ]);
         const children = resources.filter(r => r.name !== "registry");
-        expect(children).toHaveLength(15);
+        expect(children).toHaveLength(16);
         expect(children.filter(r => parents.get(r.name) !== component).map(r => r.name)).toEqual([]);
     });
 
@@ -148,13 +149,24 @@ describe("DistributionRegistry under mocks", () => {
         const kept = (name: string) => resources.find(r => r.name === name)!;
         expect(kept("checksum-http-secret").inputs).toMatchObject({ length: 48, special: false });
         expect(kept("checksum-bcrypt-salt-key").inputs).toMatchObject({ length: 32, special: false });
+        expect(kept("checksum-pull-password").inputs).toMatchObject({ length: 32, special: false });
         const httpSecret = kept("checksum-http-secret").state.result as string;
         const saltKey = kept("checksum-bcrypt-salt-key").state.result as string;
+        const pullPassword = kept("checksum-pull-password").state.result as string;
         const secret = byType("kubernetes:core/v1:Secret").find(r => r.name === "checksum-secret")!.inputs;
         expect(secret.stringData["http-secret"]).toBe(httpSecret);
-        // The same salt key gives the same bcrypt line: recomputed here, it must be the Secret's byte for byte.
-        expect(secret.stringData.htpasswd).toBe(renderHtpasswd([{ username: "admin", password }], saltKey, 5));
-        expect(secret.stringData.htpasswd).toMatch(/^admin:\$2y\$05\$.{53}\n$/);
+        // The same salt key gives the same bcrypt lines: recomputed here, they must be the Secret's byte for byte.
+        expect(secret.stringData.htpasswd).toBe(
+            renderHtpasswd(
+                [
+                    { username: "admin", password },
+                    { username: "checksum-pull", password: pullPassword },
+                ],
+                saltKey,
+                5,
+            ),
+        );
+        expect(secret.stringData.htpasswd).toMatch(/^admin:\$2y\$05\$.{53}\nchecksum-pull:\$2y\$05\$.{53}\n$/);
         const config = byType("kubernetes:core/v1:ConfigMap")[0].inputs.data["config.yml"];
         const deployment = byType("kubernetes:apps/v1:Deployment")[0].inputs;
         expect(deployment.spec.template.metadata.annotations["checksum/secret-and-config"]).toBe(
@@ -174,9 +186,20 @@ describe("DistributionRegistry under mocks", () => {
             "pulls-pull-secret-apps apps/pulls-pull kubernetes.io/dockerconfigjson",
             "pulls-pull-secret-examples examples/pulls-pull kubernetes.io/dockerconfigjson",
         ]);
-        expect(JSON.parse(secrets[0].inputs.stringData[".dockerconfigjson"]).auths["reg.example.com"].password).toBe(
-            password,
-        );
+        // The pull account, not the admin: the admin's password is in no namespace.
+        const pullPassword = await valueOf(component.pullPassword);
+        expect(pullPassword).toBe(registered.find(r => r.name === "pulls-pull-password")!.state.result);
+        for (const s of secrets) {
+            const auth = JSON.parse(s.inputs.stringData[".dockerconfigjson"]).auths["reg.example.com"];
+            expect(auth).toEqual({
+                username: "pulls-pull",
+                password: pullPassword,
+                auth: Buffer.from(`pulls-pull:${pullPassword}`).toString("base64"),
+            });
+            expect(JSON.stringify(s.inputs)).not.toContain(password);
+        }
+        expect(await valueOf(component.pullUsername)).toBe("pulls-pull");
+        expect(await pulumi.isSecret(component.pullPassword)).toBe(true);
         expect(wasSecret(secrets[0].raw.stringData)).toBe(true);
         expect(wasSecret(secrets[0].raw.metadata)).toBe(false);
         expect(await valueOf(component.imagePullSecretName)).toBe("pulls-pull");

@@ -43,6 +43,8 @@ describe("the first run of a new user", () => {
             "htpasswd",
             "imagePullSecretName",
             "namespace",
+            "pullPassword",
+            "pullUsername",
             "pushedImages",
             "serviceName",
             "url",
@@ -63,6 +65,7 @@ describe("the first run of a new user", () => {
             "pulumi-nodejs:dynamic/registry:TagsCheck registry-tags-nginx",
             "random:index/randomPassword:RandomPassword registry-bcrypt-salt-key",
             "random:index/randomPassword:RandomPassword registry-http-secret",
+            "random:index/randomPassword:RandomPassword registry-pull-password",
         ]);
         expect(run.stderr).not.toMatch(/Warning/);
     }, 60000);

@@ -14,6 +14,7 @@ export interface Registered {
 export const randomResults: Record<string, string> = {
     "registry-bcrypt-salt-key": "saltkeysaltkeysaltkeysaltkey1234",
     "registry-http-secret": "httpsecrethttpsecrethttpsecrethttpsecret12345678",
+    "registry-pull-password": "pullpasswordpullpasswordpull1234",
 };
 
 /**

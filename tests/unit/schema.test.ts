@@ -123,6 +123,7 @@ describe("the component's inferred schema", () => {
             "ImagePushArgs",
             "ImageToPush",
             "IngressArgs",
+            "PullAccountArgs",
             "PushTool",
             "RegistryUser",
             "ResourceArgs",
@@ -209,6 +210,9 @@ describe("the component's inferred schema", () => {
         // The htpasswd reaches the Secret as a secret input, the hash of the password the engine sent.
         const secret = registered.find(r => r.name === "multi-secret")!;
         expect(wasSecret(secret.inputs.stringData)).toBe(true);
-        expect(plain(secret.inputs.stringData).htpasswd).toMatch(/^admin:\$2y\$05\$[./A-Za-z0-9]{53}\n$/);
+        expect(plain(secret.inputs.stringData).htpasswd).toMatch(
+            /^admin:\$2y\$05\$[./A-Za-z0-9]{53}\nmulti-pull:\$2y\$05\$[./A-Za-z0-9]{53}\n$/,
+        );
+        expect(await pulumi.isSecret(result.state.pullPassword as pulumi.Output<string>)).toBe(true);
     }, 60000);
 });

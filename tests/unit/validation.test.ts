@@ -34,6 +34,23 @@ describe("input validation names the input and the fix", () => {
             /^extraUsers\[0\]\.username: "a" is listed twice/,
         ],
         [
+            "a user named as the pull account",
+            () =>
+                usersFromArgs(
+                    [
+                        { username: "a", password: "p" },
+                        { username: "registry-pull", password: "q" },
+                    ],
+                    "registry-pull",
+                ),
+            /^extraUsers\[0\]\.username: "registry-pull" is the pull account's username\. Give one of the two/,
+        ],
+        [
+            "pull account username with ':'",
+            () => settingsFromArgs("r", { pullAccount: { username: "pull:er" } }),
+            /^pullAccount\.username: "pull:er" contains ':'/,
+        ],
+        [
             "hostname with a scheme",
             () => settingsFromArgs("r", { hostname: "https://registry.test" }),
             /^hostname: .* is not a DNS name\. Use/,
