@@ -12,6 +12,8 @@ export const htpasswdKey = "htpasswd";
 export const httpSecretKey = "http-secret";
 export const dataDirectory = "/var/lib/registry";
 export const containerPort = 5000;
+/** How long a stopping registry finishes the requests in flight (it stops at once without http.draintimeout). */
+export const drainSeconds = 50;
 
 /**
  * The registry's configuration file. YAML is a superset of JSON, so JSON text is a valid config.yml
@@ -29,6 +31,7 @@ export function renderRegistryConfig(s: RegistrySettings): string {
         },
         http: {
             addr: `:${containerPort}`,
+            draintimeout: `${drainSeconds}s`,
             headers: { "X-Content-Type-Options": ["nosniff"] },
         },
         auth: {

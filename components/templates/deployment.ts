@@ -12,17 +12,49 @@ import {
     registryVolumeMounts,
     registryVolumes,
 } from "./registryPod";
+import { drainSeconds } from "../registryConfig";
+
+/**
+ * How a change replaces the pods. A second pod starts and becomes Ready before the old one stops (no outage), wherever
+ * the storage lets two pods hold it: a ReadWriteOnce volume is one node's, not one pod's, so the pods are kept on one
+ * node (a required affinity to each other: the new pod lands where the volume is attached, the first one anywhere).
+ * A ReadWriteOncePod volume takes one pod only: the old pod must stop first (Recreate, a short outage).
+ */
+export function rolloutOf(s: RegistrySettings): {
+    strategy: pulumi.Unwrap<k8s.types.input.apps.v1.DeploymentStrategy>;
+    affinity?: pulumi.Unwrap<k8s.types.input.core.v1.Affinity>;
+} {
+    const claim = s.storage.type === StorageType.PersistentVolumeClaim;
+    if (claim && s.storage.accessMode === StorageAccessMode.ReadWriteOncePod) {
+        return { strategy: { type: "Recreate" } };
+    }
+    const strategy = { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } };
+    if (!claim || s.storage.accessMode !== StorageAccessMode.ReadWriteOnce) {
+        return { strategy };
+    }
+    return { strategy, affinity: sameNodeAffinity(s) };
+}
+
+/** Pods that must share the node of the registry's pods (the registry's own, and any pod mounting its volume). */
+export function sameNodeAffinity(s: RegistrySettings): pulumi.Unwrap<k8s.types.input.core.v1.Affinity> {
+    return {
+        podAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: [
+                { labelSelector: { matchLabels: selectorLabels(s.name) }, topologyKey: "kubernetes.io/hostname" },
+            ],
+        },
+    };
+}
+
+/** Seconds a stopping pod keeps serving after it leaves the Service, so the ingress stops sending it requests first. */
+export const stopDelaySeconds = 5;
 
 export function renderDeployment(
     s: RegistrySettings,
     checksum: string,
 ): pulumi.Unwrap<k8s.types.input.apps.v1.Deployment> {
     const name = objectName(s.name);
-    const probe = { httpGet: { path: "/", port: "http" }, periodSeconds: 10, timeoutSeconds: 3 };
-    // Two pods cannot share a ReadWriteOnce volume across nodes: a rolling update would wait forever for the new pod.
-    const recreate =
-        s.storage.type === StorageType.PersistentVolumeClaim &&
-        s.storage.accessMode !== StorageAccessMode.ReadWriteMany;
+    const { strategy, affinity } = rolloutOf(s);
     return {
         apiVersion: "apps/v1",
         kind: "Deployment",
@@ -35,11 +67,14 @@ export function renderDeployment(
         spec: {
             replicas: s.replicas,
             selector: { matchLabels: selectorLabels(s.name) },
-            strategy: recreate ? { type: "Recreate" } : { type: "RollingUpdate" },
+            strategy,
             template: {
                 metadata: { labels: commonLabels(s.name, s.labels), annotations: checksumAnnotations(checksum) },
                 spec: {
                     securityContext: podSecurityContext,
+                    ...(affinity ? { affinity } : {}),
+                    // The stop delay, then the registry's own drain of requests in flight (http.draintimeout).
+                    terminationGracePeriodSeconds: stopDelaySeconds + drainSeconds + 5,
                     containers: [
                         {
                             name: "registry",
@@ -47,9 +82,23 @@ export function renderDeployment(
                             imagePullPolicy: "IfNotPresent",
                             ports: registryPorts,
                             env: registryEnvironment(s),
-                            // GET / answers 200 even with auth on; /v2/ would answer 401 and fail the probe.
-                            readinessProbe: { ...probe, failureThreshold: 3 },
-                            livenessProbe: { ...probe, initialDelaySeconds: 10, failureThreshold: 6 },
+                            // GET / answers 200 even with auth on (/v2/ would answer 401), and 503 when the storage
+                            // fails (health.storagedriver): the pod then leaves the Service until it recovers.
+                            readinessProbe: {
+                                httpGet: { path: "/", port: "http" },
+                                periodSeconds: 10,
+                                timeoutSeconds: 3,
+                                failureThreshold: 3,
+                            },
+                            // Alive is listening: a storage outage is not cured by a restart.
+                            livenessProbe: {
+                                tcpSocket: { port: "http" },
+                                initialDelaySeconds: 10,
+                                periodSeconds: 10,
+                                timeoutSeconds: 3,
+                                failureThreshold: 6,
+                            },
+                            lifecycle: { preStop: { sleep: { seconds: stopDelaySeconds } } },
                             resources: s.resources,
                             securityContext: containerSecurityContext,
                             volumeMounts: registryVolumeMounts(),

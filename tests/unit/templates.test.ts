@@ -10,6 +10,8 @@ import { renderPersistentVolumeClaim } from "../../components/templates/persiste
 import { renderSecret } from "../../components/templates/secret";
 import { renderService } from "../../components/templates/service";
 
+const rollingWithoutOutage = { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } };
+
 /** What the Kubernetes objects would be for these inputs, password and kept random values included. */
 function render(
     args: PlainSettingsArgs = {},
@@ -60,7 +62,9 @@ describe("rendered Kubernetes objects", () => {
         const container = pod.containers[0];
         expect(container.image).toBe("registry:2.8.3");
         expect(container.readinessProbe.httpGet).toEqual({ path: "/", port: "http" });
-        expect(container.livenessProbe.httpGet).toEqual({ path: "/", port: "http" });
+        // Liveness is the port only: a storage outage (/ answers 503) takes the pod out of the Service, not restarts it.
+        expect(container.livenessProbe.tcpSocket).toEqual({ port: "http" });
+        expect(container.livenessProbe.httpGet).toBeUndefined();
         expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000 });
         expect(container.securityContext).toMatchObject({
             readOnlyRootFilesystem: true,
@@ -165,7 +169,7 @@ describe("rendered Kubernetes objects", () => {
         expect(service.spec.ports[0]).toMatchObject({ port: 5000, targetPort: "http" });
     });
 
-    test("a PVC is mounted, with Recreate for ReadWriteOnce; an existing claim is used by name", () => {
+    test("a PVC is mounted and rolled without an outage; an existing claim is used by name", () => {
         const created = render({ storage: { type: "persistentVolumeClaim", size: "20Gi", storageClassName: "fast" } });
         const claim = renderPersistentVolumeClaim(created.settings) as any;
         expect(claim.spec).toEqual({
@@ -173,7 +177,7 @@ describe("rendered Kubernetes objects", () => {
             resources: { requests: { storage: "20Gi" } },
             storageClassName: "fast",
         });
-        expect(created.deployment.spec.strategy).toEqual({ type: "Recreate" });
+        expect(created.deployment.spec.strategy).toEqual(rollingWithoutOutage);
         expect(created.deployment.spec.template.spec.volumes[0]).toEqual({
             name: "data",
             persistentVolumeClaim: { claimName: "registry-data" },
@@ -183,7 +187,9 @@ describe("rendered Kubernetes objects", () => {
             name: "data",
             persistentVolumeClaim: { claimName: "shared" },
         });
-        expect(existing.deployment.spec.strategy).toEqual({ type: "RollingUpdate" });
+        expect(existing.deployment.spec.strategy).toEqual(rollingWithoutOutage);
+        // ReadWriteMany: the pods may spread; no affinity holds them together.
+        expect(existing.deployment.spec.template.spec.affinity).toBeUndefined();
         expect(existing.deployment.spec.replicas).toBe(3);
     });
 
@@ -198,12 +204,47 @@ describe("rendered Kubernetes objects", () => {
             name: "data",
             persistentVolumeClaim: { claimName: "registry-data" },
         });
-        expect(byDefault.deployment.spec.strategy).toEqual({ type: "Recreate" });
+        expect(byDefault.deployment.spec.strategy).toEqual(rollingWithoutOutage);
         expect((renderPersistentVolumeClaim(byDefault.settings) as any).spec.storageClassName).toBeUndefined();
         expect(render({ storage: { type: "emptyDir" } }).deployment.spec.template.spec.volumes[0]).toEqual({
             name: "data",
             emptyDir: {},
         });
+    });
+
+    test("ReadWriteOnce keeps the pods on the volume's node; ReadWriteOncePod stops the old pod first; emptyDir rolls freely", () => {
+        const once = render().deployment.spec.template.spec;
+        expect(once.affinity).toEqual({
+            podAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: [
+                    {
+                        labelSelector: {
+                            matchLabels: {
+                                "app.kubernetes.io/name": "registry",
+                                "app.kubernetes.io/instance": "registry",
+                            },
+                        },
+                        topologyKey: "kubernetes.io/hostname",
+                    },
+                ],
+            },
+        });
+        const oncePod = render({ storage: { accessMode: "ReadWriteOncePod" } }).deployment.spec;
+        expect(oncePod.strategy).toEqual({ type: "Recreate" });
+        expect(oncePod.template.spec.affinity).toBeUndefined();
+        const emptyDir = render({ storage: { type: "emptyDir" } }).deployment.spec;
+        expect(emptyDir.strategy).toEqual(rollingWithoutOutage);
+        expect(emptyDir.template.spec.affinity).toBeUndefined();
+    });
+
+    test("a stopping pod keeps serving while the ingress forgets it, then drains what is in flight", () => {
+        const { deployment, configMap } = render();
+        const pod = deployment.spec.template.spec;
+        const config = JSON.parse(configMap.data["config.yml"]);
+        expect(pod.containers[0].lifecycle).toEqual({ preStop: { sleep: { seconds: 5 } } });
+        expect(config.http.draintimeout).toBe("50s");
+        // The grace period covers the delay and the drain, so the kubelet's SIGKILL never cuts the drain short.
+        expect(pod.terminationGracePeriodSeconds).toBe(60);
     });
 
     test("the image-pull Secret holds a dockerconfigjson for the registry as image references name it", () => {
