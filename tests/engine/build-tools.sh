@@ -6,7 +6,7 @@
 #   pulumi-resource-kubernetes, -random, -command     providers, found on $PATH
 #   etcd, kubernetes (kube-apiserver,                 a local control plane and a real node
 #     kube-controller-manager, kube-scheduler,        (containerd, runc and the CNI plugins
-#     kubelet, kube-proxy: one `go build`)            are Debian packages)
+#     kubelet, kube-proxy, kubectl: one `go build`)   are Debian packages)
 #   traefik, local-path-provisioner                   k3s's ingress controller and default
 #                                                     StorageClass provisioner
 #   seaweedfs (weed)                                  the S3 server that S3 storage is tested
@@ -59,7 +59,7 @@ SEAWEEDFS_VERSION=v0.0.0-20261109003541-7506e5f91cd6   # github.com/seaweedfs/se
 ALL_TOOLS=(etcd kubernetes traefik local-path-provisioner
 	pulumi pulumi-language-nodejs pulumi-language-yaml pulumi-resource-command
 	pulumi-resource-random pulumi-resource-kubernetes seaweedfs)
-KUBERNETES_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+KUBERNETES_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 
 tool_version() {
 	case "$1" in
