@@ -24,10 +24,11 @@ const requiredTools = [
     "kube-scheduler",
     "kubelet",
     "kube-proxy",
+    "kubectl",
     "traefik",
     "local-path-provisioner",
 ];
-const requiredImages = ["pause", "registry-2", "registry-3", "busybox", "e2e-hello"];
+const requiredImages = ["pause", "registry-2", "registry-3", "busybox", "e2e-hello", "kubectl"];
 const requiredCommands = [
     "unshare",
     "nsenter",

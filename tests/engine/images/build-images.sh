@@ -6,6 +6,10 @@
 #   localhost/pause:dr-e2e                  the pod sandbox (images/pause, static Go, no cgo)
 #   localhost/distribution/registry:<2.x>   Debian's /usr/bin/docker-registry (Distribution 2.8.2) + its libc
 #   localhost/distribution/registry:<3.x>   registry 3.x from the Go module proxy (tests/support/build-registry-v3.sh)
+#                                           Both carry busybox's sh, du, wget and nc, as the official images (Alpine)
+#                                           do: the garbage-collection job and the node-trust DaemonSet script them.
+#   localhost/kubectl:<version>             kubectl of the tools' Kubernetes build with busybox's sh: the shell and
+#                                           kubectl that registry.k8s.io/kubectl (Debian with dash) gives
 #   localhost/busybox:<version>             Debian's busybox-static: local-path-provisioner's helper pods
 #   localhost/e2e-hello:<version>           the same busybox with its own config: the image the e2e pushes and then
 #                                           runs in the cluster. It must not be busybox's image ID: the kubelet ties
@@ -13,7 +17,7 @@
 #                                           for a helper pod that uses the preloaded busybox without them.
 #
 # The versions in the names are the ones the binaries report. Each image is <name>.tar in the output directory,
-# and <name>.reference holds its reference (name registry-2, registry-3, pause, busybox, e2e-hello).
+# and <name>.reference holds its reference (name registry-2, registry-3, pause, busybox, e2e-hello, kubectl).
 # Usage: tests/engine/images/build-images.sh [--print-dir]      (DR_TOOLS_DIR as in build-tools.sh)
 set -euo pipefail
 
@@ -69,13 +73,26 @@ build() {
 }
 
 fill_pause() { install -D -m 0755 "$pause_binary" "$1/pause"; }
+# busybox_applets ROOTFS APPLET...: /bin/busybox and a link per applet.
+busybox_applets() {
+	local rootfs="$1" applet
+	shift
+	install -D -m 0755 /bin/busybox "$rootfs/bin/busybox"
+	for applet in "$@"; do ln -s busybox "$rootfs/bin/$applet"; done
+}
+# The applets a script of the component may use in the registry's and kubectl's images (POSIX sh and its tools).
+script_applets=(sh cat echo sleep date du grep sed awk tr cut head tail wc sort test mkdir rm mv cp ls printf env
+	wget nc base64 expr seq kill touch find stat sync true false mktemp xargs id timeout)
 registry_dirs() { mkdir -p "$1/etc/docker/registry" "$1/etc/distribution" "$1/var/lib/registry" "$1/auth" "$1/tmp"; }
-fill_registry_2() { copy_with_libs /usr/bin/docker-registry "$1" /bin/registry && registry_dirs "$1"; }
-fill_registry_3() { copy_with_libs "$registry_3_binary" "$1" /bin/registry && registry_dirs "$1"; }
+fill_registry_2() {
+	copy_with_libs /usr/bin/docker-registry "$1" /bin/registry && registry_dirs "$1" && busybox_applets "$1" "${script_applets[@]}"
+}
+fill_registry_3() {
+	copy_with_libs "$registry_3_binary" "$1" /bin/registry && registry_dirs "$1" && busybox_applets "$1" "${script_applets[@]}"
+}
+fill_kubectl() { install -D -m 0755 "$kubectl_binary" "$1/bin/kubectl" && busybox_applets "$1" "${script_applets[@]}" && mkdir -p "$1/tmp"; }
 fill_busybox() {
-	local applet
-	install -D -m 0755 /bin/busybox "$1/bin/busybox"
-	for applet in sh mkdir rm ls cat echo sleep rmdir; do ln -s busybox "$1/bin/$applet"; done
+	busybox_applets "$1" sh mkdir rm ls cat echo sleep rmdir
 	mkdir -p "$1/tmp"
 }
 
@@ -88,13 +105,17 @@ mkdir -p "$out_dir"
 pause_binary="$out_dir/pause-binary"
 (cd "$here/pause" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$pause_binary" .)
 registry_3_binary="$("$here/../../support/build-registry-v3.sh")"
+kubectl_binary="$("$here/../build-tools.sh" --print-bin)/kubectl"
+[[ -x "$kubectl_binary" ]] || die "$kubectl_binary is missing: run tests/engine/build-tools.sh kubernetes"
 # "docker-registry github.com/docker/distribution 2.8.2+ds1", "registry github.com/distribution/distribution/v3 v3.1.2+unknown"
 # sed reads all its input: a `| head` under pipefail fails the pipeline with SIGPIPE when the writer is not done.
 version_of() { "$@" --version 2>&1 | grep -o '[0-9]\+\.[0-9]\+\.[0-9]\+' | sed -n 1p; }
 registry_2_version="$(version_of /usr/bin/docker-registry)"
 registry_3_version="$(version_of "$registry_3_binary")"
 busybox_version="$(/bin/busybox 2>&1 | sed -n '1s/.* v\([0-9][0-9.]*\).*/\1/p')"
-[[ -n "$registry_2_version" && -n "$registry_3_version" && -n "$busybox_version" ]] || die "cannot read the binaries' versions"
+kubectl_version="$("$kubectl_binary" version --client 2>/dev/null | sed -n 's/^Client Version: v//p')"
+[[ -n "$registry_2_version" && -n "$registry_3_version" && -n "$busybox_version" && -n "$kubectl_version" ]] ||
+	die "cannot read the binaries' versions"
 
 registry_config() {
 	printf '{"Entrypoint":["/bin/registry","serve"],"Cmd":["%s"],"Env":["PATH=/bin","OTEL_TRACES_EXPORTER=none"],"ExposedPorts":{"5000/tcp":{}},"Volumes":{"/var/lib/registry":{}}}' "$1"
@@ -103,6 +124,7 @@ rm -f "$out_dir"/*.tar "$out_dir"/*.reference
 build pause localhost/pause:dr-e2e '{"Entrypoint":["/pause"]}' fill_pause
 build registry-2 "localhost/distribution/registry:$registry_2_version" "$(registry_config /etc/docker/registry/config.yml)" fill_registry_2
 build registry-3 "localhost/distribution/registry:$registry_3_version" "$(registry_config /etc/distribution/config.yml)" fill_registry_3
+build kubectl "localhost/kubectl:$kubectl_version" '{"Entrypoint":["/bin/kubectl"],"Env":["PATH=/bin"]}' fill_kubectl
 build busybox "localhost/busybox:$busybox_version" '{"Cmd":["/bin/sh"],"Env":["PATH=/bin"]}' fill_busybox
 build e2e-hello "localhost/e2e-hello:$busybox_version" \
 	'{"Cmd":["/bin/sleep","3600"],"Env":["PATH=/bin"],"Labels":{"org.opencontainers.image.description":"distribution-registry e2e image"}}' fill_busybox
