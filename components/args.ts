@@ -211,6 +211,8 @@ export interface DistributionRegistryArgs {
     createNamespace?: boolean;
     /** Registry image; registry:2.8.x and registry:3.x both work. Default: "registry:2.8.3". */
     image?: pulumi.Input<string>;
+    /** Major version of Distribution the image runs, 2 or 3, where its tag does not say (a digest, "latest"). Default: read from the image's tag. */
+    imageMajorVersion?: number;
     /** Number of registry pods; above 1 needs ReadWriteMany storage. Default: 1. */
     replicas?: pulumi.Input<number>;
     /** Image storage. Default: the defaults of StorageArgs (a claim of the cluster's default StorageClass). */

@@ -3,6 +3,7 @@ import { DistributionRegistryArgs, StorageAccessMode, StorageType, TlsMode } fro
 import { defaultPullUsername, defaults } from "./defaults";
 import { HtpasswdUser } from "./htpasswd";
 import { planRegistry, RegistryPlan } from "./plan";
+import { majorVersionOfImage, RegistryMajorVersion } from "./registryVersion";
 import {
     InputError,
     validateAddress,
@@ -11,6 +12,7 @@ import {
     validateDays,
     validateHostname,
     validateImage,
+    validateMajorVersion,
     validateNamespace,
     validateObjectName,
     validatePassword,
@@ -30,6 +32,8 @@ export interface RegistrySettings {
     namespace: string;
     createNamespace: boolean;
     image: string;
+    /** Read from the image's tag, or given (imageMajorVersion); none when neither tells. */
+    imageMajorVersion?: RegistryMajorVersion;
     replicas: number;
     storage: {
         type: StorageType;
@@ -101,6 +105,10 @@ export function settingsFromArgs(
         namespace: validateNamespace(args.namespace ?? defaults.namespace),
         createNamespace: plan.createNamespace,
         image: validateImage(args.image ?? defaults.image),
+        imageMajorVersion:
+            args.imageMajorVersion === undefined
+                ? majorVersionOfImage(args.image ?? defaults.image)
+                : validateMajorVersion(args.imageMajorVersion),
         replicas: validateReplicas(args.replicas ?? defaults.replicas, storageShared),
         storage: {
             type: plan.storage.type,

@@ -309,3 +309,15 @@ export function validateSeconds(value: unknown, input: string, example: number):
     }
     return value;
 }
+
+/** 2 or 3: the major versions of Distribution the component renders for. */
+export function validateMajorVersion(value: unknown, input = "imageMajorVersion"): 2 | 3 {
+    if (value !== 2 && value !== 3) {
+        throw new InputError(
+            input,
+            `${JSON.stringify(value)} is not 2 or 3`,
+            "Give the major version of Distribution the image runs: 2 for registry:2.x, 3 for registry:3.x.",
+        );
+    }
+    return value;
+}

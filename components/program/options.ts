@@ -146,6 +146,15 @@ export const optionSections: OptionSection[] = [
                 doc: "Registry image; registry:2.8.x and registry:3.x both work.",
             },
             {
+                key: "imageMajorVersion",
+                path: "imageMajorVersion",
+                type: "integer",
+                default: 0,
+                unset: "read from the image's tag",
+                toArgument: "zeroMeansUnset",
+                doc: "Major version of Distribution the image runs (2 or 3), where its tag does not say (a digest, latest); 0: read from the tag.",
+            },
+            {
                 key: "replicas",
                 path: "replicas",
                 type: "integer",

@@ -150,6 +150,39 @@ describe("input validation names the input and the fix", () => {
         ).toBe(2);
     });
 
+    test("the major version of Distribution comes from the image's tag, or from imageMajorVersion where the tag does not say", () => {
+        const versions = Object.fromEntries(
+            [
+                "registry:2.8.3",
+                "registry:2",
+                "docker.io/library/registry:3",
+                "localhost/distribution/registry:3.1.2",
+                "localhost:5000/registry:3.0.0-rc.1@sha256:" + "a".repeat(64),
+                "registry:latest",
+                "registry",
+                "registry@sha256:" + "a".repeat(64),
+                "localhost:5000/registry",
+                "registry:20.1",
+            ].map(image => [image, settingsFromArgs("r", { image }).imageMajorVersion]),
+        );
+        expect(versions).toEqual({
+            "registry:2.8.3": 2,
+            "registry:2": 2,
+            "docker.io/library/registry:3": 3,
+            "localhost/distribution/registry:3.1.2": 3,
+            ["localhost:5000/registry:3.0.0-rc.1@sha256:" + "a".repeat(64)]: 3,
+            "registry:latest": undefined,
+            registry: undefined,
+            ["registry@sha256:" + "a".repeat(64)]: undefined,
+            "localhost:5000/registry": undefined,
+            "registry:20.1": undefined,
+        });
+        expect(settingsFromArgs("r", { image: "registry:latest", imageMajorVersion: 3 }).imageMajorVersion).toBe(3);
+        expect(() => settingsFromArgs("r", { imageMajorVersion: 4 })).toThrow(
+            /^imageMajorVersion: 4 is not 2 or 3\. Give the major version/,
+        );
+    });
+
     test("a password may contain anything on one line; a line break cannot travel on --password-stdin", () => {
         const password = "p@ss: w\"o'r$d`\t;|&<>\u00e9";
         expect(usersFromArgs([{ username: "admin", password }])[0].password).toBe(password);
