@@ -6,6 +6,13 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here/../.."
 
+# One real-node run at a time on a machine: the cluster's ports, addresses, bridge and iptables chains are fixed.
+exec 8>/tmp/distribution-registry-real-node.lock
+if ! flock -n 8; then
+	echo "run-e2e: another real-node run holds /tmp/distribution-registry-real-node.lock; waiting for it"
+	flock 8
+fi
+
 "$here/install-packages.sh"
 "$here/build-tools.sh"
 "$here/images/build-images.sh"
