@@ -10,6 +10,8 @@ export const configFileName = "config.yml";
 export const htpasswdDirectory = "/auth";
 export const htpasswdKey = "htpasswd";
 export const httpSecretKey = "http-secret";
+/** base64 "user:password" of the pull account: how the garbage-collection job asks each replica whether it is read-only. */
+export const probeAuthKey = "pull-auth";
 export const dataDirectory = "/var/lib/registry";
 export const containerPort = 5000;
 /** How long a stopping registry finishes the requests in flight (it stops at once without http.draintimeout). */

@@ -97,8 +97,8 @@ export function createWorkload(
     const inNamespace: pulumi.CustomResourceOptions = { ...opts, dependsOn: namespace ? [namespace] : [] };
 
     const secretObject = pulumi
-        .all([settings, htpasswd, httpSecret.result])
-        .apply(([s, h, x]) => renderSecret(s, h, x));
+        .all([settings, htpasswd, httpSecret.result, pullUser])
+        .apply(([s, h, x, pull]) => renderSecret(s, h, x, pull));
     const secret = new k8s.core.v1.Secret(
         `${name}-secret`,
         { metadata: secretObject.metadata, type: secretObject.type, stringData: secretObject.stringData },

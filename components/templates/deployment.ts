@@ -46,6 +46,9 @@ export function sameNodeAffinity(s: RegistrySettings): pulumi.Unwrap<k8s.types.i
     };
 }
 
+/** The registry's container in the pod template (garbage collection patches its environment). */
+export const registryContainerName = "registry";
+
 /** Seconds a stopping pod keeps serving after it leaves the Service, so the ingress stops sending it requests first. */
 export const stopDelaySeconds = 5;
 
@@ -77,7 +80,7 @@ export function renderDeployment(
                     terminationGracePeriodSeconds: stopDelaySeconds + drainSeconds + 5,
                     containers: [
                         {
-                            name: "registry",
+                            name: registryContainerName,
                             image: s.image,
                             imagePullPolicy: "IfNotPresent",
                             ports: registryPorts,
