@@ -1,4 +1,6 @@
 import * as crypto from "crypto";
+import * as http from "http";
+import * as https from "https";
 
 /*
  * Images written and read through a registry's HTTP API, byte for byte: a push of given layers (blob uploads, then
@@ -7,10 +9,14 @@ import * as crypto from "crypto";
  */
 
 export interface ApiTarget {
-    /** http://host:port of the registry. */
+    /** http://host:port or https://host[:port] of the registry. */
     url: string;
     username: string;
     password: string;
+    /** Connect to this address instead of the URL's host (an ingress for the registry's name); the Host stays. */
+    connectTo?: string;
+    /** For https: verify against this CA (PEM); without it the certificate is not verified. */
+    ca?: string;
 }
 
 export interface PushedImage {
@@ -29,20 +35,47 @@ function digestOf(data: Buffer): string {
     return `sha256:${crypto.createHash("sha256").update(data).digest("hex")}`;
 }
 
-async function request(
+function request(
     t: ApiTarget,
     method: string,
     path: string,
     body?: Buffer,
     headers: Record<string, string> = {},
-) {
-    const response = await fetch(`${t.url}${path}`, {
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+    const url = new URL(path, t.url);
+    const secure = url.protocol === "https:";
+    const options: https.RequestOptions = {
         method,
-        headers: { Authorization: authorization(t), ...headers },
-        body,
-        redirect: "manual",
+        host: t.connectTo ?? url.hostname,
+        port: url.port || (secure ? 443 : 80),
+        path: `${url.pathname}${url.search}`,
+        agent: false,
+        headers: {
+            Host: url.host,
+            Authorization: authorization(t),
+            ...(body ? { "Content-Length": String(body.length) } : {}),
+            ...headers,
+        },
+        ...(secure
+            ? {
+                  servername: url.hostname,
+                  ...(t.ca ? { ca: t.ca, rejectUnauthorized: true } : { rejectUnauthorized: false }),
+              }
+            : {}),
+    };
+    return new Promise((resolve, reject) => {
+        const req = (secure ? https : http).request(options, res => {
+            const chunks: Buffer[] = [];
+            res.on("data", c => chunks.push(c));
+            res.on("end", () =>
+                resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+            );
+            res.on("error", reject);
+        });
+        req.on("error", reject);
+        req.setTimeout(60000, () => req.destroy(new Error(`${method} ${path}: no answer in 60 s`)));
+        req.end(body);
     });
-    return { status: response.status, headers: response.headers, body: Buffer.from(await response.arrayBuffer()) };
 }
 
 /** Random bytes that compress to nothing: a layer whose size is what it frees. */
@@ -56,7 +89,7 @@ async function pushBlob(t: ApiTarget, repository: string, data: Buffer): Promise
     if (start.status !== 202) {
         throw new Error(`POST blob upload: ${start.status} ${start.body}`);
     }
-    const location = new URL(start.headers.get("location")!, t.url);
+    const location = new URL(String(start.headers.location), t.url);
     location.searchParams.set("digest", digest);
     const put = await request(t, "PUT", `${location.pathname}${location.search}`, data, {
         "Content-Type": "application/octet-stream",
