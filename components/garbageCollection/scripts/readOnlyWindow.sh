@@ -110,7 +110,7 @@ report() {
 	gc_seconds="$(result_value seconds)"
 	log "garbage-collect exit ${gc_status}: ${blobs:-0} blobs and ${manifests:-0} manifests deleted, ${freed:-unknown} bytes freed, in ${gc_seconds:-0} s; the registry was read-only for ${readonly_seconds} s"
 	# The pod's status (kubectl describe, .status.containerStatuses[].state.terminated.message) keeps the figures.
-	printf '{"exitCode":"%s","blobsDeleted":%s,"manifestsDeleted":%s,"bytesFreed":%s,"garbageCollectSeconds":%s,"readOnlySeconds":%s}\n' \
+	printf '{"garbageCollectStatus":"%s","blobsDeleted":%s,"manifestsDeleted":%s,"bytesFreed":%s,"garbageCollectSeconds":%s,"readOnlySeconds":%s}\n' \
 		"$gc_status" "${blobs:-0}" "${manifests:-0}" "${freed:-null}" "${gc_seconds:-0}" "$readonly_seconds" \
 		>/dev/termination-log 2>/dev/null || true
 }
