@@ -24,7 +24,8 @@ const transports = [
 // Just after a password change the registry may still be rolling: a pod of the old password serves its last seconds
 // (its stop delay, while the ingress forgets it) and refuses the new one. A tool the registry refused is run again,
 // a few seconds apart, for longer than that delay; a wrong password is reported once they are spent.
-const refusedCredentials = /unauthorized|authentication required|\b401\b|invalid username\/password|incorrect username or password/i;
+const refusedCredentials =
+    /unauthorized|authentication required|\b401\b|invalid username\/password|incorrect username or password/i;
 const credentialAttempts = 5;
 const credentialRetrySeconds = 2;
 
