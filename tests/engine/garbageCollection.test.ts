@@ -60,6 +60,7 @@ function everyTenthOfASecond(ask: () => Promise<string | undefined>) {
         }
     })();
     return {
+        /** Stops the client (again: it is a no-op then) and says how it went. */
         stop: async () => {
             running = false;
             await done;
@@ -195,9 +196,15 @@ describe.each(scenarios)("day two on a real node with $image", ({ image: imageNa
                     await new Promise(r => setTimeout(r, 200));
                 }
             })();
-            const pod = await collectNow("gc-now");
-            pushing = false;
-            await pusher;
+            let pod: any;
+            try {
+                pod = await collectNow("gc-now");
+            } finally {
+                // Whatever happened, the clients stop: a loop left running would keep jest (and the node's lock) forever.
+                pushing = false;
+                await pusher;
+                await pulls.stop();
+            }
             const { requests, failures } = await pulls.stop();
 
             const report = reportOf(pod);
@@ -274,7 +281,11 @@ describe.each(scenarios)("day two on a real node with $image", ({ image: imageNa
                 const r = await pullProblems(puller, "team/app", "kept");
                 return r.length ? r.join("; ") : undefined;
             });
-            await up(step);
+            try {
+                await up(step);
+            } finally {
+                await client.stop();
+            }
             const { requests, failures } = await client.stop();
             figures[`${version}: requests failed during the ${step} rollout (failed/asked)`] =
                 `${failures.length}/${requests}`;
