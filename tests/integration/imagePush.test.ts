@@ -213,7 +213,7 @@ describe("image push script with skopeo against a real TLS registry with htpassw
             const run = await pushing;
             fs.writeFileSync(registry.htpasswdFile!, before);
             expect(run.stderr).toContain(
-                "skopeo was refused the credentials; a pod of the previous password may still be stopping: trying again in 2 s",
+                "skopeo was refused or cut off; a pod of the previous version may still be stopping: trying again in 2 s",
             );
             expect(run.status).toBe(0);
             expect(Object.keys(run.result.digests)).toEqual(["rotated:v1"]);

@@ -21,11 +21,11 @@ const transports = [
     "docker-daemon:",
 ];
 
-// Just after a password change the registry may still be rolling: a pod of the old password serves its last seconds
-// (its stop delay, while the ingress forgets it) and refuses the new one. A tool the registry refused is run again,
-// a few seconds apart, for longer than that delay; a wrong password is reported once they are spent.
-const refusedCredentials =
-    /unauthorized|authentication required|\b401\b|invalid username\/password|incorrect username or password/i;
+// Just after a password or config change the registry may still be rolling: for a second or two the ingress sends
+// requests to a pod that is stopping, which refuses the new password (and cuts the upload it refuses). A tool that
+// failed so is run again, a few seconds apart, for longer than that; a wrong password is reported once they are spent.
+const passingTrouble =
+    /unauthorized|authentication required|\b401\b|invalid username\/password|incorrect username or password|broken pipe|connection reset|unexpected EOF|\b502\b|\b503\b/i;
 const credentialAttempts = 5;
 const credentialRetrySeconds = 2;
 
@@ -51,9 +51,9 @@ function tool(command, args, input) {
         if (result.status === 0) {
             return;
         }
-        if (attempt < credentialAttempts && refusedCredentials.test(String(result.stderr))) {
+        if (attempt < credentialAttempts && passingTrouble.test(String(result.stderr))) {
             process.stderr.write(
-                `${command} was refused the credentials; a pod of the previous password may still be stopping: trying again in ${credentialRetrySeconds} s\n`,
+                `${command} was refused or cut off; a pod of the previous version may still be stopping: trying again in ${credentialRetrySeconds} s\n`,
             );
             sleepSeconds(credentialRetrySeconds);
             continue;
