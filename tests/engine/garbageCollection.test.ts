@@ -304,11 +304,11 @@ describe.each(scenarios)("day two on a real node with $image", ({ image: imageNa
                     ? true
                     : undefined,
             );
-        await settled(rotated, admin);
+        expect(await settled(rotated, admin)).toBe(true);
         // Restored for the checks of the next steps (the Terraform state still says the first one).
         setConfig(["--secret", "password", password]);
         await up("password-back");
-        await settled(admin, rotated);
+        expect(await settled(admin, rotated)).toBe(true);
     });
 
     e2e("a scheduled run happens on its own and frees the bytes of what was deleted", async () => {
