@@ -3,6 +3,7 @@ import * as path from "path";
 import { itWhen } from "../support/requirements";
 import {
     ApiTarget,
+    blobsOf,
     deleteManifest,
     pullProblems,
     pushImage,
@@ -10,6 +11,7 @@ import {
     randomLayer,
     uploadStatus,
 } from "../support/registryImages";
+import { makeRandomLayerImage } from "./randomLayerImage";
 import { imageReference, imagesDir, readyPod, run, toolsBin, waitFor, whyNotRunnable } from "./realNode";
 import { hostname, ingressAddress, password, removeWork, startTestbed, Testbed, username } from "./testbed";
 
@@ -311,32 +313,43 @@ describe.each(scenarios)("day two on a real node with $image", ({ image: imageNa
         expect(await settled(admin, rotated)).toBe(true);
     });
 
-    e2e("a scheduled run happens on its own and frees the bytes of what was deleted", async () => {
-        const doomed = await pushImage(admin, "team/doomed", "v1", [randomLayer(10 * MB)]);
-        expect(await deleteManifest(admin, "team/doomed", doomed.manifestDigest)).toBe(202);
-        const blobs = [...doomed.blobs, { digest: doomed.manifestDigest }];
-        const before = bytesOnVolume(volume, blobs);
-        expect(before).toBeGreaterThan(10 * MB);
-        setConfig(["gcSchedule", "* * * * *"]);
-        await up("schedule");
-        const job = await waitFor("the CronJob to start a run", 150, async () => {
-            const jobs = (await bed.cluster.api.request("GET", "/apis/batch/v1/namespaces/examples/jobs")).body.items;
-            const scheduled = jobs.find(
-                (j: any) => j.metadata.annotations?.["batch.kubernetes.io/cronjob-scheduled-timestamp"],
-            );
-            return scheduled?.metadata.name;
-        });
-        // One run is enough: the schedule goes back to on demand before the next minute starts another.
-        setConfig(["gcSchedule", "none"]);
-        await up("schedule-off");
-        const pod = await endedJobPod(job, 600);
-        expect(reportOf(pod).exitCode).toBe(0);
-        expect(1 - bytesOnVolume(volume, blobs) / before).toBeGreaterThanOrEqual(0.95);
-        const cronJob = (
-            await bed.cluster.api.request("GET", "/apis/batch/v1/namespaces/examples/cronjobs/registry-gc")
-        ).body;
-        expect(cronJob.spec.suspend).toBe(true);
-    });
+    e2e(
+        "an image removed from pushImages is deleted by the stack, and a scheduled run, on its own, frees its bytes",
+        async () => {
+            const archive = makeRandomLayerImage(path.join(bed.work, `doomed-${imageName}`), 10);
+            setConfig(["--path", "pushImages[1]", `docker-archive:${archive}=doomed:v1`]);
+            await up("add-doomed");
+            const blobs = await blobsOf(admin, "doomed", "v1");
+            const before = bytesOnVolume(volume, blobs);
+            expect(before).toBeGreaterThan(10 * MB);
+            // Removed from the list: the checks delete its manifest (deleteRemovedImages); the schedule is every minute.
+            run("pulumi", ["config", "rm", "--path", "pushImages[1]", "--stack", stack], {
+                cwd: bed.project.dir,
+                env: bed.project.env,
+            });
+            setConfig(["gcSchedule", "* * * * *"]);
+            await up("remove-doomed");
+            expect(await pullProblems(admin, "doomed", "v1")).toEqual(["manifest doomed:v1: 404"]);
+            const job = await waitFor("the CronJob to start a run", 150, async () => {
+                const jobs = (await bed.cluster.api.request("GET", "/apis/batch/v1/namespaces/examples/jobs")).body
+                    .items;
+                const scheduled = jobs.find(
+                    (j: any) => j.metadata.annotations?.["batch.kubernetes.io/cronjob-scheduled-timestamp"],
+                );
+                return scheduled?.metadata.name;
+            });
+            // One run is enough: the schedule goes back to on demand before the next minute starts another.
+            setConfig(["gcSchedule", "none"]);
+            await up("schedule-off");
+            const pod = await endedJobPod(job, 600);
+            expect(reportOf(pod).exitCode).toBe(0);
+            expect(1 - bytesOnVolume(volume, blobs) / before).toBeGreaterThanOrEqual(0.95);
+            const cronJob = (
+                await bed.cluster.api.request("GET", "/apis/batch/v1/namespaces/examples/cronjobs/registry-gc")
+            ).body;
+            expect(cronJob.spec.suspend).toBe(true);
+        },
+    );
 
     e2e(
         "pulumi destroy removes the CronJob with its account, Role and binding, and the Jobs made from it",
