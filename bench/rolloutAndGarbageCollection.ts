@@ -66,18 +66,22 @@ async function deploy(api: KubernetesApi, s: RegistrySettings, deployment: any, 
     );
 }
 
-/** A change of the memory limit, as `pulumi up` would apply it; returns the failed requests and the longest gap. */
+/**
+ * A change of the memory limit, as `pulumi up` would apply it, watched by a client asking every 100 ms from a second
+ * before until the new pod serves alone: the requests that failed, and the longest time without a good answer.
+ */
 async function rollOnce(api: KubernetesApi, s: RegistrySettings) {
     const target: ApiTarget = { url: `https://${s.hostname}`, connectTo: ingressAddress, ...admin };
     const before = await readyPod(api, s.namespace, `app.kubernetes.io/instance=${s.name}`);
     let running = true;
-    const outcomes: { at: number; ok: boolean }[] = [];
+    const answers: { ended: number; ok: boolean }[] = [];
+    const started = Date.now();
     const client = (async () => {
         while (running) {
-            const started = Date.now();
+            const asked = Date.now();
             const ok = await ask(target);
-            outcomes.push({ at: started, ok });
-            await new Promise(r => setTimeout(r, Math.max(0, 100 - (Date.now() - started))));
+            answers.push({ ended: Date.now(), ok });
+            await new Promise(r => setTimeout(r, Math.max(0, 100 - (Date.now() - asked))));
         }
     })();
     await new Promise(r => setTimeout(r, 1000));
@@ -95,7 +99,7 @@ async function rollOnce(api: KubernetesApi, s: RegistrySettings) {
     if (patched.status !== 200) {
         throw new Error(`PATCH: ${patched.status} ${JSON.stringify(patched.body)}`);
     }
-    await waitFor("the new pod", 180, async () => {
+    await waitFor("the new pod to serve alone", 180, async () => {
         const pod = await readyPod(api, s.namespace, `app.kubernetes.io/instance=${s.name}`);
         const pods = (await api.request("GET", `/api/v1/namespaces/${s.namespace}/pods`)).body.items;
         return pod && pod.metadata.uid !== before.metadata.uid && pods.length === 1 ? true : undefined;
@@ -104,14 +108,18 @@ async function rollOnce(api: KubernetesApi, s: RegistrySettings) {
     running = false;
     await client;
     let longest = 0;
-    let lastOk = outcomes[0]?.at ?? 0;
-    for (const o of outcomes) {
-        if (o.ok) {
-            longest = Math.max(longest, o.at - lastOk);
-            lastOk = o.at;
+    let lastGood = started;
+    for (const a of answers) {
+        if (a.ok) {
+            longest = Math.max(longest, a.ended - lastGood);
+            lastGood = a.ended;
         }
     }
-    return { asked: outcomes.length, failed: outcomes.filter(o => !o.ok).length, longestGapSeconds: longest / 1000 };
+    return {
+        asked: answers.length,
+        failed: answers.filter(a => !a.ok).length,
+        longestWithoutAnswerSeconds: Number((longest / 1000).toFixed(1)),
+    };
 }
 
 async function ask(t: ApiTarget): Promise<boolean> {
@@ -181,7 +189,7 @@ export async function main() {
         console.log(`${imageName}: a memory-limit change, GET /v2/ through Traefik every 100 ms:`);
         for (const [variant, r] of Object.entries(rollouts)) {
             console.log(
-                `  ${variant === "before" ? "before (Recreate)" : "now (rolling, stop delay, drain)"}: ${r.failed} of ${r.asked} failed, longest gap ${r.longestGapSeconds} s`,
+                `  ${variant === "before" ? "before (Recreate)" : "now (rolling, stop delay, drain)"}: ${r.failed} of ${r.asked} failed, longest without a good answer ${r.longestWithoutAnswerSeconds} s`,
             );
         }
 
@@ -216,6 +224,15 @@ export async function main() {
             return pods[0]?.status.phase === "Succeeded" || pods[0]?.status.phase === "Failed" ? pods[0] : undefined;
         });
         const wall = (Date.now() - started) / 1000;
+        if (pod.status.phase !== "Succeeded") {
+            for (const container of ["read-only-window", "garbage-collect"]) {
+                const log = await api.request(
+                    "GET",
+                    `/api/v1/namespaces/${ns}/pods/${pod.metadata.name}/log?container=${container}`,
+                );
+                console.log(`--- ${container}:\n${log.body}`);
+            }
+        }
         const window = pod.status.containerStatuses.find((c: any) => c.name === "read-only-window");
         const report = JSON.parse(window.state.terminated.message);
         console.log(`${imageName}: garbage collection of a deleted 50 MB image (beside one sharing a 2 MB layer):`);
