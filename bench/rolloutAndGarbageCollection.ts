@@ -118,7 +118,8 @@ async function rollOnce(api: KubernetesApi, s: RegistrySettings) {
     return {
         asked: answers.length,
         failed: answers.filter(a => !a.ok).length,
-        longestWithoutAnswerSeconds: Number((longest / 1000).toFixed(1)),
+        longestWithoutAnswerSeconds: Number((longest / 1000).toFixed(2)),
+        watchedSeconds: Number(((Date.now() - started) / 1000).toFixed(1)),
     };
 }
 
@@ -189,7 +190,7 @@ export async function main() {
         console.log(`${imageName}: a memory-limit change, GET /v2/ through Traefik every 100 ms:`);
         for (const [variant, r] of Object.entries(rollouts)) {
             console.log(
-                `  ${variant === "before" ? "before (Recreate)" : "now (rolling, stop delay, drain)"}: ${r.failed} of ${r.asked} failed, longest without a good answer ${r.longestWithoutAnswerSeconds} s`,
+                `  ${variant === "before" ? "before (Recreate)" : "now (rolling, stop delay, drain)"}: ${r.failed} of ${r.asked} failed in ${r.watchedSeconds} s, longest without a good answer ${r.longestWithoutAnswerSeconds} s`,
             );
         }
 
