@@ -3,6 +3,7 @@ import { DistributionRegistryArgs, TlsMode } from "./args";
 import { defaults } from "./defaults";
 import { checkPlainInputs } from "./inputChecks";
 import { planRegistry } from "./plan";
+import { createPulling } from "./pulling";
 import { resolveInputs } from "./settings";
 import { imagePullSecretName } from "./templates/imagePullSecret";
 import { createGeneratedTls, planTrust } from "./tls";
@@ -58,6 +59,14 @@ export class DistributionRegistry extends pulumi.ComponentResource {
             { plan, registry, generatedCertificates: generated?.issued },
             settings,
             users,
+            child,
+        );
+
+        // The cluster's side of pulling: every node resolves and trusts the registry, and tools find it (KEP-1755).
+        createPulling(
+            name,
+            { plan, registry, address, caCertificate: trust.caCertificate, namespace: workload.namespace },
+            settings,
             child,
         );
 

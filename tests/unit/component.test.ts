@@ -51,8 +51,11 @@ describe("DistributionRegistry under mocks", () => {
             "command:local:Command registry-image-push",
             "command:local:Command registry-tls-keys",
             "distribution-registry:index:DistributionRegistry registry",
+            "kubernetes:apps/v1:DaemonSet registry-node-trust",
             "kubernetes:apps/v1:Deployment registry-deployment",
             "kubernetes:core/v1:ConfigMap registry-config",
+            "kubernetes:core/v1:ConfigMap registry-local-registry-hosting",
+            "kubernetes:core/v1:ConfigMap registry-node-trust-script",
             "kubernetes:core/v1:PersistentVolumeClaim registry-data",
             "kubernetes:core/v1:Secret registry-secret",
             "kubernetes:core/v1:Secret registry-tls",
@@ -65,7 +68,7 @@ describe("DistributionRegistry under mocks", () => {
             "random:index/randomPassword:RandomPassword registry-pull-password",
         ]);
         const children = resources.filter(r => r.name !== "registry");
-        expect(children).toHaveLength(16);
+        expect(children).toHaveLength(19);
         expect(children.filter(r => parents.get(r.name) !== component).map(r => r.name)).toEqual([]);
     });
 
