@@ -212,19 +212,25 @@ write_hosts() {
 	rm -rf "$journal"
 }
 
-# How many first bytes two files share.
+# How many first bytes two files share: cmp names the first byte that differs ("differ: char N" in busybox, "byte N"
+# in GNU), or says on stderr that one file ended first (then the shorter one is the other's start).
 common_prefix() {
-	lo=0
-	hi=$(size_of "$1")
-	other=$(size_of "$2")
-	[ "$other" -ge "$hi" ] || hi=$other
-	while [ "$lo" -lt "$hi" ]; do
-		mid=$(((lo + hi + 1) / 2))
-		head -c "$mid" "$1" >"$work/prefix.a"
-		head -c "$mid" "$2" >"$work/prefix.b"
-		if cmp -s "$work/prefix.a" "$work/prefix.b"; then lo=$mid; else hi=$((mid - 1)); fi
-	done
-	echo "$lo"
+	if differ="$(cmp "$1" "$2" 2>/dev/null)"; then
+		size_of "$1"
+		return
+	fi
+	case "$differ" in
+	*" differ: "*)
+		n="$(printf '%s\n' "$differ" | sed -n 's/.* differ: [a-z]* \([0-9][0-9]*\),.*/\1/p')"
+		[ -n "$n" ] || return 1
+		echo $((n - 1))
+		;;
+	*)
+		a=$(size_of "$1")
+		b=$(size_of "$2")
+		if [ "$a" -le "$b" ]; then echo "$a"; else echo "$b"; fi
+		;;
+	esac
 }
 
 # Whether $3 is what an in-place write of $2 over $1 leaves when cut short: some first bytes of $2, then the rest
@@ -234,7 +240,7 @@ cut_short() {
 	before=$(size_of "$1")
 	after=$(size_of "$2")
 	current=$(size_of "$3")
-	shared=$(common_prefix "$2" "$3")
+	shared=$(common_prefix "$2" "$3") || return 1
 	if [ "$shared" -eq "$current" ] && [ "$current" -ge "$before" ] && [ "$current" -le "$after" ]; then
 		return 0
 	fi
