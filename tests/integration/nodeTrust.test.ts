@@ -85,7 +85,24 @@ describe("the node-trust script on real files, in a private mount namespace", ()
             caPem,
         };
     });
-    afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+    /** What a test started: stopped after it whatever happened, before its files go. */
+    let started: number[] = [];
+    function start(action: string, env: Record<string, string> = {}) {
+        const running = startIsolatedCommand(command(action), pod(env));
+        started.push(running.child.pid!);
+        return running;
+    }
+    afterEach(() => {
+        for (const pid of started) {
+            try {
+                process.kill(-pid, "SIGKILL");
+            } catch (_) {
+                /* already gone */
+            }
+        }
+        started = [];
+        fs.rmSync(root, { recursive: true, force: true });
+    });
     afterAll(() => {
         expect(machineFiles()).toEqual(machineBefore);
     });
@@ -301,7 +318,7 @@ describe("the node-trust script on real files, in a private mount namespace", ()
         "run: Ready once written; on SIGTERM everything it wrote goes and it exits 0",
         async () => {
             const certsBefore = snapshot(node.certs);
-            const { child, done } = startIsolatedCommand(command("run"), pod());
+            const { child, done } = start("run");
             await waitUntil(
                 "the pod to be ready",
                 () => fs.existsSync(path.join(node.state, "status")) && status() === "ready\n",
@@ -320,7 +337,7 @@ describe("the node-trust script on real files, in a private mount namespace", ()
     run(
         "run writes back what went missing at its next check",
         async () => {
-            const { child, done } = startIsolatedCommand(command("run"), pod({ DR_CHECK_SECONDS: "1" }));
+            const { child, done } = start("run", { DR_CHECK_SECONDS: "1" });
             await waitUntil(
                 "the pod to be ready",
                 () => fs.existsSync(path.join(node.state, "status")) && status() === "ready\n",
@@ -343,7 +360,7 @@ describe("the node-trust script on real files, in a private mount namespace", ()
     run(
         "run exits, to be restarted on the new file, when the node's hosts file is replaced by a rename",
         async () => {
-            const { done } = startIsolatedCommand(command("run"), pod({ DR_CHECK_SECONDS: "1" }));
+            const { done } = start("run", { DR_CHECK_SECONDS: "1" });
             await waitUntil(
                 "the pod to be ready",
                 () => fs.existsSync(path.join(node.state, "status")) && status() === "ready\n",
@@ -387,7 +404,7 @@ describe("the node-trust script on real files, in a private mount namespace", ()
         async () => {
             const lock = makeDir(path.join(node.certs, ".distribution-registry.lock"), null, 0o755);
             makeFile(path.join(lock, "holder"), "another-pod\n", null);
-            const { done } = startIsolatedCommand(command("apply"), pod());
+            const { done } = start("apply");
             await new Promise(r => setTimeout(r, 2500));
             expect(fs.readFileSync(node.hosts, "utf8")).toBe(userHosts);
             expect(fs.readdirSync(node.certs).sort()).toEqual([".distribution-registry.lock", "docker.io"]);
@@ -423,7 +440,7 @@ describe("the node-trust script on real files, in a private mount namespace", ()
                     const before = removing ? withOurs : original;
                     const after = removing ? original : `${original}${ourLine()}\n`;
                     fs.writeFileSync(node.hosts, before);
-                    const { child, done } = startIsolatedCommand(command(removing ? "remove" : "apply"), pod());
+                    const { child, done } = start(removing ? "remove" : "apply");
                     // The copy is complete once it has its final name: stop the script there, a little later each time.
                     waitForSync(() => fs.existsSync(path.join(journal, "after")), "the copy");
                     spin(Math.floor(attempt / 2) * 0.4);

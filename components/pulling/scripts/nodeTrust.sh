@@ -106,16 +106,20 @@ take_lock() {
 	waited=0
 	rm -rf "$lock.stale.$POD_UID"
 	until mkdir "$lock" 2>/dev/null; do
+		if [ ! -d "$DR_CERTS_DIR" ] || [ ! -w "$DR_CERTS_DIR" ]; then
+			problem "cannot make the lock $DR_NODE_CERTS_DIR/.distribution-registry.lock (is $DR_NODE_CERTS_DIR there, and writable?): nothing changed this time"
+			return 1
+		fi
 		holder="$(cat "$lock/holder" 2>/dev/null)" || holder=
-		since="$(stat -c %Y "$lock" 2>/dev/null)" || continue
+		since="$(stat -c %Y "$lock" 2>/dev/null)" || since=
 		# This pod's own lock (a container of it was killed holding it), or a stale one: exactly one taker wins the
-		# rename and removes it.
-		if [ "$holder" = "$POD_UID" ] || [ $(($(date +%s) - since)) -ge "$stale_seconds" ]; then
+		# rename and removes it, then takes the lock as anyone would.
+		if [ -n "$since" ] && { [ "$holder" = "$POD_UID" ] || [ $(($(date +%s) - since)) -ge "$stale_seconds" ]; }; then
 			if mv -T "$lock" "$lock.stale.$POD_UID" 2>/dev/null; then
 				rm -rf "$lock.stale.$POD_UID"
 				log "took over the lock $DR_NODE_CERTS_DIR/.distribution-registry.lock left by ${holder:-a pod that named none}"
+				continue
 			fi
-			continue
 		fi
 		if [ "$waited" -ge "$lock_wait_seconds" ]; then
 			problem "the lock $DR_NODE_CERTS_DIR/.distribution-registry.lock is held by pod ${holder:-(unnamed)} since $waited s: nothing changed this time"
