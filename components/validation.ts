@@ -335,7 +335,7 @@ export function validateNodePath(value: unknown, input: string, example: string)
     if (!ok) {
         throw new InputError(
             input,
-            `${JSON.stringify(value)} is not an absolute path on the nodes`,
+            `${JSON.stringify(value)} is not a path on the nodes (absolute, normalized, not "/" itself)`,
             `Give one such as "${example}" (normalized: no "..", "//" or trailing "/").`,
         );
     }

@@ -434,7 +434,7 @@ describe("the node-trust script on real files, in a private mount namespace", ()
                 const withOurs = `${ourLine()}\n${original}`;
                 const journal = path.join(node.certs, ".distribution-registry-hosts.journal");
                 const seen = { between: 0, torn: 0, done: 0 };
-                for (let attempt = 0; attempt < 24 && (seen.between === 0 || seen.torn === 0); attempt++) {
+                for (let attempt = 0; attempt < 40 && (seen.between === 0 || seen.torn === 0); attempt++) {
                     // Even attempts stop a removal (the file shrinks), odd ones an addition (it grows).
                     const removing = attempt % 2 === 0;
                     const before = removing ? withOurs : original;

@@ -202,6 +202,21 @@ const cases: Case[] = [
         { address: undefined, terraformDir: dir, terraformBinary: "no-such-terraform" },
         "terraformBinary",
     ],
+    // The cluster pulling from it (issue 18): paths on the nodes, and the KEP-1755 help URL.
+    ["nodeTrust", { nodeTrust: "on" }, "nodeTrust"],
+    ["nodeTrustCertsDir", { nodeTrustCertsDir: "etc/containerd/certs.d" }, "nodeTrustCertsDir"],
+    ["nodeTrustCertsDir", { nodeTrustCertsDir: "/etc/containerd/../certs.d" }, "nodeTrustCertsDir"],
+    ["nodeTrustCertsDir", { nodeTrustCertsDir: "/etc/containerd/certs.d/" }, "nodeTrustCertsDir"],
+    ["nodeTrustCertsDir", { nodeTrustCertsDir: "/" }, "nodeTrustCertsDir"],
+    ["nodeTrustHostsFile", { nodeTrustHostsFile: "/etc/hosts\n/etc/passwd" }, "nodeTrustHostsFile"],
+    ["nodeTrustHostsFile", { nodeTrustHostsFile: "~/hosts" }, "nodeTrustHostsFile"],
+    ["localRegistryHosting", { localRegistryHosting: "no" }, "localRegistryHosting"],
+    ["localRegistryHostingHelp", { localRegistryHostingHelp: "our wiki" }, "localRegistryHostingHelp"],
+    [
+        "localRegistryHostingHelp",
+        { localRegistryHostingHelp: "ftp://wiki.example.com/registry" },
+        "localRegistryHostingHelp",
+    ],
 ];
 
 /** Every file the cases point at, with its bytes, to prove nothing was changed. */
@@ -296,7 +311,7 @@ describe("bad configurations through the program's config path", () => {
     });
 
     test(`${cases.length} bad configurations: one line naming the key and the fix, nothing registered, no file changed`, async () => {
-        expect(cases).toHaveLength(113);
+        expect(cases).toHaveLength(123);
         const failures: string[] = [];
         let n = 0;
         for (const [, change, input] of cases) {

@@ -227,6 +227,11 @@ describe("DistributionRegistry under mocks", () => {
         ["username", { username: "ad:min" }, /^username: "ad:min" contains ':'/],
         ["address", { address: "registry.test" }, /^address: "registry.test" is not an IPv4 or IPv6 address/],
         ["replicas", { replicas: 3 }, /^replicas: 3 replicas need storage/],
+        [
+            "node trust certs directory",
+            { nodeTrust: { certsDir: "certs.d" } },
+            /^nodeTrust\.certsDir: "certs\.d" is not a path on the nodes \(absolute, normalized, not "\/" itself\)\. Give one such as/,
+        ],
     ])(
         "a bad %s creates nothing at all and says what to fix",
         (_name, bad, message) => {
