@@ -101,23 +101,24 @@ afterAll(() => {
 });
 
 describe("the packed package, installed into another TypeScript stack", () => {
-    test("the tarball holds compiled JavaScript, declarations and the workstation scripts, no TypeScript sources", () => {
+    test("the tarball holds compiled JavaScript, declarations and the scripts, no TypeScript sources", () => {
         // What it must hold, from the source tree: each components/**/*.ts compiled (.js, .js.map) and declared (.d.ts),
-        // each workstation script as it is, the package.json and the README. Nothing else.
+        // each script (workstation, node trust) as it is, the package.json and the README. Nothing else.
         const sources = (dir: string): string[] =>
             fs.readdirSync(path.join(repo, dir), { withFileTypes: true }).flatMap(e => {
                 const rel = path.join(dir, e.name);
                 return e.isDirectory() ? sources(rel) : [rel];
             });
         const components = sources("components");
-        const scripts = components.filter(f => f.startsWith("components/workstation/scripts/"));
-        expect(scripts.map(f => path.basename(f)).sort()).toEqual([
-            "daemonConfig.js",
-            "dockerTrust.js",
-            "hostsEntry.js",
-            "lockedFile.js",
-            "pushImages.js",
-            "report.js",
+        const scripts = components.filter(f => /^components\/[^/]+\/scripts\//.test(f));
+        expect(scripts.sort()).toEqual([
+            "components/pulling/scripts/nodeTrust.sh",
+            "components/workstation/scripts/daemonConfig.js",
+            "components/workstation/scripts/dockerTrust.js",
+            "components/workstation/scripts/hostsEntry.js",
+            "components/workstation/scripts/lockedFile.js",
+            "components/workstation/scripts/pushImages.js",
+            "components/workstation/scripts/report.js",
         ]);
         // What tsconfig.build.json compiles: components/ but for what it excludes (the repository's own writer of files).
         const build = ts.parseConfigFileTextToJson(
@@ -150,8 +151,11 @@ describe("the packed package, installed into another TypeScript stack", () => {
         expect(kinds).toEqual([
             "command:local:Command shared-tls-keys",
             "distribution-registry:index:DistributionRegistry shared",
+            "kubernetes:apps/v1:DaemonSet shared-node-trust",
             "kubernetes:apps/v1:Deployment shared-deployment",
             "kubernetes:core/v1:ConfigMap shared-config",
+            "kubernetes:core/v1:ConfigMap shared-local-registry-hosting",
+            "kubernetes:core/v1:ConfigMap shared-node-trust-script",
             "kubernetes:core/v1:Namespace shared-namespace",
             "kubernetes:core/v1:Secret shared-secret",
             "kubernetes:core/v1:Secret shared-tls",
@@ -160,6 +164,7 @@ describe("the packed package, installed into another TypeScript stack", () => {
             "pulumi:providers:kubernetes cluster",
             "random:index/randomPassword:RandomPassword shared-bcrypt-salt-key",
             "random:index/randomPassword:RandomPassword shared-http-secret",
+            "random:index/randomPassword:RandomPassword shared-pull-password",
         ]);
         expect(result.outputs).toEqual({
             url: "https://registry.consumer.test",
@@ -167,6 +172,11 @@ describe("the packed package, installed into another TypeScript stack", () => {
             htpasswdIsSecret: true,
         });
         expect(result.rootExportIsComponents).toBe(true);
+        // The node-trust script the installed package reads from its own files: the repository's, byte for byte.
+        const script = result.registered.find((r: any) => r.name === "shared-node-trust-script");
+        expect(script.inputs.data["nodeTrust.sh"]).toBe(
+            fs.readFileSync(path.join(repo, "components", "pulling", "scripts", "nodeTrust.sh"), "utf8"),
+        );
     });
 
     test("the import type-checks with Node16+ resolution too (Pulumi's ts-node default without a tsconfig)", () => {
@@ -197,7 +207,10 @@ describe("the packed package, installed into another TypeScript stack", () => {
             "shared-config",
             "shared-deployment",
             "shared-ingress",
+            "shared-local-registry-hosting",
             "shared-namespace",
+            "shared-node-trust",
+            "shared-node-trust-script",
             "shared-secret",
             "shared-service",
             "shared-tls",
