@@ -79,6 +79,8 @@ export function renderNodeTrustDaemonSet(
                     automountServiceAccountToken: false,
                     enableServiceLinks: false,
                     securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+                    // Linux nodes only (the script is sh; a Windows node's containerd has other paths), whatever their taints.
+                    nodeSelector: { "kubernetes.io/os": "linux" },
                     tolerations: [{ operator: "Exists" }],
                     // The script takes its files away on SIGTERM in milliseconds (it may wait for the node's lock).
                     terminationGracePeriodSeconds: 60,

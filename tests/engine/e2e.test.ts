@@ -473,6 +473,67 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
         },
     );
 
+    if (scenario.full) {
+        e2e(
+            "a second registry in the cluster cannot take KEP-1755's ConfigMap: its up fails naming the field conflict, and its destroy leaves the first one's",
+            async () => {
+                const second = `${stack}-second`;
+                run("pulumi", ["stack", "init", second, "--secrets-provider", "passphrase", "--non-interactive"], {
+                    cwd: bed.project.dir,
+                    env: bed.project.env,
+                });
+                bed.writeStackConfig(second, [
+                    `image: ${image}`,
+                    "namespace: e2e-second",
+                    "hostname: second.test",
+                    "tls: ingressDefault",
+                    "dockerTrust: none",
+                    "hostsEntry: false",
+                    "pushEnabled: false",
+                    "nodeTrust: false",
+                    "storageType: emptyDir",
+                    "skipAwait: true",
+                ]);
+                const kepPath = "/api/v1/namespaces/kube-public/configmaps/local-registry-hosting";
+                const before = (await bed.cluster.api.request("GET", kepPath)).body;
+                const up = await bed.project.cli(`${second}-up`, [
+                    "up",
+                    "--yes",
+                    "--skip-preview",
+                    "--non-interactive",
+                    "--stack",
+                    second,
+                ]);
+                expect(up.code).not.toBe(0);
+                // The Kubernetes provider applies server-side: the ConfigMap exists, and its data is another manager's.
+                expect(up.output).toContain("Server-Side Apply field conflict detected");
+                expect(up.output).toMatch(/conflict with "pulumi-kubernetes-[0-9a-z]+"/);
+                expect(up.output).toContain(".data.localRegistryHosting.v1");
+                const after = (await bed.cluster.api.request("GET", kepPath)).body;
+                expect(after.data).toEqual(before.data);
+                const destroy = await bed.project.cli(`${second}-destroy`, [
+                    "destroy",
+                    "--yes",
+                    "--skip-preview",
+                    "--non-interactive",
+                    "--stack",
+                    second,
+                ]);
+                expect(destroy.code).toBe(0);
+                expect((await bed.cluster.api.request("GET", kepPath)).body.data).toEqual(before.data);
+                run("pulumi", ["stack", "rm", "--yes", "--stack", second], {
+                    cwd: bed.project.dir,
+                    env: bed.project.env,
+                });
+                await waitFor("the second namespace to be gone", 120, async () =>
+                    (await bed.cluster.api.request("GET", "/api/v1/namespaces/e2e-second")).status === 404
+                        ? true
+                        : undefined,
+                );
+            },
+        );
+    }
+
     e2e(
         "no plaintext password (nor, with tls generated, private key) in pulumi up's output, the outputs or the exported state",
         async () => {

@@ -132,6 +132,7 @@ describe("node trust and KEP-1755 under mocks", () => {
             { name: "state", mountPath: "/tmp" },
         ]);
         expect(pod.tolerations).toEqual([{ operator: "Exists" }]);
+        expect(pod.nodeSelector).toEqual({ "kubernetes.io/os": "linux" });
         // One node at a time, the old pod (and its files) gone before the new one starts.
         expect(spec.updateStrategy).toEqual({
             type: "RollingUpdate",
