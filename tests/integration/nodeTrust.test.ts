@@ -416,6 +416,26 @@ describe("the node-trust script on real files, in a private mount namespace", ()
         60000,
     );
 
+    run(
+        "a pod told to stop while it waits for the lock writes nothing, and stops once the lock is free",
+        async () => {
+            const lock = makeDir(path.join(node.certs, ".distribution-registry.lock"), null, 0o755);
+            makeFile(path.join(lock, "holder"), "another-pod\n", null);
+            const { child, done } = start("run");
+            await new Promise(r => setTimeout(r, 1500));
+            process.kill(-child.pid!, "SIGTERM");
+            await new Promise(r => setTimeout(r, 1500));
+            fs.rmSync(lock, { recursive: true });
+            const stopped = await done;
+            expect(stopped.status).toBe(0);
+            expect(stopped.stderr).not.toMatch(/node trust: wrote /);
+            expect(stopped.stderr).toContain("stopped: the node is as it was");
+            expect(fs.readFileSync(node.hosts, "utf8")).toBe(userHosts);
+            expect(fs.readdirSync(node.certs)).toEqual(["docker.io"]);
+        },
+        60000,
+    );
+
     describe("a crash in the middle of a write of the hosts file", () => {
         /** A hosts file large enough that copying and rewriting it leaves time to stop the script in between. */
         function largeHosts(): string {

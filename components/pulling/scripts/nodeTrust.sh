@@ -99,6 +99,7 @@ check_inputs() {
 # --- the lock ------------------------------------------------------------------------------------------------------
 
 lock_wait_seconds=30
+removing=no
 # An edit takes milliseconds: a lock this old was left by a pod that is gone.
 stale_seconds=60
 
@@ -120,6 +121,10 @@ take_lock() {
 				log "took over the lock $DR_NODE_CERTS_DIR/.distribution-registry.lock left by ${holder:-a pod that named none}"
 				continue
 			fi
+		fi
+		# A pod told to stop while it waits to write gives that up: its grace period is for taking things away.
+		if [ -n "${stopping:-}" ] && [ "$removing" = no ]; then
+			return 1
 		fi
 		if [ "$waited" -ge "$lock_wait_seconds" ]; then
 			problem "the lock $DR_NODE_CERTS_DIR/.distribution-registry.lock is held by pod ${holder:-(unnamed)} since $waited s: nothing changed this time"
@@ -432,6 +437,7 @@ apply_all() {
 
 remove_all() {
 	problems=
+	removing=yes
 	if take_lock; then
 		recover
 		remove_certs
