@@ -22,7 +22,8 @@ import {
  * The program on the real Pulumi engine and a real node: `pulumi up` deploys the registry into a cluster whose
  * kubelet runs it (containerd, runc, CNI), Traefik serves it over TLS, Debian's Docker engine (or skopeo) pushes
  * through Traefik, the verification reads it back through Traefik, and a pod in another namespace pulls and runs
- * what was pushed. It runs twice, each from an empty stack to `destroy`: the seed's setup (Traefik's default
+ * what was pushed, the node resolving and trusting the registry through node trust alone (the test never edits the
+ * node, and destroy leaves its files as they were). It runs twice, each from an empty stack to `destroy`: the seed's setup (Traefik's default
  * certificate, Docker's insecure-registries, Distribution 2.8, docker push), then the default (a generated
  * certificate trusted through its CA, Distribution 3.x, skopeo then docker push). Figures (timings) are printed
  * and kept in <work>/logs/figures.json; nothing asserts them. The push benchmark is bench/pushThroughTraefik.ts.
