@@ -179,6 +179,24 @@ export interface PullAccountArgs {
     username?: string;
 }
 
+/** The DaemonSet that makes every node resolve and trust the registry, so the cluster pulls what was pushed. */
+export interface NodeTrustArgs {
+    /** Run it (false: the nodes are configured by hand, as docs/pulling.md shows). Default: true. */
+    enabled?: boolean;
+    /** containerd's certs directory on the nodes (its CRI registry config_path): k3s's; plain containerd's is "/etc/containerd/certs.d". Default: "/var/lib/rancher/k3s/agent/etc/containerd/certs.d". */
+    certsDir?: string;
+    /** The nodes' hosts file, which gets the line that resolves the hostname. Default: "/etc/hosts". */
+    hostsFile?: string;
+}
+
+/** The KEP-1755 ConfigMap kube-public/local-registry-hosting, which tells tools (Tilt, ctlptl) where the cluster's registry is. */
+export interface LocalRegistryHostingArgs {
+    /** Write it (one registry per cluster can: the create fails when another owns it). Default: true. */
+    enabled?: boolean;
+    /** The help URL it gives. Default: "https://distribution.github.io/distribution/". */
+    help?: string;
+}
+
 /** The workstation's side: hosts entry, Docker trust and push. */
 export interface WorkstationArgs {
     /** The hosts-file line. Default: the defaults of HostsEntryArgs. */
@@ -245,6 +263,10 @@ export interface DistributionRegistryArgs {
     pullAccount?: PullAccountArgs;
     /** Namespaces that get an image-pull Secret (kubernetes.io/dockerconfigjson) of the pull account; they must exist. Default: []. */
     imagePullSecretNamespaces?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Every node resolves and trusts the registry (a DaemonSet): pods pull what was pushed. Default: the defaults of NodeTrustArgs (on). */
+    nodeTrust?: NodeTrustArgs;
+    /** The KEP-1755 ConfigMap that tells tools where the registry is. Default: the defaults of LocalRegistryHostingArgs (on). */
+    localRegistryHosting?: LocalRegistryHostingArgs;
     /** The workstation steps. Default: the defaults of WorkstationArgs (all on). */
     workstation?: WorkstationArgs;
     /** The API checks. Default: the defaults of VerificationArgs (on). */

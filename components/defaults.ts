@@ -41,6 +41,14 @@ export const defaults = {
         kubectlImage: "registry.k8s.io/kubectl:v1.37.2",
     },
     imagePullSecretNamespaces: [] as string[],
+    // The cluster pulls what was pushed: on, since that is what the registry is for (docs/pulling.md says why). k3s's
+    // certs directory, as the seed's cluster is k3s.
+    nodeTrust: {
+        enabled: true,
+        certsDir: "/var/lib/rancher/k3s/agent/etc/containerd/certs.d",
+        hostsFile: "/etc/hosts",
+    },
+    localRegistryHosting: { enabled: true, help: "https://distribution.github.io/distribution/" },
     workstation: {
         hostsEntry: { enabled: true, file: "/etc/hosts", sudo: SudoMode.Auto as SudoMode },
         dockerTrust: { restartCommand: [] as string[], sudo: SudoMode.Auto as SudoMode },

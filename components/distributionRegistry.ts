@@ -4,6 +4,7 @@ import { defaults } from "./defaults";
 import { checkPlainInputs } from "./inputChecks";
 import { createGarbageCollection } from "./garbageCollection";
 import { planRegistry } from "./plan";
+import { createPulling } from "./pulling";
 import { resolveInputs } from "./settings";
 import { imagePullSecretName } from "./templates/imagePullSecret";
 import { createGeneratedTls, planTrust } from "./tls";
@@ -73,6 +74,14 @@ export class DistributionRegistry extends pulumi.ComponentResource {
                 child,
             );
         }
+
+        // The cluster's side of pulling: every node resolves and trusts the registry, and tools find it (KEP-1755).
+        createPulling(
+            name,
+            { plan, registry, address, caCertificate: trust.caCertificate, namespace: workload.namespace },
+            settings,
+            child,
+        );
 
         const workstation = createWorkstation(
             name,

@@ -37,3 +37,24 @@ export function selectorLabels(componentName: string): Record<string, string> {
         "app.kubernetes.io/instance": componentName,
     };
 }
+
+/** The node-trust DaemonSet's name, and its script ConfigMap's. */
+export function nodeTrustName(componentName: string): string {
+    return `${objectName(componentName)}-node-trust`;
+}
+
+/**
+ * The labels the node-trust DaemonSet selects its pods by: not the registry's, which its Service and its pods'
+ * affinity select (a node-trust pod must never receive the registry's traffic).
+ */
+export function nodeTrustSelectorLabels(componentName: string): Record<string, string> {
+    return {
+        "app.kubernetes.io/name": "registry-node-trust",
+        "app.kubernetes.io/instance": componentName,
+    };
+}
+
+/** Labels on the node-trust objects and pods. */
+export function nodeTrustLabels(componentName: string, extra: Record<string, string> = {}): Record<string, string> {
+    return { ...commonLabels(componentName, extra), ...nodeTrustSelectorLabels(componentName) };
+}

@@ -35,6 +35,10 @@ export interface RegistryPlan {
     traefikConfig: boolean;
     /** Tells this stack's hosts line and ledger records apart from another's. */
     owner: pulumi.Input<string>;
+    /** The node-trust DaemonSet (and the ConfigMap of its script) runs on every node. */
+    nodeTrust: boolean;
+    /** The KEP-1755 ConfigMap kube-public/local-registry-hosting is written. */
+    localRegistryHosting: boolean;
 }
 
 /** The owner the component gives its hosts line and daemon.json record when none is set. */
@@ -87,6 +91,8 @@ export function planRegistry(name: string, args: DistributionRegistryArgs): Regi
         verification: pushes && (args.verification?.enabled ?? defaults.verification.enabled),
         traefikConfig: args.ingress?.traefikReadTimeoutSeconds !== undefined,
         owner: w.owner ?? defaultOwner(name),
+        nodeTrust: args.nodeTrust?.enabled ?? defaults.nodeTrust.enabled,
+        localRegistryHosting: args.localRegistryHosting?.enabled ?? defaults.localRegistryHosting.enabled,
     };
 }
 

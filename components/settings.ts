@@ -13,8 +13,10 @@ import {
     validateHostname,
     validateImage,
     validateCronSchedule,
+    validateHelpUrl,
     validateMajorVersion,
     validateNamespace,
+    validateNodePath,
     validateObjectName,
     validatePassword,
     validatePort,
@@ -68,6 +70,10 @@ export interface RegistrySettings {
     resources: { requests: Record<string, string>; limits: Record<string, string> };
     labels: Record<string, string>;
     skipAwait: boolean;
+    /** Where the node-trust DaemonSet writes on every node (when the plan runs it). */
+    nodeTrust: { certsDir: string; hostsFile: string };
+    /** The help URL of the KEP-1755 ConfigMap (when the plan writes it). */
+    localRegistryHosting: { help: string };
 }
 
 /** The plain (already resolved) form of the arguments that settle the Kubernetes objects. */
@@ -144,6 +150,24 @@ export function settingsFromArgs(
         },
         labels: args.labels ?? {},
         skipAwait: args.skipAwait ?? defaults.skipAwait,
+        nodeTrust: {
+            certsDir: validateNodePath(
+                args.nodeTrust?.certsDir ?? defaults.nodeTrust.certsDir,
+                "nodeTrust.certsDir",
+                defaults.nodeTrust.certsDir,
+            ),
+            hostsFile: validateNodePath(
+                args.nodeTrust?.hostsFile ?? defaults.nodeTrust.hostsFile,
+                "nodeTrust.hostsFile",
+                defaults.nodeTrust.hostsFile,
+            ),
+        },
+        localRegistryHosting: {
+            help: validateHelpUrl(
+                args.localRegistryHosting?.help ?? defaults.localRegistryHosting.help,
+                "localRegistryHosting.help",
+            ),
+        },
     };
 }
 

@@ -1,4 +1,5 @@
 import * as net from "net";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
 /**
@@ -341,4 +342,41 @@ export function validateMajorVersion(value: unknown, input = "imageMajorVersion"
         );
     }
     return value;
+}
+
+/** A path on the nodes (a hostPath the node-trust DaemonSet mounts): absolute, normalized, not the root, one line. */
+export function validateNodePath(value: unknown, input: string, example: string): string {
+    const ok =
+        typeof value === "string" &&
+        value.startsWith("/") &&
+        value !== "/" &&
+        ![...value].some(c => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f) &&
+        path.posix.normalize(value) === value &&
+        !value.endsWith("/");
+    if (!ok) {
+        throw new InputError(
+            input,
+            `${JSON.stringify(value)} is not a path on the nodes (absolute, normalized, not "/" itself)`,
+            `Give one such as "${example}" (normalized: no "..", "//" or trailing "/").`,
+        );
+    }
+    return value;
+}
+
+/** An http(s) URL, as the KEP-1755 ConfigMap's help. */
+export function validateHelpUrl(value: unknown, input: string): string {
+    let url: URL | undefined;
+    try {
+        url = typeof value === "string" && !/\s/.test(value) ? new URL(value) : undefined;
+    } catch (_) {
+        url = undefined;
+    }
+    if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
+        throw new InputError(
+            input,
+            `${JSON.stringify(value)} is not an http(s) URL`,
+            'Give the page that tells your users how to push and pull, e.g. "https://wiki.example.com/registry".',
+        );
+    }
+    return value as string;
 }

@@ -323,6 +323,46 @@ export const optionSections: OptionSection[] = [
         ],
     },
     {
+        title: "the cluster pulling from it",
+        options: [
+            {
+                key: "nodeTrust",
+                path: "nodeTrust.enabled",
+                type: "boolean",
+                default: defaults.nodeTrust.enabled,
+                doc: "A DaemonSet makes every node resolve and trust the registry (containerd's hosts.toml with the CA, a hosts line), no restart; removed with it.",
+            },
+            {
+                key: "nodeTrustCertsDir",
+                path: "nodeTrust.certsDir",
+                type: "string",
+                default: defaults.nodeTrust.certsDir,
+                doc: "containerd's certs directory (config_path) on the nodes: k3s's by default; plain containerd's is /etc/containerd/certs.d.",
+            },
+            {
+                key: "nodeTrustHostsFile",
+                path: "nodeTrust.hostsFile",
+                type: "string",
+                default: defaults.nodeTrust.hostsFile,
+                doc: "The nodes' hosts file, which gets <address> <hostname> marked as this stack's.",
+            },
+            {
+                key: "localRegistryHosting",
+                path: "localRegistryHosting.enabled",
+                type: "boolean",
+                default: defaults.localRegistryHosting.enabled,
+                doc: "Write KEP-1755's ConfigMap kube-public/local-registry-hosting (tools such as Tilt find the registry there); one registry per cluster can.",
+            },
+            {
+                key: "localRegistryHostingHelp",
+                path: "localRegistryHosting.help",
+                type: "string",
+                default: defaults.localRegistryHosting.help,
+                doc: "The help URL in that ConfigMap.",
+            },
+        ],
+    },
+    {
         title: "the workstation",
         options: [
             {

@@ -27,6 +27,8 @@ const registry = new DistributionRegistry(
             dockerTrust: { mode: DockerTrustMode.None },
             push: { enabled: false },
         },
+        // On by default (the package's own node-trust script); the engine test's node is not k3s, and turns it off.
+        nodeTrust: { enabled: config.getBoolean("nodeTrust") ?? true },
     },
     { providers: { kubernetes: cluster } },
 );

@@ -131,7 +131,8 @@ async function up(): Promise<void> {
             env: pulumiProject.env,
         });
         // The default config, but for what this machine differs in: the node pulls nothing from the internet, so the
-        // registry image is the one it has and the pushed image is a local archive; the address is Traefik's.
+        // registry image is the one it has and the pushed image is a local archive; the address is Traefik's; the
+        // node is not k3s.
         const config: Record<string, string> = {
             address: ingressAddress,
             username,
@@ -139,6 +140,8 @@ async function up(): Promise<void> {
             createNamespace: "true",
             pushTool: "skopeo",
             verifyDeadlineSeconds: "180",
+            // containerd's config_path on the bundled node (k3s's is the default), where node trust writes hosts.toml.
+            nodeTrustCertsDir: cluster.nodeCertsDir,
         };
         for (const [key, value] of Object.entries(config)) {
             cli(["config", "set", key, value]);

@@ -22,7 +22,8 @@ import {
  * The program on the real Pulumi engine and a real node: `pulumi up` deploys the registry into a cluster whose
  * kubelet runs it (containerd, runc, CNI), Traefik serves it over TLS, Debian's Docker engine (or skopeo) pushes
  * through Traefik, the verification reads it back through Traefik, and a pod in another namespace pulls and runs
- * what was pushed. It runs twice, each from an empty stack to `destroy`: the seed's setup (Traefik's default
+ * what was pushed, the node resolving and trusting the registry through node trust alone (the test never edits the
+ * node, and destroy leaves its files as they were). It runs twice, each from an empty stack to `destroy`: the seed's setup (Traefik's default
  * certificate, Docker's insecure-registries, Distribution 2.8, docker push), then the default (a generated
  * certificate trusted through its CA, Distribution 3.x, skopeo then docker push). Figures (timings) are printed
  * and kept in <work>/logs/figures.json; nothing asserts them. The push benchmark is bench/pushThroughTraefik.ts.
@@ -61,25 +62,78 @@ function positions(text: string, patterns: RegExp[]): number[] {
     return patterns.map(p => text.search(p));
 }
 
+const podsPath = `/api/v1/namespaces/${appsNamespace}/pods`;
+
 /**
- * How the node's containerd trusts the registry, as the README tells a k3s user: through the stack's CA
- * (caCertificate output) in hosts.toml, or, for Traefik's default certificate, by not verifying.
+ * A pod in the apps namespace that runs the pushed image (busybox): it also asks the registry's Service, through
+ * kube-proxy's rules, and prints the status line.
  */
-function trustOnNode(caCertificate: string | undefined): void {
-    const caFile = path.join(bed.cluster.dir, "registry-ca.crt");
-    if (caCertificate) {
-        fs.writeFileSync(caFile, caCertificate);
+function appPod(name: string, pullSecret: boolean, clusterIP: string, image = `${hostname}/hello:v1`) {
+    return {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, namespace: appsNamespace },
+        spec: {
+            ...(pullSecret ? { imagePullSecrets: [{ name: "registry-pull" }] } : {}),
+            terminationGracePeriodSeconds: 0,
+            containers: [
+                {
+                    name: "hello",
+                    image,
+                    imagePullPolicy: "Always",
+                    command: [
+                        "/bin/busybox",
+                        "sh",
+                        "-c",
+                        `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 5 ${clusterIP} 5000 | head -n 1; exec sleep 3600`,
+                    ],
+                },
+            ],
+        },
+    };
+}
+
+/** Waits for an app pod to run, and returns it. */
+async function runningPod(name: string, seconds = 120): Promise<any> {
+    return waitFor(`the pod ${name} to run`, seconds, async () => {
+        const p = (await bed.cluster.api.request("GET", `${podsPath}/${name}`)).body;
+        return p.status?.phase === "Running" ? p : undefined;
+    });
+}
+
+/** Deletes app pods and waits until they are gone, and the node forgets the pushed images (the next pull is real). */
+async function removeAppPods(names: string[]): Promise<void> {
+    for (const name of names) {
+        await bed.cluster.api.request("DELETE", `${podsPath}/${name}`);
     }
-    bed.cluster.configureRegistryOnNode(
-        hostname,
-        [
-            `server = "https://${hostname}"`,
-            `[host."https://${hostname}"]`,
-            '  capabilities = ["pull", "resolve"]',
-            caCertificate ? `  ca = "${caFile}"` : "  skip_verify = true",
-            "",
-        ].join("\n"),
+    await waitFor("the pods to be gone", 60, async () =>
+        (await bed.cluster.api.request("GET", podsPath)).body.items.length === 0 ? true : undefined,
     );
+    const pulled = run("ctr", ["-a", bed.cluster.containerdSocket, "-n", "k8s.io", "images", "ls", "-q"])
+        .split("\n")
+        .filter(ref => ref.startsWith(`${hostname}/`));
+    if (pulled.length) {
+        run("ctr", ["-a", bed.cluster.containerdSocket, "-n", "k8s.io", "images", "rm", ...pulled]);
+    }
+}
+
+/** A value of `pulumi stack export --show-secrets`, its secrets ({<signature>, plaintext: <JSON>}) unwrapped. */
+function revealed(value: any): any {
+    if (Array.isArray(value)) {
+        return value.map(revealed);
+    }
+    if (value && typeof value === "object") {
+        if ("4dabf18193072939515e22adb298388d" in value && typeof value.plaintext === "string") {
+            return revealed(JSON.parse(value.plaintext));
+        }
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revealed(v)]));
+    }
+    return value;
+}
+
+/** The pull Secret's credentials for the registry, from a .dockerconfigjson. */
+function pullAuth(dockerConfigJson: string): { username: string; password: string; auth: string } {
+    return JSON.parse(dockerConfigJson).auths[hostname];
 }
 
 /** A CA that signed nothing the registry serves. */
@@ -190,6 +244,17 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
         expect(pod.spec.containers[0].readinessProbe.httpGet.path).toBe("/");
         expect(pod.status.containerStatuses[0]).toMatchObject({ ready: true, restartCount: 0 });
         expect(pod.status.podIP).toMatch(/^10\.244\.0\.\d+$/);
+
+        // What a user does next: run the pushed image in another namespace. The node resolves and trusts the registry
+        // through node trust alone (no one touched the node), and pulls with the pull Secret.
+        const clusterIP = (await bed.cluster.api.request("GET", "/api/v1/namespaces/examples/services/registry")).body
+            .spec.clusterIP;
+        expect((await bed.cluster.api.request("POST", podsPath, appPod("with-secret", true, clusterIP))).status).toBe(
+            201,
+        );
+        await runningPod("with-secret");
+        figures[`${version}: up start to a pod in another namespace Running with the pushed image (s)`] =
+            (Date.now() - started) / 1000;
     });
 
     e2e("the claim is bound on local-path, the default class, and the pod writes to it", async () => {
@@ -292,45 +357,69 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
     });
 
     e2e(
+        "node trust: its pod is Ready on the node, which has hosts.toml (with the stack's CA, or skip_verify for the seed's setup) and the hosts line; KEP-1755's ConfigMap says where the registry is",
+        async () => {
+            const daemonSet = (
+                await bed.cluster.api.request("GET", "/apis/apps/v1/namespaces/examples/daemonsets/registry-node-trust")
+            ).body;
+            expect(daemonSet.status).toMatchObject({ desiredNumberScheduled: 1, numberReady: 1 });
+            const pod = await readyPod(bed.cluster.api, "examples", "app.kubernetes.io/name=registry-node-trust");
+            expect(pod.spec.nodeName).toBe("dr-node");
+            expect(pod.spec.containers[0].image).toBe(image);
+            expect(pod.status.containerStatuses[0].restartCount).toBe(0);
+            const marker = `# distribution-registry: distribution-registry/${stack}/registry`;
+            const hostDir = path.join(bed.cluster.nodeCertsDir, hostname);
+            const hostsToml = fs.readFileSync(path.join(hostDir, "hosts.toml"), "utf8");
+            expect(hostsToml.split("\n")[0]).toBe(marker);
+            expect(hostsToml).toContain(`server = "https://${hostname}"\n\n[host."https://${hostname}"]\n`);
+            if (generated) {
+                expect(hostsToml).toContain('\n  ca = "ca.crt"\n');
+                expect(fs.readFileSync(path.join(hostDir, "ca.crt"), "utf8")).toBe(
+                    bed.project.outputs(stack).caCertificate,
+                );
+                expect(fs.readdirSync(hostDir).sort()).toEqual(["ca.crt", "hosts.toml"]);
+            } else {
+                expect(hostsToml).toContain("\n  skip_verify = true\n");
+                expect(fs.readdirSync(hostDir)).toEqual(["hosts.toml"]);
+            }
+            // The node's own /etc/hosts (a bind mount of this file): ours is the last line, the rest as it was.
+            expect(fs.readFileSync(bed.cluster.nodeHosts, "utf8")).toBe(
+                `${bed.nodeHostsBefore.toString("utf8")}${ingressAddress} ${hostname} ${marker}\n`,
+            );
+            const kep = (
+                await bed.cluster.api.request("GET", "/api/v1/namespaces/kube-public/configmaps/local-registry-hosting")
+            ).body;
+            expect(kep.data).toEqual({
+                "localRegistryHosting.v1": [
+                    `host: "${hostname}"`,
+                    `hostFromContainerRuntime: "${hostname}"`,
+                    'hostFromClusterNetwork: "registry.examples.svc:5000"',
+                    'help: "https://distribution.github.io/distribution/"',
+                    "",
+                ].join("\n"),
+            });
+        },
+    );
+
+    e2e(
         "a pod in another namespace pulls the pushed image with the image-pull Secret and runs; without it the registry refuses the pull (401)",
         async () => {
-            trustOnNode(generated ? bed.project.outputs(stack).caCertificate : undefined);
             const clusterIP = (await bed.cluster.api.request("GET", "/api/v1/namespaces/examples/services/registry"))
                 .body.spec.clusterIP;
-            const pod = (name: string, pullSecret: boolean) => ({
-                apiVersion: "v1",
-                kind: "Pod",
-                metadata: { name, namespace: appsNamespace },
-                spec: {
-                    ...(pullSecret ? { imagePullSecrets: [{ name: "registry-pull" }] } : {}),
-                    terminationGracePeriodSeconds: 0,
-                    // The pushed image is e2e-hello (busybox): it also asks the registry's Service, through kube-proxy's rules.
-                    containers: [
-                        {
-                            name: "hello",
-                            image: `${hostname}/hello:v1`,
-                            imagePullPolicy: "Always",
-                            command: [
-                                "/bin/busybox",
-                                "sh",
-                                "-c",
-                                `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 5 ${clusterIP} 5000 | head -n 1; exec sleep 3600`,
-                            ],
-                        },
-                    ],
-                },
-            });
-            const podsPath = `/api/v1/namespaces/${appsNamespace}/pods`;
-            expect((await bed.cluster.api.request("POST", podsPath, pod("with-secret", true))).status).toBe(201);
-            expect((await bed.cluster.api.request("POST", podsPath, pod("without-secret", false))).status).toBe(201);
+            expect(
+                (await bed.cluster.api.request("POST", podsPath, appPod("without-secret", false, clusterIP))).status,
+            ).toBe(201);
             // An image from Docker Hub fails on the node itself: no lookup or request leaves the machine.
-            const fromDockerHub = { ...pod("from-docker-hub", false) };
-            fromDockerHub.spec.containers = [{ ...fromDockerHub.spec.containers[0], image: "nginx:1.27" }];
-            expect((await bed.cluster.api.request("POST", podsPath, fromDockerHub)).status).toBe(201);
-            const running = await waitFor("the pod with the pull Secret to run", 120, async () => {
-                const p = (await bed.cluster.api.request("GET", `${podsPath}/with-secret`)).body;
-                return p.status.phase === "Running" ? p : undefined;
-            });
+            expect(
+                (
+                    await bed.cluster.api.request(
+                        "POST",
+                        podsPath,
+                        appPod("from-docker-hub", false, clusterIP, "nginx:1.27"),
+                    )
+                ).status,
+            ).toBe(201);
+            const running = await runningPod("with-secret");
             expect(running.status.containerStatuses[0].imageID).toBe(
                 `${hostname}/hello@${pushResult(stack).digests["hello:v1"]}`,
             );
@@ -352,19 +441,118 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
                 return waiting?.message ? waiting.message : undefined;
             });
             expect(closed).toContain("127.0.0.1:1");
-            for (const name of ["with-secret", "without-secret", "from-docker-hub"]) {
-                await bed.cluster.api.request("DELETE", `${podsPath}/${name}`);
-            }
-            await waitFor("the pods to be gone", 60, async () =>
-                (await bed.cluster.api.request("GET", podsPath)).body.items.length === 0 ? true : undefined,
-            );
-            // The node forgets the image, so the next run's pod shows the digest that run pushed, not this one's.
-            const pulled = run("ctr", ["-a", bed.cluster.containerdSocket, "-n", "k8s.io", "images", "ls", "-q"])
-                .split("\n")
-                .filter(ref => ref.startsWith(`${hostname}/`));
-            run("ctr", ["-a", bed.cluster.containerdSocket, "-n", "k8s.io", "images", "rm", ...pulled]);
+            // The node forgets the image, so the next pull (and the next run's pod) is a real one.
+            await removeAppPods(["with-secret", "without-secret", "from-docker-hub"]);
         },
     );
+
+    e2e(
+        "the pull Secret holds the pull account, not the admin's password: in the live Secret and in the exported state",
+        async () => {
+            const outputs = bed.project.outputs(stack, { showSecrets: true });
+            expect(outputs.pullUsername).toBe("registry-pull");
+            expect(outputs.pullPassword).toMatch(/^[A-Za-z0-9]{32}$/);
+            const expected = {
+                username: "registry-pull",
+                password: outputs.pullPassword,
+                auth: Buffer.from(`registry-pull:${outputs.pullPassword}`).toString("base64"),
+            };
+            const live = (
+                await bed.cluster.api.request("GET", `/api/v1/namespaces/${appsNamespace}/secrets/registry-pull`)
+            ).body;
+            expect(live.type).toBe("kubernetes.io/dockerconfigjson");
+            const liveJson = Buffer.from(live.data[".dockerconfigjson"], "base64").toString("utf8");
+            expect(pullAuth(liveJson)).toEqual(expected);
+            // The state, decrypted: the Secret's resource holds the same, and the admin's password in no form.
+            const state = JSON.parse(bed.project.exportState(stack, { showSecrets: true }));
+            const resource = revealed(
+                state.deployment.resources.find((r: any) => r.urn.endsWith(`::registry-pull-secret-${appsNamespace}`)),
+            );
+            // The provider keeps stringData as data (base64), in the inputs and the outputs alike.
+            const fromState = (data: Record<string, string>) =>
+                pullAuth(Buffer.from(data[".dockerconfigjson"], "base64").toString("utf8"));
+            expect(fromState(resource.inputs.data)).toEqual(expected);
+            expect(fromState(resource.outputs.data)).toEqual(expected);
+            const stateJson = Buffer.from(resource.inputs.data[".dockerconfigjson"], "base64").toString("utf8");
+            const exported = `${JSON.stringify(resource)}\n${stateJson}`;
+            for (const form of [
+                password,
+                Buffer.from(password).toString("base64"),
+                Buffer.from(`${username}:${password}`).toString("base64"),
+            ]) {
+                expect(exported.includes(form) ? `the pull Secret's state holds ${form}` : "no admin password").toBe(
+                    "no admin password",
+                );
+            }
+            expect([liveJson, stateJson].some(j => j.includes(password) || j.includes(`"${username}"`))).toBe(false);
+            // And encrypted in the state as it is kept.
+            const kept = JSON.parse(bed.project.exportState(stack)).deployment.resources.find((r: any) =>
+                r.urn.endsWith(`::registry-pull-secret-${appsNamespace}`),
+            );
+            expect(JSON.stringify(kept.inputs.data)).toContain("ciphertext");
+        },
+    );
+
+    if (scenario.full) {
+        e2e(
+            "a second registry in the cluster cannot take KEP-1755's ConfigMap: its up fails naming the field conflict, and its destroy leaves the first one's",
+            async () => {
+                const second = `${stack}-second`;
+                run("pulumi", ["stack", "init", second, "--secrets-provider", "passphrase", "--non-interactive"], {
+                    cwd: bed.project.dir,
+                    env: bed.project.env,
+                });
+                bed.writeStackConfig(second, [
+                    `image: ${image}`,
+                    "namespace: e2e-second",
+                    "hostname: second.test",
+                    "tls: ingressDefault",
+                    "dockerTrust: none",
+                    "hostsEntry: false",
+                    "pushEnabled: false",
+                    "nodeTrust: false",
+                    "storageType: emptyDir",
+                    "skipAwait: true",
+                ]);
+                const kepPath = "/api/v1/namespaces/kube-public/configmaps/local-registry-hosting";
+                const before = (await bed.cluster.api.request("GET", kepPath)).body;
+                const up = await bed.project.cli(`${second}-up`, [
+                    "up",
+                    "--yes",
+                    "--skip-preview",
+                    "--non-interactive",
+                    "--stack",
+                    second,
+                ]);
+                expect(up.code).not.toBe(0);
+                // The Kubernetes provider applies server-side: the ConfigMap exists, and its data is another manager's.
+                expect(up.output).toContain("Server-Side Apply field conflict detected");
+                expect(up.output).toMatch(/conflict with "pulumi-kubernetes-[0-9a-z]+"/);
+                expect(up.output).toContain(".data.localRegistryHosting.v1");
+                const after = (await bed.cluster.api.request("GET", kepPath)).body;
+                expect(after.data).toEqual(before.data);
+                const destroy = await bed.project.cli(`${second}-destroy`, [
+                    "destroy",
+                    "--yes",
+                    "--skip-preview",
+                    "--non-interactive",
+                    "--stack",
+                    second,
+                ]);
+                expect(destroy.code).toBe(0);
+                expect((await bed.cluster.api.request("GET", kepPath)).body.data).toEqual(before.data);
+                run("pulumi", ["stack", "rm", "--yes", "--stack", second], {
+                    cwd: bed.project.dir,
+                    env: bed.project.env,
+                });
+                await waitFor("the second namespace to be gone", 120, async () =>
+                    (await bed.cluster.api.request("GET", "/api/v1/namespaces/e2e-second")).status === 404
+                        ? true
+                        : undefined,
+                );
+            },
+        );
+    }
 
     e2e(
         "no plaintext password (nor, with tls generated, private key) in pulumi up's output, the outputs or the exported state",
@@ -623,12 +811,71 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
                     deleted: true,
                 });
                 expect([created, moved, deleted]).toEqual([created, moved, deleted].sort((a, b) => a - b));
+                // The nodes follow: node trust's pod rolled, and the node's line names the new address (one line).
+                const marker = `# distribution-registry: distribution-registry/${stack}/registry`;
+                expect(fs.readFileSync(bed.cluster.nodeHosts, "utf8")).toBe(
+                    `${bed.nodeHostsBefore.toString("utf8")}${otherIngressAddress} ${hostname} ${marker}\n`,
+                );
+            },
+        );
+
+        e2e(
+            "after the admin's password changes (pulumi up with a new one), the pull Secret is untouched and a new pod still pulls",
+            async () => {
+                const secretPath = `/api/v1/namespaces/${appsNamespace}/secrets/registry-pull`;
+                const before = (await bed.cluster.api.request("GET", secretPath)).body;
+                const original = fs.readFileSync(bed.terraformState, "utf8");
+                const state = JSON.parse(original);
+                state.outputs.container_registry_password.value = `${password} rotated`;
+                fs.writeFileSync(bed.terraformState, JSON.stringify(state));
+                const up = (step: string) =>
+                    bed.project.cli(`${stack}-${step}`, [
+                        "up",
+                        "--yes",
+                        "--skip-preview",
+                        "--non-interactive",
+                        "--stack",
+                        stack,
+                    ]);
+                try {
+                    // One up, as a user runs it: the registry's pods roll to the new password, then the push and the
+                    // checks use it (tried again while a stopping pod of the old password still gets requests).
+                    const changed = await up("password-change");
+                    expect(changed.code).toBe(0);
+                    expect(changed.output).toMatch(/registry-secret\s+(updated|replaced)/);
+                    // The up did not touch the pull Secret.
+                    expect(changed.output).not.toMatch(/registry-pull-secret-e2e-apps\s+(updated|replaced)/);
+                    const after = (await bed.cluster.api.request("GET", secretPath)).body;
+                    expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+                    // The old admin password is refused (the checks of the up passed with the new one) once the ingress has
+                    // forgotten the stopped pod, a second or two after the up.
+                    const ca = bed.project.outputs(stack).caCertificate;
+                    expect(
+                        await waitFor("the old password to be refused everywhere", 30, async () =>
+                            (await bed.throughIngress("GET", "/v2/", { ca })).status === 401 ? true : undefined,
+                        ),
+                    ).toBe(true);
+                    const clusterIP = (
+                        await bed.cluster.api.request("GET", "/api/v1/namespaces/examples/services/registry")
+                    ).body.spec.clusterIP;
+                    expect(
+                        (await bed.cluster.api.request("POST", podsPath, appPod("after-rotation", true, clusterIP)))
+                            .status,
+                    ).toBe(201);
+                    const running = await runningPod("after-rotation");
+                    expect(running.status.containerStatuses[0].imageID).toBe(
+                        `${hostname}/hello@${pushResult(stack).digests["hello:v1"]}`,
+                    );
+                    await removeAppPods(["after-rotation"]);
+                } finally {
+                    fs.writeFileSync(bed.terraformState, original);
+                }
             },
         );
     }
 
     e2e(
-        "pulumi destroy leaves no objects, no volume, the hosts file byte-identical and /etc/docker as it was",
+        "pulumi destroy leaves no objects, no volume, the hosts file, the node's hosts file and certs.d byte-identical, and /etc/docker as it was",
         async () => {
             const claim = (
                 await bed.cluster.api.request("GET", "/api/v1/namespaces/examples/persistentvolumeclaims/registry-data")
@@ -648,6 +895,8 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
                 "/api/v1/namespaces/examples/services/registry",
                 "/apis/networking.k8s.io/v1/namespaces/examples/ingresses/registry",
                 `/api/v1/namespaces/${appsNamespace}/secrets/registry-pull`,
+                "/apis/apps/v1/namespaces/examples/daemonsets/registry-node-trust",
+                "/api/v1/namespaces/kube-public/configmaps/local-registry-hosting",
             ]) {
                 expect(`${objectPath}: ${(await bed.cluster.api.request("GET", objectPath)).status}`).toBe(
                     `${objectPath}: 404`,
@@ -671,6 +920,10 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
                     : undefined,
             );
             expect(fs.readFileSync(bed.hostsCopy)).toEqual(bed.hostsBefore);
+            // The node's files too, as soon as destroy returns: node trust's pod took away what it wrote when it
+            // stopped, and the DaemonSet was gone only once its pod was.
+            expect(fs.readFileSync(bed.cluster.nodeHosts).equals(bed.nodeHostsBefore)).toBe(true);
+            expect(treeState(bed.cluster.nodeCertsDir)).toEqual(bed.nodeCertsBefore);
             expect(fs.readFileSync(path.join(bed.dockerEtc, "daemon.json"), "utf8")).toBe(daemonJsonBefore);
             // Every file and directory of /etc/docker as before the first up, modes and bytes: certs.d, made for the CA,
             // goes with it; dockerd's own files stay.

@@ -15,7 +15,8 @@ export interface PulumiProject {
     /** The stack's outputs, secrets shown as "[secret]", or in plaintext with `showSecrets`. */
     outputs(stack: string, options?: { showSecrets?: boolean }): any;
     /** `pulumi stack export`: the state as it is stored. */
-    exportState(stack: string): string;
+    /** `pulumi stack export`: secrets as ciphertext, or in plaintext with `showSecrets`. */
+    exportState(stack: string, options?: { showSecrets?: boolean }): string;
 }
 
 export interface ProjectOptions {
@@ -119,8 +120,9 @@ export function makePulumiProject(o: ProjectOptions): PulumiProject {
                 run("pulumi", ["stack", "output", "--json", ...show, "--stack", stack], { cwd: dir, env }),
             );
         },
-        exportState(stack) {
-            return run("pulumi", ["stack", "export", "--stack", stack], { cwd: dir, env });
+        exportState(stack, options = {}) {
+            const show = options.showSecrets ? ["--show-secrets"] : [];
+            return run("pulumi", ["stack", "export", ...show, "--stack", stack], { cwd: dir, env });
         },
     };
 }

@@ -104,10 +104,10 @@ export interface RealNodeCluster {
     api: KubernetesApi;
     /** containerd's socket, for `ctr -a`. */
     containerdSocket: string;
-    /** Makes a name resolve to an address for the node's image pulls (its own /etc/hosts, edited in place). */
-    resolveOnNode(hostname: string, address: string): void;
-    /** containerd's hosts.toml for a registry host: how the node reaches and trusts it. */
-    configureRegistryOnNode(host: string, hostsToml: string): void;
+    /** The node's /etc/hosts (the kubelet's and containerd's, and a pod's hostPath /etc/hosts): a file bind-mounted there. */
+    nodeHosts: string;
+    /** containerd's config_path on the node (node trust's certs directory there). */
+    nodeCertsDir: string;
     stop(): void;
 }
 
@@ -125,15 +125,8 @@ export function startRealNodeCluster(dir: string): RealNodeCluster {
         kubeconfig,
         api: kubernetesApi(kubeconfig),
         containerdSocket: path.join(dir, "containerd", "containerd.sock"),
-        resolveOnNode(hostname, address) {
-            // Appended in place: the node's /etc/hosts is a bind mount of this file, which a rename would detach.
-            fs.appendFileSync(path.join(dir, "node-hosts"), `${address} ${hostname}\n`);
-        },
-        configureRegistryOnNode(host, hostsToml) {
-            const hostDir = path.join(dir, "containerd", "certs.d", host);
-            fs.mkdirSync(hostDir, { recursive: true });
-            fs.writeFileSync(path.join(hostDir, "hosts.toml"), hostsToml);
-        },
+        nodeHosts: path.join(dir, "node-hosts"),
+        nodeCertsDir: path.join(dir, "containerd", "certs.d"),
         stop() {
             childProcess.spawnSync(script, ["stop", dir], { stdio: "inherit" });
         },

@@ -128,6 +128,7 @@ function yamlProgram(plugin: string): string {
         "        hostsEntry: { enabled: false }",
         "        dockerTrust: { mode: none }",
         "        push: { enabled: false }",
+        "      nodeTrust: { enabled: false }",
         "    options:",
         '      providers: [ "${cluster}" ]',
         "outputs:",
@@ -185,6 +186,7 @@ const objects = (ns: string, name: string) => [
     `/apis/apps/v1/namespaces/${ns}/deployments/${name}`,
     `/api/v1/namespaces/${ns}/services/${name}`,
     `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses/${name}`,
+    "/api/v1/namespaces/kube-public/configmaps/local-registry-hosting",
 ];
 
 describe("our Node.js language host runs the component as a plugin", () => {
@@ -439,6 +441,7 @@ describe("a Pulumi YAML stack previews the component, no cluster needed", () => 
                     "distribution-registry:index:DistributionRegistry",
                     "kubernetes:apps/v1:Deployment",
                     "kubernetes:core/v1:ConfigMap",
+                    "kubernetes:core/v1:ConfigMap",
                     "kubernetes:core/v1:Namespace",
                     "kubernetes:core/v1:Secret",
                     "kubernetes:core/v1:Secret",
@@ -450,9 +453,9 @@ describe("a Pulumi YAML stack previews the component, no cluster needed", () => 
                     "random:index/randomPassword:RandomPassword",
                     "random:index/randomPassword:RandomPassword",
                 ]);
-                // The six objects of the registry and the generated certificate's Secret.
+                // The six objects of the registry, the generated certificate's Secret and KEP-1755's ConfigMap.
                 const providers = kubernetesProviders(planned);
-                expect(providers).toHaveLength(7);
+                expect(providers).toHaveLength(8);
                 for (const p of providers) {
                     expect(p).toMatch(/: cluster$/);
                 }
@@ -509,6 +512,8 @@ describe("on a local control plane (start-cluster.sh)", () => {
         run("pulumi", ["config", "set", "kubeconfig", kubeconfig, "--stack", "reuse"], { cwd: tsStack, env });
         run("pulumi", ["config", "set", "namespace", "consumer-ts", "--stack", "reuse"], { cwd: tsStack, env });
         run("pulumi", ["config", "set", "address", "127.0.0.2", "--stack", "reuse"], { cwd: tsStack, env });
+        // Node trust is proven by e2e.test.ts; here it would write k3s's certs directory on this machine.
+        run("pulumi", ["config", "set", "nodeTrust", "false", "--stack", "reuse"], { cwd: tsStack, env });
         // The node pulls nothing from the internet: the registry image is the one build-images.sh imported.
         run("pulumi", ["config", "set", "image", imageReference("registry-2"), "--stack", "reuse"], {
             cwd: tsStack,
@@ -577,9 +582,10 @@ describe("on a local control plane (start-cluster.sh)", () => {
             expect(outputs.htpasswd).toBe("[secret]");
             const state = JSON.parse(run("pulumi", ["stack", "export", "--stack", "reuse"], { cwd: tsStack, env }))
                 .deployment.resources;
-            // The six objects of the registry and the generated certificate's Secret, each through the explicit provider.
+            // The six objects of the registry, the generated certificate's Secret and KEP-1755's ConfigMap, each through the
+            // explicit provider.
             const providers = kubernetesProviders(state);
-            expect(providers).toHaveLength(7);
+            expect(providers).toHaveLength(8);
             for (const p of providers) {
                 expect(p).toMatch(/: cluster$/);
             }
@@ -642,7 +648,7 @@ describe("on a local control plane (start-cluster.sh)", () => {
             const exported = run("pulumi", ["stack", "export", "--stack", "reuse"], { cwd: yamlStack, env });
             expect(exported).not.toContain("p@ss");
             const providers = kubernetesProviders(JSON.parse(exported).deployment.resources);
-            expect(providers).toHaveLength(7);
+            expect(providers).toHaveLength(8);
             for (const p of providers) {
                 expect(p).toMatch(/: cluster$/);
             }

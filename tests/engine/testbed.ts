@@ -60,6 +60,9 @@ export interface Testbed {
     terraformState: string;
     /** The machine before the cluster and the Docker engine started. */
     machineBefore: Record<string, string>;
+    /** The node's hosts file and containerd's certs directory before any stack: node trust gives both back. */
+    nodeHostsBefore: Buffer;
+    nodeCertsBefore: Record<string, string>;
     /** The test's Docker CLI, talking to the test's engine. */
     docker(args: string[]): string;
     dockerdPid(): string;
@@ -135,7 +138,6 @@ export async function startTestbed(name: string): Promise<Testbed> {
             kind: "Namespace",
             metadata: { name: appsNamespace },
         });
-        cluster.resolveOnNode(hostname, ingressAddress);
         // k3s registers its helm controller's HelmChartConfig type; so does the testbed (no helm controller runs here,
         // so the opt-in object is checked as the API server stores it, not applied to Traefik).
         await cluster.api.request(
@@ -149,6 +151,10 @@ export async function startTestbed(name: string): Promise<Testbed> {
                 ? true
                 : undefined,
         );
+
+        // No one edits the node: node trust (the program's DaemonSet) writes what it needs, and takes it away.
+        const nodeHostsBefore = fs.readFileSync(cluster.nodeHosts);
+        const nodeCertsBefore = treeState(cluster.nodeCertsDir);
 
         const hostsCopy = path.join(work, "hosts");
         fs.copyFileSync("/etc/hosts", hostsCopy);
@@ -228,6 +234,8 @@ export async function startTestbed(name: string): Promise<Testbed> {
         const testbed: Testbed = {
             work,
             cluster,
+            nodeHostsBefore,
+            nodeCertsBefore,
             project,
             hub,
             hostsCopy,
@@ -274,6 +282,8 @@ export async function startTestbed(name: string): Promise<Testbed> {
                         "  distribution-registry:verifyDeadlineSeconds: 180",
                         // The garbage-collection job's kubectl, built here: the node pulls nothing from the internet.
                         `  distribution-registry:gcKubectlImage: ${imageReference("kubectl")}`,
+                        // containerd's config_path on this node (start-cluster.sh), where node trust writes hosts.toml.
+                        `  distribution-registry:nodeTrustCertsDir: ${cluster.nodeCertsDir}`,
                         // A key line gets the project's prefix; an indented line (a list item) is written as it is.
                         ...extra.map(line => (/^\s/.test(line) ? `  ${line}` : `  distribution-registry:${line}`)),
                         "",

@@ -111,15 +111,16 @@ describe("the packed package, installed into another TypeScript stack", () => {
             });
         const components = sources("components");
         const scripts = components.filter(f => path.basename(path.dirname(f)) === "scripts");
-        expect(scripts.map(f => path.basename(f)).sort()).toEqual([
-            "collectGarbage.sh",
-            "daemonConfig.js",
-            "dockerTrust.js",
-            "hostsEntry.js",
-            "lockedFile.js",
-            "pushImages.js",
-            "readOnlyWindow.sh",
-            "report.js",
+        expect(scripts.sort()).toEqual([
+            "components/garbageCollection/scripts/collectGarbage.sh",
+            "components/garbageCollection/scripts/readOnlyWindow.sh",
+            "components/pulling/scripts/nodeTrust.sh",
+            "components/workstation/scripts/daemonConfig.js",
+            "components/workstation/scripts/dockerTrust.js",
+            "components/workstation/scripts/hostsEntry.js",
+            "components/workstation/scripts/lockedFile.js",
+            "components/workstation/scripts/pushImages.js",
+            "components/workstation/scripts/report.js",
         ]);
         // What tsconfig.build.json compiles: components/ but for what it excludes (the repository's own writer of files).
         const build = ts.parseConfigFileTextToJson(
@@ -152,8 +153,11 @@ describe("the packed package, installed into another TypeScript stack", () => {
         expect(kinds).toEqual([
             "command:local:Command shared-tls-keys",
             "distribution-registry:index:DistributionRegistry shared",
+            "kubernetes:apps/v1:DaemonSet shared-node-trust",
             "kubernetes:apps/v1:Deployment shared-deployment",
             "kubernetes:core/v1:ConfigMap shared-config",
+            "kubernetes:core/v1:ConfigMap shared-local-registry-hosting",
+            "kubernetes:core/v1:ConfigMap shared-node-trust-script",
             "kubernetes:core/v1:Namespace shared-namespace",
             "kubernetes:core/v1:Secret shared-secret",
             "kubernetes:core/v1:Secret shared-tls",
@@ -170,6 +174,11 @@ describe("the packed package, installed into another TypeScript stack", () => {
             htpasswdIsSecret: true,
         });
         expect(result.rootExportIsComponents).toBe(true);
+        // The node-trust script the installed package reads from its own files: the repository's, byte for byte.
+        const script = result.registered.find((r: any) => r.name === "shared-node-trust-script");
+        expect(script.inputs.data["nodeTrust.sh"]).toBe(
+            fs.readFileSync(path.join(repo, "components", "pulling", "scripts", "nodeTrust.sh"), "utf8"),
+        );
     });
 
     test("the import type-checks with Node16+ resolution too (Pulumi's ts-node default without a tsconfig)", () => {
@@ -200,7 +209,10 @@ describe("the packed package, installed into another TypeScript stack", () => {
             "shared-config",
             "shared-deployment",
             "shared-ingress",
+            "shared-local-registry-hosting",
             "shared-namespace",
+            "shared-node-trust",
+            "shared-node-trust-script",
             "shared-secret",
             "shared-service",
             "shared-tls",

@@ -67,6 +67,11 @@ setpriv --reuid "$after_uid" --regid "$after_gid" --clear-groups node -e "$after
 exit $status`;
 
 function argv(script: string, action: string, run: IsolatedRun): string[] {
+    return namespaceArgv(["node", "-e", bundleScript(path.join(scriptsDirectory, script), action)], run);
+}
+
+/** unshare's arguments: the namespace, the driver and its plan, then the command, as run.as when given. */
+function namespaceArgv(command: string[], run: IsolatedRun): string[] {
     const plan: string[] = [];
     for (const m of run.mounts ?? []) {
         plan.push(...("bind" in m ? ["bind", ...m.bind] : ["tmpfs", m.tmpfs]));
@@ -77,7 +82,6 @@ function argv(script: string, action: string, run: IsolatedRun): string[] {
     if (run.after) {
         plan.push("after", String(run.after.as.uid), String(run.after.as.gid), run.after.code);
     }
-    const text = bundleScript(path.join(scriptsDirectory, script), action);
     const user = run.as
         ? ["setpriv", "--reuid", String(run.as.uid), "--regid", String(run.as.gid), "--clear-groups"]
         : [];
@@ -91,9 +95,7 @@ function argv(script: string, action: string, run: IsolatedRun): string[] {
         ...plan,
         "--",
         ...user,
-        "node",
-        "-e",
-        text,
+        ...command,
     ];
 }
 
@@ -124,6 +126,34 @@ export function startIsolated(
     run: IsolatedRun,
 ): { child: childProcess.ChildProcess; done: Promise<CommandRun & { signal: NodeJS.Signals | null }> } {
     const child = childProcess.spawn("unshare", argv(script, action, run), { env: environment(run) });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", d => (stdout += d));
+    child.stderr!.on("data", d => (stderr += d));
+    const done = new Promise<CommandRun & { signal: NodeJS.Signals | null }>(resolve =>
+        child.on("close", (status, signal) => resolve({ ...parsed(status, stdout, stderr), signal })),
+    );
+    return { child, done };
+}
+
+/** Runs any command (argv, no shell) in its own namespace as run says, and waits for it. */
+export function runIsolatedCommand(command: string[], run: IsolatedRun): CommandRun {
+    const r = childProcess.spawnSync("unshare", namespaceArgv(command, run), {
+        env: environment(run),
+        encoding: "utf8",
+    });
+    return parsed(r.status, r.stdout, r.stderr);
+}
+
+/**
+ * The same, started in a process group of its own: `process.kill(-child.pid, signal)` reaches the command and every
+ * process it started (unshare execs the driver, which execs the command: the child's pid is the command's).
+ */
+export function startIsolatedCommand(
+    command: string[],
+    run: IsolatedRun,
+): { child: childProcess.ChildProcess; done: Promise<CommandRun & { signal: NodeJS.Signals | null }> } {
+    const child = childProcess.spawn("unshare", namespaceArgv(command, run), { env: environment(run), detached: true });
     let stdout = "";
     let stderr = "";
     child.stdout!.on("data", d => (stdout += d));

@@ -206,6 +206,21 @@ const cases: Case[] = [
         { address: undefined, terraformDir: dir, terraformBinary: "no-such-terraform" },
         "terraformBinary",
     ],
+    // The cluster pulling from it (issue 18): paths on the nodes, and the KEP-1755 help URL.
+    ["nodeTrust", { nodeTrust: "on" }, "nodeTrust"],
+    ["nodeTrustCertsDir", { nodeTrustCertsDir: "etc/containerd/certs.d" }, "nodeTrustCertsDir"],
+    ["nodeTrustCertsDir", { nodeTrustCertsDir: "/etc/containerd/../certs.d" }, "nodeTrustCertsDir"],
+    ["nodeTrustCertsDir", { nodeTrustCertsDir: "/etc/containerd/certs.d/" }, "nodeTrustCertsDir"],
+    ["nodeTrustCertsDir", { nodeTrustCertsDir: "/" }, "nodeTrustCertsDir"],
+    ["nodeTrustHostsFile", { nodeTrustHostsFile: "/etc/hosts\n/etc/passwd" }, "nodeTrustHostsFile"],
+    ["nodeTrustHostsFile", { nodeTrustHostsFile: "~/hosts" }, "nodeTrustHostsFile"],
+    ["localRegistryHosting", { localRegistryHosting: "no" }, "localRegistryHosting"],
+    ["localRegistryHostingHelp", { localRegistryHostingHelp: "our wiki" }, "localRegistryHostingHelp"],
+    [
+        "localRegistryHostingHelp",
+        { localRegistryHostingHelp: "ftp://wiki.example.com/registry" },
+        "localRegistryHostingHelp",
+    ],
 ];
 
 /** Every file the cases point at, with its bytes, to prove nothing was changed. */
@@ -281,9 +296,12 @@ describe("bad configurations through the program's config path", () => {
             "command:local:Command registry-image-push",
             "command:local:Command registry-tls-keys",
             "distribution-registry:index:DistributionRegistry registry",
+            "kubernetes:apps/v1:DaemonSet registry-node-trust",
             "kubernetes:apps/v1:Deployment registry-deployment",
             "kubernetes:batch/v1:CronJob registry-gc",
             "kubernetes:core/v1:ConfigMap registry-config",
+            "kubernetes:core/v1:ConfigMap registry-local-registry-hosting",
+            "kubernetes:core/v1:ConfigMap registry-node-trust-script",
             "kubernetes:core/v1:PersistentVolumeClaim registry-data",
             "kubernetes:core/v1:Secret registry-secret",
             "kubernetes:core/v1:Secret registry-tls",
@@ -301,7 +319,7 @@ describe("bad configurations through the program's config path", () => {
     });
 
     test(`${cases.length} bad configurations: one line naming the key and the fix, nothing registered, no file changed`, async () => {
-        expect(cases).toHaveLength(117);
+        expect(cases).toHaveLength(127);
         const failures: string[] = [];
         let n = 0;
         for (const [, change, input] of cases) {

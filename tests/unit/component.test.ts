@@ -51,9 +51,12 @@ describe("DistributionRegistry under mocks", () => {
             "command:local:Command registry-image-push",
             "command:local:Command registry-tls-keys",
             "distribution-registry:index:DistributionRegistry registry",
+            "kubernetes:apps/v1:DaemonSet registry-node-trust",
             "kubernetes:apps/v1:Deployment registry-deployment",
             "kubernetes:batch/v1:CronJob registry-gc",
             "kubernetes:core/v1:ConfigMap registry-config",
+            "kubernetes:core/v1:ConfigMap registry-local-registry-hosting",
+            "kubernetes:core/v1:ConfigMap registry-node-trust-script",
             "kubernetes:core/v1:PersistentVolumeClaim registry-data",
             "kubernetes:core/v1:Secret registry-secret",
             "kubernetes:core/v1:Secret registry-tls",
@@ -69,7 +72,7 @@ describe("DistributionRegistry under mocks", () => {
             "random:index/randomPassword:RandomPassword registry-pull-password",
         ]);
         const children = resources.filter(r => r.name !== "registry");
-        expect(children).toHaveLength(20);
+        expect(children).toHaveLength(23);
         expect(children.filter(r => parents.get(r.name) !== component).map(r => r.name)).toEqual([]);
     });
 
@@ -231,6 +234,11 @@ describe("DistributionRegistry under mocks", () => {
         ["username", { username: "ad:min" }, /^username: "ad:min" contains ':'/],
         ["address", { address: "registry.test" }, /^address: "registry.test" is not an IPv4 or IPv6 address/],
         ["replicas", { replicas: 3 }, /^replicas: 3 replicas need storage/],
+        [
+            "node trust certs directory",
+            { nodeTrust: { certsDir: "certs.d" } },
+            /^nodeTrust\.certsDir: "certs\.d" is not a path on the nodes \(absolute, normalized, not "\/" itself\)\. Give one such as/,
+        ],
     ])(
         "a bad %s creates nothing at all and says what to fix",
         (_name, bad, message) => {

@@ -124,6 +124,8 @@ describe("the component's inferred schema", () => {
             "ImagePushArgs",
             "ImageToPush",
             "IngressArgs",
+            "LocalRegistryHostingArgs",
+            "NodeTrustArgs",
             "PullAccountArgs",
             "PushTool",
             "RegistryUser",

@@ -80,9 +80,12 @@ busybox_applets() {
 	install -D -m 0755 /bin/busybox "$rootfs/bin/busybox"
 	for applet in "$@"; do ln -s busybox "$rootfs/bin/$applet"; done
 }
-# The applets a script of the component may use in the registry's and kubectl's images (POSIX sh and its tools).
+# The applets a script of the component may use in the registry's and kubectl's images (POSIX sh and its tools; the
+# official images' busybox has them all). The node-trust script compares (cmp), rewrites in place (truncate) and
+# removes only empty directories (rmdir); tests/integration/nodeTrust.test.ts runs it with these applets only.
 script_applets=(sh cat echo sleep date du grep sed awk tr cut head tail wc sort test mkdir rm mv cp ls printf env
-	wget nc base64 expr seq kill touch find stat sync true false mktemp xargs id timeout)
+	wget nc base64 expr seq kill touch find stat sync true false mktemp xargs id timeout
+	cmp truncate rmdir)
 registry_dirs() { mkdir -p "$1/etc/docker/registry" "$1/etc/distribution" "$1/var/lib/registry" "$1/auth" "$1/tmp"; }
 fill_registry_2() {
 	copy_with_libs /usr/bin/docker-registry "$1" /bin/registry && registry_dirs "$1" && busybox_applets "$1" "${script_applets[@]}"
