@@ -33,6 +33,13 @@ export interface RegistryPlan {
     traefikConfig: boolean;
     /** Tells this stack's hosts line and ledger records apart from another's. */
     owner: pulumi.Input<string>;
+    // --- S3 storage, replicas, cache and metrics (issue 17) ---
+    /** Which secret inputs are given (their values, perhaps Outputs, go into the registry's Secret only). */
+    secretInputs: { s3AccessKey: boolean; s3SecretKey: boolean; redisPassword: boolean };
+    /** A PodDisruptionBudget keeps one pod of several serving: replicas above 1, or not known before `up`. */
+    podDisruptionBudget: boolean;
+    /** A ServiceMonitor for the Prometheus Operator. */
+    serviceMonitor: boolean;
 }
 
 /** The owner the component gives its hosts line and daemon.json record when none is set. */
@@ -84,6 +91,15 @@ export function planRegistry(name: string, args: DistributionRegistryArgs): Regi
         verification: pushes && (args.verification?.enabled ?? defaults.verification.enabled),
         traefikConfig: args.ingress?.traefikReadTimeoutSeconds !== undefined,
         owner: w.owner ?? defaultOwner(name),
+        secretInputs: {
+            s3AccessKey: args.storage?.s3?.accessKey !== undefined,
+            s3SecretKey: args.storage?.s3?.secretKey !== undefined,
+            redisPassword: args.redis?.password !== undefined,
+        },
+        podDisruptionBudget: isPlain(args.replicas)
+            ? ((args.replicas as number | undefined) ?? defaults.replicas) > 1
+            : true,
+        serviceMonitor: args.metrics?.serviceMonitor ?? defaults.metrics.serviceMonitor,
     };
 }
 

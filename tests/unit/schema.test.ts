@@ -123,10 +123,15 @@ describe("the component's inferred schema", () => {
             "ImagePushArgs",
             "ImageToPush",
             "IngressArgs",
+            "MetricsArgs",
             "PullAccountArgs",
             "PushTool",
+            "RedisArgs",
+            "RedisPasswordSecretArgs",
             "RegistryUser",
             "ResourceArgs",
+            "S3CredentialsSecretArgs",
+            "S3StorageArgs",
             "StorageAccessMode",
             "StorageArgs",
             "StorageType",
@@ -152,7 +157,7 @@ describe("the component's inferred schema", () => {
 
     test("string choices are enums with the values TypeScript callers pass", () => {
         const values = (n: string) => schema.types[`distribution-registry:index:${n}`].enum.map((e: any) => e.value);
-        expect(values("StorageType")).toEqual(["emptyDir", "persistentVolumeClaim"]);
+        expect(values("StorageType")).toEqual(["emptyDir", "persistentVolumeClaim", "s3"]);
         expect(values("StorageAccessMode")).toEqual(["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"]);
         expect(values("SudoMode")).toEqual(["auto", "always", "never"]);
         expect(values("DockerTrustMode")).toEqual(["insecure", "ca", "none"]);
