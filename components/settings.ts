@@ -337,25 +337,38 @@ function metricsSettings(metrics: NonNullable<PlainSettingsArgs["metrics"]>): Re
     return { enabled, port, serviceMonitor };
 }
 
-/**
- * The secret inputs as the registry's Secret holds them (quoted for the registry's YAML reading of the environment),
- * by key; each checked once it is known. Secret, whatever came in.
- */
+/** The secret inputs, by what they are. */
+export interface SecretInputValues {
+    s3AccessKey?: string;
+    s3SecretKey?: string;
+    redisPassword?: string;
+}
+
+const secretInputKeys: [keyof SecretInputValues, string, string][] = [
+    ["s3AccessKey", s3AccessKeyKey, "storage.s3.accessKey"],
+    ["s3SecretKey", s3SecretKeyKey, "storage.s3.secretKey"],
+    ["redisPassword", redisPasswordKey, "redis.password"],
+];
+
+/** The secret inputs as the registry's Secret holds them: by key, quoted for the registry's YAML reading of the environment. */
+export function secretInputEntries(values: SecretInputValues): Record<string, string> {
+    return Object.fromEntries(
+        secretInputKeys
+            .filter(([what]) => values[what] !== undefined)
+            .map(([what, key, input]) => [key, asYamlString(validateSecretValue(values[what], input))]),
+    );
+}
+
+/** secretInputEntries of the arguments, each checked once it is known; secret, whatever came in. */
 export function secretInputsOf(args: DistributionRegistryArgs): pulumi.Output<Record<string, string>> {
-    const given: [string, string, pulumi.Input<string> | undefined][] = [
-        [s3AccessKeyKey, "storage.s3.accessKey", args.storage?.s3?.accessKey],
-        [s3SecretKeyKey, "storage.s3.secretKey", args.storage?.s3?.secretKey],
-        [redisPasswordKey, "redis.password", args.redis?.password],
-    ];
-    const present = given.filter(([, , value]) => value !== undefined);
     return pulumi.secret(
         pulumi
-            .all(present.map(([, , value]) => value!))
-            .apply(values =>
-                Object.fromEntries(
-                    values.map((v, i) => [present[i][0], asYamlString(validateSecretValue(v, present[i][1]))]),
-                ),
-            ),
+            .all({
+                s3AccessKey: args.storage?.s3?.accessKey,
+                s3SecretKey: args.storage?.s3?.secretKey,
+                redisPassword: args.redis?.password,
+            })
+            .apply(values => secretInputEntries(values)),
     );
 }
 

@@ -30,15 +30,18 @@ export interface RunningRedis {
 }
 
 /**
- * Starts redis-server as a Distribution blob-descriptor cache wants it: on a loopback port, a password
+ * Starts redis-server as a Distribution blob-descriptor cache wants it: on a loopback port, a password (random, or
+ * the one given)
  * (`requirepass`), `maxmemory-policy allkeys-lru` (the registry sets no expiry on its keys), no persistence (no RDB
  * snapshots, no AOF), its working directory a temporary one. The config file, which holds the password, is 0600
  * and named on the command line instead of the password. Resolves once AUTH and PING answer.
  */
-export async function startRedis(): Promise<RunningRedis> {
+export async function startRedis(options: { password?: string } = {}): Promise<RunningRedis> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-redis-"));
     const port = await freePort();
-    const password = crypto.randomBytes(24).toString("base64url");
+    const password = options.password ?? crypto.randomBytes(24).toString("base64url");
+    // redis.conf reads a double-quoted argument with C-style escapes: any password on one line survives it.
+    const quoted = `"${password.replace(/[\\"]/g, c => `\\${c}`)}"`;
     const configFile = path.join(dir, "redis.conf");
     fs.writeFileSync(
         configFile,
@@ -46,7 +49,7 @@ export async function startRedis(): Promise<RunningRedis> {
             "bind 127.0.0.1",
             `port ${port}`,
             "protected-mode yes",
-            `requirepass ${password}`,
+            `requirepass ${quoted}`,
             "maxmemory 64mb",
             "maxmemory-policy allkeys-lru",
             'save ""',
