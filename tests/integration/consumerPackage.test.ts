@@ -160,6 +160,7 @@ describe("the packed package, installed into another TypeScript stack", () => {
             "pulumi:providers:kubernetes cluster",
             "random:index/randomPassword:RandomPassword shared-bcrypt-salt-key",
             "random:index/randomPassword:RandomPassword shared-http-secret",
+            "random:index/randomPassword:RandomPassword shared-pull-password",
         ]);
         expect(result.outputs).toEqual({
             url: "https://registry.consumer.test",
