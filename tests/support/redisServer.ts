@@ -112,14 +112,20 @@ export async function startRedis(options: { password?: string } = {}): Promise<R
 }
 
 /**
- * AUTH (and SELECT db) then one command over RESP on a fresh connection; the reply to the command (an Error for
- * -ERR); AUTH's or SELECT's error rejects.
+ * AUTH (and SELECT db) then one command over RESP on a fresh connection (to loopback, or to the Redis pod of the
+ * scale-out e2e); the reply to the command (an Error for -ERR); AUTH's or SELECT's error rejects.
  */
-export function redisCommand(port: number, password: string, args: string[], db = 0): Promise<RedisReply> {
+export function redisCommand(
+    port: number,
+    password: string,
+    args: string[],
+    db = 0,
+    host = "127.0.0.1",
+): Promise<RedisReply> {
     const encode = (parts: string[]) =>
         `*${parts.length}\r\n` + parts.map(p => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join("");
     return new Promise((resolve, reject) => {
-        const socket = net.connect({ host: "127.0.0.1", port });
+        const socket = net.connect({ host, port });
         let buffer = Buffer.alloc(0);
         const replies: RedisReply[] = [];
         socket.setTimeout(5000, () => socket.destroy(new Error("redis: timed out")));
