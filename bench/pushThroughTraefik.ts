@@ -56,7 +56,7 @@ export async function main(): Promise<PushFigures> {
         const httpSecret = "bench-http-secret";
         const objects: [string, unknown][] = [
             ["/api/v1/namespaces", renderNamespace(s)],
-            [`/api/v1/namespaces/${s.namespace}/secrets`, renderSecret(s, htpasswd, httpSecret)],
+            [`/api/v1/namespaces/${s.namespace}/secrets`, renderSecret(s, htpasswd, httpSecret, user)],
             [`/api/v1/namespaces/${s.namespace}/configmaps`, renderConfigMap(s)],
             [
                 `/apis/apps/v1/namespaces/${s.namespace}/deployments`,

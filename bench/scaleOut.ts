@@ -54,7 +54,7 @@ async function deploy(
     const config = renderRegistryConfig(s);
     const objects: [string, unknown][] = [
         ["/api/v1/namespaces", renderNamespace(s)],
-        [`/api/v1/namespaces/${s.namespace}/secrets`, renderSecret(s, htpasswd, httpSecret, secretInputs)],
+        [`/api/v1/namespaces/${s.namespace}/secrets`, renderSecret(s, htpasswd, httpSecret, user, secretInputs)],
         [`/api/v1/namespaces/${s.namespace}/configmaps`, renderConfigMap(s)],
         ...(s.storage.s3
             ? []

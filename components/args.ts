@@ -235,6 +235,16 @@ export interface ImagePushArgs {
     platform?: string;
 }
 
+/** Garbage collection: `registry garbage-collect` run by a CronJob, every replica read-only meanwhile. */
+export interface GarbageCollectionArgs {
+    /** Cron schedule of the runs, in the cluster's time zone (usually UTC); "none" runs it only on demand (`kubectl create job --from=cronjob/<name>-gc`). Default: "0 3 * * 0". */
+    schedule?: string;
+    /** Also delete manifests that no tag points at (registry 3.x only: 2.8 deletes the platforms of multi-arch images, distribution#3178). Default: false. */
+    deleteUntagged?: boolean;
+    /** Image with a POSIX shell and kubectl, for the steps that make the registry read-only and writable again. Default: "registry.k8s.io/kubectl:v1.37.2". */
+    kubectlImage?: pulumi.Input<string>;
+}
+
 /** The account the image-pull Secrets carry, so that the admin's password is in no namespace. */
 export interface PullAccountArgs {
     /** Its username (a password is generated and kept secret in state). Default: "<component name>-pull". */
@@ -305,6 +315,8 @@ export interface DistributionRegistryArgs {
     labels?: pulumi.Input<Record<string, string>>;
     /** Do not wait for the Deployment's rollout and the Ingress's address (pulumi.com/skipAwait). Default: false. */
     skipAwait?: pulumi.Input<boolean>;
+    /** Garbage collection, scheduled and on demand (not with emptyDir storage). Default: the defaults of GarbageCollectionArgs (weekly). */
+    garbageCollection?: GarbageCollectionArgs;
     /** The account the image-pull Secrets carry (htpasswd has no read-only user: it can push too). Default: the defaults of PullAccountArgs. */
     pullAccount?: PullAccountArgs;
     /** Namespaces that get an image-pull Secret (kubernetes.io/dockerconfigjson) of the pull account; they must exist. Default: []. */

@@ -45,6 +45,14 @@ export const defaults = {
         limits: { memory: "512Mi" } as Record<string, string>,
     },
     skipAwait: false,
+    garbageCollection: {
+        // Deleting frees nothing until it runs, and the registry is read-only while it does (a minute or so):
+        // weekly, at night, bounds the growth to a week of deletions at the least cost to pushes.
+        schedule: "0 3 * * 0",
+        deleteUntagged: false,
+        // A POSIX shell and kubectl (the kubectl image has dash since 1.29), of the version the e2e runs.
+        kubectlImage: "registry.k8s.io/kubectl:v1.37.2",
+    },
     imagePullSecretNamespaces: [] as string[],
     workstation: {
         hostsEntry: { enabled: true, file: "/etc/hosts", sudo: SudoMode.Auto as SudoMode },
@@ -58,6 +66,9 @@ export const defaults = {
     },
     verification: { enabled: true, deadlineSeconds: 300, deleteRemovedImages: true },
 };
+
+/** The garbage-collection schedule that means "on demand only": the CronJob is suspended. */
+export const noSchedule = "none";
 
 /** The pull account's username when none is given: the component's name says whose it is. */
 export function defaultPullUsername(componentName: string): string {

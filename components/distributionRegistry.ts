@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DistributionRegistryArgs, TlsMode } from "./args";
 import { defaults } from "./defaults";
 import { checkPlainInputs } from "./inputChecks";
+import { createGarbageCollection } from "./garbageCollection";
 import { planRegistry } from "./plan";
 import { resolveInputs } from "./settings";
 import { imagePullSecretName } from "./templates/imagePullSecret";
@@ -60,6 +61,18 @@ export class DistributionRegistry extends pulumi.ComponentResource {
             users,
             child,
         );
+
+        if (plan.garbageCollection) {
+            createGarbageCollection(
+                name,
+                settings,
+                {
+                    namespace: workload.namespace,
+                    workload: [workload.deployment, workload.secret, workload.configMap],
+                },
+                child,
+            );
+        }
 
         const workstation = createWorkstation(
             name,

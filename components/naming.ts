@@ -8,6 +8,18 @@ export function objectName(componentName: string): string {
     return componentName;
 }
 
+/** The name of the garbage-collection objects: CronJob, ServiceAccount, Role and RoleBinding. */
+export function garbageCollectionName(componentName: string): string {
+    return `${objectName(componentName)}-gc`;
+}
+
+/** A label selector in kubectl's syntax ("k=v,k=v"). */
+export function selectorText(labels: Record<string, string>): string {
+    return Object.entries(labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",");
+}
+
 /** Labels on every object; the first two also select the pods. */
 export function commonLabels(componentName: string, extra: Record<string, string> = {}): Record<string, string> {
     return {

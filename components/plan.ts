@@ -21,6 +21,8 @@ export interface RegistryPlan {
         createClaim: boolean;
     };
     createNamespace: boolean;
+    /** The garbage-collection CronJob exists: its pod reaches the registry's storage (an emptyDir is one pod's). */
+    garbageCollection: boolean;
     /** The images to push, every default applied and checked; none when the push is off. */
     images: ResolvedImage[];
     /** The namespaces that get an image-pull Secret: plain, or an Output when another resource names them. */
@@ -84,6 +86,7 @@ export function planRegistry(name: string, args: DistributionRegistryArgs): Regi
             createClaim: storageType === StorageType.PersistentVolumeClaim && !args.storage?.existingClaim,
         },
         createNamespace: args.createNamespace ?? defaults.createNamespace,
+        garbageCollection: storageType !== StorageType.EmptyDir,
         images,
         imagePullSecretNamespaces: plainList(args.imagePullSecretNamespaces, checkNamespaceList),
         hostsEntry: w.hostsEntry?.enabled ?? defaults.workstation.hostsEntry.enabled,

@@ -14,6 +14,8 @@ export const httpSecretKey = "http-secret";
 export const s3AccessKeyKey = "s3-access-key";
 export const s3SecretKeyKey = "s3-secret-key";
 export const redisPasswordKey = "redis-password";
+/** base64 "user:password" of the pull account: how the garbage-collection job asks each replica whether it is read-only. */
+export const probeAuthKey = "pull-auth";
 export const dataDirectory = "/var/lib/registry";
 export const containerPort = 5000;
 /** How long a stopping registry finishes the requests in flight (it stops at once without http.draintimeout). */

@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DistributionRegistryArgs, StorageAccessMode, StorageType, TlsMode } from "./args";
+import { defaultPullUsername, defaults, noSchedule } from "./defaults";
 import { objectName } from "./naming";
 import { asYamlString, containerPort, redisPasswordKey, s3AccessKeyKey, s3SecretKeyKey } from "./registryConfig";
-import { defaultPullUsername, defaults } from "./defaults";
 import { HtpasswdUser } from "./htpasswd";
 import { planRegistry, RegistryPlan } from "./plan";
 import { majorVersionOfImage, RegistryMajorVersion } from "./registryVersion";
@@ -14,6 +14,7 @@ import {
     validateDays,
     validateHostname,
     validateImage,
+    validateCronSchedule,
     validateMajorVersion,
     validateNamespace,
     validateObjectName,
@@ -71,6 +72,12 @@ export interface RegistrySettings {
         caValidityDays: number;
     };
     bcryptCost: number;
+    garbageCollection: {
+        /** The CronJob's schedule; none: it is suspended, and runs only when a Job is made from it. */
+        schedule?: string;
+        deleteUntagged: boolean;
+        kubectlImage: string;
+    };
     /** The account the image-pull Secrets carry; its password is generated (workload.ts). */
     pullUsername: string;
     resources: { requests: Record<string, string>; limits: Record<string, string> };
@@ -157,21 +164,22 @@ export function settingsFromArgs(
         "storage.accessMode",
     );
     const size = validateQuantity(storageArgs.size ?? defaults.storage.size, "storage", "storage.size");
+    const image = validateImage(args.image ?? defaults.image);
+    const imageMajorVersion =
+        args.imageMajorVersion === undefined
+            ? majorVersionOfImage(image)
+            : validateMajorVersion(args.imageMajorVersion);
     // An existing claim's access mode is not known here: trust the user's accessMode for it.
     const storageShared =
         plan.storage.type === StorageType.S3 ||
         (plan.storage.type === StorageType.PersistentVolumeClaim && accessMode === StorageAccessMode.ReadWriteMany);
-    const imageMajorVersion =
-        args.imageMajorVersion === undefined
-            ? majorVersionOfImage(args.image ?? defaults.image)
-            : validateMajorVersion(args.imageMajorVersion);
     return {
         name,
         hostname: validateHostname(args.hostname ?? defaults.hostname),
         port: validatePort(args.port ?? defaults.port),
         namespace: validateNamespace(args.namespace ?? defaults.namespace),
         createNamespace: plan.createNamespace,
-        image: validateImage(args.image ?? defaults.image),
+        image,
         imageMajorVersion,
         replicas: validateReplicas(args.replicas ?? defaults.replicas, storageShared),
         storage: {
@@ -194,6 +202,7 @@ export function settingsFromArgs(
         },
         tls: tlsSettings(args.tls ?? {}, plan.tlsMode),
         bcryptCost: validateBcryptCost(args.bcryptCost ?? defaults.bcryptCost),
+        garbageCollection: garbageCollectionSettings(args.garbageCollection ?? {}, image, imageMajorVersion),
         pullUsername: validateUsername(args.pullAccount?.username ?? defaultPullUsername(name), "pullAccount.username"),
         resources: {
             requests: validateResources(args.resources?.requests ?? defaults.resources.requests, "resources.requests"),
@@ -411,6 +420,36 @@ function tlsSettings(tls: NonNullable<PlainSettingsArgs["tls"]>, mode: TlsMode):
         );
     }
     return { mode, secretName: mode === TlsMode.Secret ? tls.secretName : undefined, validityDays, caValidityDays };
+}
+
+/** The schedule ("none": on demand only), and untagged manifests deleted only where Distribution does it right. */
+function garbageCollectionSettings(
+    gc: NonNullable<PlainSettingsArgs["garbageCollection"]>,
+    image: string,
+    imageMajorVersion: RegistryMajorVersion | undefined,
+): RegistrySettings["garbageCollection"] {
+    const schedule = gc.schedule ?? defaults.garbageCollection.schedule;
+    const deleteUntagged = gc.deleteUntagged ?? defaults.garbageCollection.deleteUntagged;
+    if (deleteUntagged && imageMajorVersion !== 3) {
+        throw new InputError(
+            "garbageCollection.deleteUntagged",
+            imageMajorVersion === 2
+                ? `is refused for ${image}: registry 2.x deletes the per-platform manifests of multi-arch images with it (distribution/distribution#3178, fixed in 3.0.0)`
+                : `needs registry 3.x, and the tag of ${image} does not say which major version it runs`,
+            imageMajorVersion === 2
+                ? "Use a registry:3 image, or leave deleteUntagged off (untagged manifests then stay)."
+                : "Set imageMajorVersion to 3 if the image runs registry 3.x.",
+        );
+    }
+    return {
+        schedule: schedule === noSchedule ? undefined : validateCronSchedule(schedule, "garbageCollection.schedule"),
+        deleteUntagged,
+        kubectlImage: validateImage(
+            gc.kubectlImage ?? defaults.garbageCollection.kubectlImage,
+            "garbageCollection.kubectlImage",
+            `"${defaults.garbageCollection.kubectlImage}"`,
+        ),
+    };
 }
 
 const resourceKinds: Record<string, "cpu" | "memory" | "storage"> = {

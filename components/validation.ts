@@ -275,15 +275,36 @@ export function isImageReference(reference: string): boolean {
     return imageReference.test(reference);
 }
 
-export function validateImage(image: string, input = "image"): string {
+export function validateImage(
+    image: string,
+    input = "image",
+    example = '"registry:2.8.3" or "registry:3.0.0"',
+): string {
     if (!isImageReference(image)) {
         throw new InputError(
             input,
             `"${image}" is not a valid image reference`,
-            'Use [registry/]repository[:tag][@sha256:digest], e.g. "registry:2.8.3" or "registry:3.0.0".',
+            `Use [registry/]repository[:tag][@sha256:digest], e.g. ${example}.`,
         );
     }
     return image;
+}
+
+const cronMacros = ["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
+const cronField = /^[0-9A-Za-z*?/,-]+$/;
+
+/** A CronJob schedule: five fields, or a macro such as "@weekly". The API server checks the rest of the grammar. */
+export function validateCronSchedule(schedule: string, input: string): string {
+    const fields = schedule.trim().split(/\s+/);
+    const valid = cronMacros.includes(schedule) || (fields.length === 5 && fields.every(f => cronField.test(f)));
+    if (!valid || /TZ=/.test(schedule)) {
+        throw new InputError(
+            input,
+            `${JSON.stringify(schedule)} is not a cron schedule`,
+            'Give five fields (minute hour day-of-month month day-of-week), e.g. "0 3 * * 0" (Sundays at 03:00), or "none" for on demand only.',
+        );
+    }
+    return schedule;
 }
 
 /** A whole number of days of at least one, at most `max` (macOS refuses server certificates valid for more than 825 days). */

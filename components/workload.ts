@@ -115,8 +115,8 @@ export function createWorkload(
     const inNamespace: pulumi.CustomResourceOptions = { ...opts, dependsOn: namespace ? [namespace] : [] };
 
     const secretObject = pulumi
-        .all([settings, htpasswd, httpSecret.result, secretInputs])
-        .apply(([s, h, x, more]) => renderSecret(s, h, x, more));
+        .all([settings, htpasswd, httpSecret.result, pullUser, secretInputs])
+        .apply(([s, h, x, pull, more]) => renderSecret(s, h, x, pull, more));
     const secret = new k8s.core.v1.Secret(
         `${name}-secret`,
         { metadata: secretObject.metadata, type: secretObject.type, stringData: secretObject.stringData },

@@ -293,6 +293,27 @@ export const optionSections: OptionSection[] = [
                 doc: "Memory limit of the registry container.",
             },
             {
+                key: "gcSchedule",
+                path: "garbageCollection.schedule",
+                type: "string",
+                default: defaults.garbageCollection.schedule,
+                doc: 'Cron schedule of garbage collection (the registry is read-only meanwhile); "none" runs it only on demand (kubectl create job --from=cronjob/<name>-gc).',
+            },
+            {
+                key: "gcDeleteUntagged",
+                path: "garbageCollection.deleteUntagged",
+                type: "boolean",
+                default: defaults.garbageCollection.deleteUntagged,
+                doc: "Garbage collection also deletes manifests no tag points at (registry 3.x only).",
+            },
+            {
+                key: "gcKubectlImage",
+                path: "garbageCollection.kubectlImage",
+                type: "string",
+                default: defaults.garbageCollection.kubectlImage,
+                doc: "Image with a shell and kubectl that makes the registry read-only for garbage collection and writable again.",
+            },
+            {
                 key: "skipAwait",
                 path: "skipAwait",
                 type: "boolean",

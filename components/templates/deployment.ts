@@ -68,6 +68,8 @@ export function spreadOf(s: RegistrySettings): pulumi.Unwrap<k8s.types.input.cor
         },
     ];
 }
+/** The registry's container in the pod template (garbage collection patches its environment). */
+export const registryContainerName = "registry";
 
 /** Seconds a stopping pod keeps serving after it leaves the Service, so the ingress stops sending it requests first. */
 export const stopDelaySeconds = 5;
@@ -105,7 +107,7 @@ export function renderDeployment(
                     terminationGracePeriodSeconds: stopDelaySeconds + drainSeconds + 5,
                     containers: [
                         {
-                            name: "registry",
+                            name: registryContainerName,
                             image: s.image,
                             imagePullPolicy: "IfNotPresent",
                             ports: registryPorts(s),

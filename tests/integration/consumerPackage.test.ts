@@ -101,22 +101,24 @@ afterAll(() => {
 });
 
 describe("the packed package, installed into another TypeScript stack", () => {
-    test("the tarball holds compiled JavaScript, declarations and the workstation scripts, no TypeScript sources", () => {
+    test("the tarball holds compiled JavaScript, declarations and the scripts, no TypeScript sources", () => {
         // What it must hold, from the source tree: each components/**/*.ts compiled (.js, .js.map) and declared (.d.ts),
-        // each workstation script as it is, the package.json and the README. Nothing else.
+        // each script (the files of a scripts folder) as it is, the package.json and the README. Nothing else.
         const sources = (dir: string): string[] =>
             fs.readdirSync(path.join(repo, dir), { withFileTypes: true }).flatMap(e => {
                 const rel = path.join(dir, e.name);
                 return e.isDirectory() ? sources(rel) : [rel];
             });
         const components = sources("components");
-        const scripts = components.filter(f => f.startsWith("components/workstation/scripts/"));
+        const scripts = components.filter(f => path.basename(path.dirname(f)) === "scripts");
         expect(scripts.map(f => path.basename(f)).sort()).toEqual([
+            "collectGarbage.sh",
             "daemonConfig.js",
             "dockerTrust.js",
             "hostsEntry.js",
             "lockedFile.js",
             "pushImages.js",
+            "readOnlyWindow.sh",
             "report.js",
         ]);
         // What tsconfig.build.json compiles: components/ but for what it excludes (the repository's own writer of files).

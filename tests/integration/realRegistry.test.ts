@@ -72,6 +72,7 @@ describe.each(registries)(
                 settings.bcryptCost,
             ),
             "kept-http-secret",
+            { username: "ci", password: "ci-pass" },
         ) as any;
         const config = (renderConfigMap(settings) as any).data["config.yml"];
         const deployment = renderDeployment(

@@ -121,7 +121,13 @@ function renderPod(o: PodOptions, htpasswd: string) {
         s3SecretKey: inputs.secretKey,
         redisPassword: keysFrom === "inputs" ? o.redis?.password : undefined,
     });
-    const secret = renderSecret(s, htpasswd, o.httpSecret, secretInputs);
+    const secret = renderSecret(
+        s,
+        htpasswd,
+        o.httpSecret,
+        { username: "registry-pull", password: "pull-pass" },
+        secretInputs,
+    );
     const deployment = renderDeployment(s, podChecksum(config, htpasswd, o.httpSecret, Object.values(secretInputs)));
     const env = podEnvironment(deployment, { ...userSecrets, [secret.metadata!.name!]: secret.stringData! });
     return { config, deployment, env, settings: s };

@@ -155,8 +155,9 @@ export function registryMajorVersion(binary: string): number {
  */
 const podLayoutScript = `
 set -eu
-m="$1" config="$2" htpasswd="$3" data="$4" binary="$5" tlsdir="$6" configpath="$7"
+m="$1" config="$2" htpasswd="$3" data="$4" binary="$5" tlsdir="$6" binds="$7"
 podconfigs="$8" podhtpasswd="$9" poddata="\${10}"
+shift 10
 mount -t tmpfs -o mode=0755 dr-registry-pod "$m"
 mkdir "$m/upper" "$m/work" "$m/root"
 mount -t overlay dr-registry-root -o "lowerdir=/,upperdir=$m/upper,workdir=$m/work" "$m/root"
@@ -170,12 +171,25 @@ if [ -n "$htpasswd" ]; then
   mkdir -p "$r$(dirname "$podhtpasswd")" && : > "$r$podhtpasswd" && mount --bind -o ro "$htpasswd" "$r$podhtpasswd"
 fi
 if [ -n "$tlsdir" ]; then mkdir -p "$r/run/dr-test-tls" && mount --bind -o ro "$tlsdir" "$r/run/dr-test-tls"; fi
+for b in $binds; do mkdir -p "$r\${b#*=}" && mount --bind "\${b%%=*}" "$r\${b#*=}"; done
 : > "$r/bin/registry" && mount --bind "$binary" "$r/bin/registry"
-exec chroot "$r" /bin/registry serve "$configpath"
+exec chroot "$r" "$@"
 `;
 
-/** Starts a real registry process on loopback, in the pod's layout, and resolves once `GET /` answers 200. */
-export async function startRegistry(options: RegistryProcessOptions): Promise<RunningRegistry> {
+/** The files of one registry in the pod's layout: what a process started in it sees at the pod's paths. */
+interface PodLayout {
+    dir: string;
+    binary: string;
+    /** The config file as the registry reads it, from inside its root. */
+    configPath: string;
+    paths: PodPaths;
+    configFile: string;
+    htpasswdFile?: string;
+    dataDir: string;
+    mountPoint: string;
+}
+
+function preparePodLayout(options: RegistryProcessOptions): PodLayout {
     const why = whyNoPodLayout();
     if (why) {
         throw new Error(`cannot start the registry in the pod's layout: ${why}`);
@@ -192,7 +206,6 @@ export async function startRegistry(options: RegistryProcessOptions): Promise<Ru
               dataDirectory,
           };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-registry-"));
-    const port = options.port ?? (await freePort());
     const configFile = path.join(dir, configFileName);
     let config = options.config;
     if (options.htpasswd === undefined) {
@@ -211,6 +224,61 @@ export async function startRegistry(options: RegistryProcessOptions): Promise<Ru
     fs.mkdirSync(dataDir, { recursive: true });
     const mountPoint = path.join(dir, "pod");
     fs.mkdirSync(mountPoint);
+    return { dir, binary, configPath, paths, configFile, htpasswdFile, dataDir, mountPoint };
+}
+
+/** The arguments of podLayoutScript, then the command it runs inside the pod's root. */
+function podLayoutArguments(layout: PodLayout, tlsDir: string, binds: Record<string, string>, command: string[]) {
+    return [
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        podLayoutScript,
+        "sh",
+        layout.mountPoint,
+        layout.configFile,
+        layout.htpasswdFile ?? "",
+        layout.dataDir,
+        layout.binary,
+        tlsDir,
+        Object.entries(binds)
+            .map(([host, pod]) => `${host}=${pod}`)
+            .join(" "),
+        layout.paths.configFiles.join(" "),
+        layout.paths.htpasswdFile,
+        layout.paths.dataDirectory,
+        ...command,
+    ];
+}
+
+/**
+ * Runs a command inside the pod's layout of a registry (the same config, htpasswd and data at the pod's paths), with
+ * more host directories bound in (`binds`: host path to pod path), and returns when it exits: as a Job's container
+ * that mounts the registry's volumes runs.
+ */
+export function runInPodLayout(
+    options: RegistryProcessOptions & { binds?: Record<string, string>; timeoutMs?: number },
+    command: string[],
+): childProcess.SpawnSyncReturns<string> {
+    const layout = preparePodLayout(options);
+    try {
+        return childProcess.spawnSync("unshare", podLayoutArguments(layout, "", options.binds ?? {}, command), {
+            env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", ...options.env },
+            encoding: "utf8",
+            timeout: options.timeoutMs ?? 120000,
+        });
+    } finally {
+        fs.rmSync(layout.dir, { recursive: true, force: true });
+    }
+}
+
+/** Starts a real registry process on loopback, in the pod's layout, and resolves once `GET /` answers 200. */
+export async function startRegistry(options: RegistryProcessOptions): Promise<RunningRegistry> {
+    const layout = preparePodLayout(options);
+    const { dir, configPath, htpasswdFile, dataDir } = layout;
+    const port = options.port ?? (await freePort());
     let tlsDir = "";
     // The environment is built, not inherited: nothing of the machine's reaches the registry. (This machine exports
     // AWS_CA_BUNDLE, with which Debian's 2.8.2 S3 driver panics at start.)
@@ -221,7 +289,7 @@ export async function startRegistry(options: RegistryProcessOptions): Promise<Ru
     };
     // The debug server's listen address too (http.debug.addr, the metrics port): a free loopback port of its own.
     let debugUrl: string | undefined;
-    if (JSON.parse(config).http?.debug?.addr) {
+    if (JSON.parse(options.config).http?.debug?.addr) {
         const debugPort = await freePort();
         env.REGISTRY_HTTP_DEBUG_ADDR = `127.0.0.1:${debugPort}`;
         debugUrl = `http://127.0.0.1:${debugPort}`;
@@ -236,25 +304,7 @@ export async function startRegistry(options: RegistryProcessOptions): Promise<Ru
     }
     const child = childProcess.spawn(
         "unshare",
-        [
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            podLayoutScript,
-            "sh",
-            mountPoint,
-            configFile,
-            htpasswdFile ?? "",
-            dataDir,
-            binary,
-            tlsDir,
-            configPath,
-            paths.configFiles.join(" "),
-            paths.htpasswdFile,
-            paths.dataDirectory,
-        ],
+        podLayoutArguments(layout, tlsDir, {}, ["/bin/registry", "serve", configPath]),
         { env, stdio: ["ignore", "pipe", "pipe"] },
     );
     let output = "";

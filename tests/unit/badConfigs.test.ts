@@ -58,6 +58,10 @@ const cases: Case[] = [
     ["username", { username: undefined }, "terraformDir"],
     ["password", { password: "pass\nword" }, "password"],
     ["pullUsername", { pullUsername: "pull:er" }, "pullUsername"],
+    ["gcSchedule", { gcSchedule: "every sunday" }, "gcSchedule"],
+    ["gcDeleteUntagged", { gcDeleteUntagged: "true" }, "gcDeleteUntagged"],
+    ["gcDeleteUntagged", { gcDeleteUntagged: "yes" }, "gcDeleteUntagged"],
+    ["gcKubectlImage", { gcKubectlImage: "kubectl image" }, "gcKubectlImage"],
     ["pullUsername", { pullUsername: "admin" }, "username"],
     ["password", { password: "x".repeat(73) }, "password"],
     ["hostname", { hostname: "192.0.2.10" }, "hostname"],
@@ -315,12 +319,16 @@ describe("bad configurations through the program's config path", () => {
             "command:local:Command registry-tls-keys",
             "distribution-registry:index:DistributionRegistry registry",
             "kubernetes:apps/v1:Deployment registry-deployment",
+            "kubernetes:batch/v1:CronJob registry-gc",
             "kubernetes:core/v1:ConfigMap registry-config",
             "kubernetes:core/v1:PersistentVolumeClaim registry-data",
             "kubernetes:core/v1:Secret registry-secret",
             "kubernetes:core/v1:Secret registry-tls",
             "kubernetes:core/v1:Service registry-service",
+            "kubernetes:core/v1:ServiceAccount registry-gc",
             "kubernetes:networking.k8s.io/v1:Ingress registry-ingress",
+            "kubernetes:rbac.authorization.k8s.io/v1:Role registry-gc",
+            "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding registry-gc",
             "pulumi-nodejs:dynamic/registry:CatalogCheck registry-catalog",
             "pulumi-nodejs:dynamic/registry:TagsCheck registry-tags-nginx",
             "random:index/randomPassword:RandomPassword registry-bcrypt-salt-key",
@@ -330,7 +338,7 @@ describe("bad configurations through the program's config path", () => {
     });
 
     test(`${cases.length} bad configurations: one line naming the key and the fix, nothing registered, no file changed`, async () => {
-        expect(cases).toHaveLength(132);
+        expect(cases).toHaveLength(136);
         const failures: string[] = [];
         let n = 0;
         for (const [, change, input] of cases) {

@@ -52,12 +52,16 @@ describe("DistributionRegistry under mocks", () => {
             "command:local:Command registry-tls-keys",
             "distribution-registry:index:DistributionRegistry registry",
             "kubernetes:apps/v1:Deployment registry-deployment",
+            "kubernetes:batch/v1:CronJob registry-gc",
             "kubernetes:core/v1:ConfigMap registry-config",
             "kubernetes:core/v1:PersistentVolumeClaim registry-data",
             "kubernetes:core/v1:Secret registry-secret",
             "kubernetes:core/v1:Secret registry-tls",
             "kubernetes:core/v1:Service registry-service",
+            "kubernetes:core/v1:ServiceAccount registry-gc",
             "kubernetes:networking.k8s.io/v1:Ingress registry-ingress",
+            "kubernetes:rbac.authorization.k8s.io/v1:Role registry-gc",
+            "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding registry-gc",
             "pulumi-nodejs:dynamic/registry:CatalogCheck registry-catalog",
             "pulumi-nodejs:dynamic/registry:TagsCheck registry-tags-nginx",
             "random:index/randomPassword:RandomPassword registry-bcrypt-salt-key",
@@ -65,7 +69,7 @@ describe("DistributionRegistry under mocks", () => {
             "random:index/randomPassword:RandomPassword registry-pull-password",
         ]);
         const children = resources.filter(r => r.name !== "registry");
-        expect(children).toHaveLength(16);
+        expect(children).toHaveLength(20);
         expect(children.filter(r => parents.get(r.name) !== component).map(r => r.name)).toEqual([]);
     });
 
@@ -216,6 +220,9 @@ describe("DistributionRegistry under mocks", () => {
         });
         expect(byType("kubernetes:core/v1:Namespace")).toHaveLength(1);
         expect(byType("kubernetes:core/v1:PersistentVolumeClaim")).toHaveLength(0);
+        // An emptyDir is one pod's: no other pod could collect its garbage.
+        expect(byType("kubernetes:batch/v1:CronJob")).toHaveLength(0);
+        expect(byType("kubernetes:rbac.authorization.k8s.io/v1:Role")).toHaveLength(0);
         expect(byType("command:local:Command")).toHaveLength(0);
         expect(resources.filter(r => r.type.startsWith("pulumi-nodejs:dynamic"))).toHaveLength(0);
     });
@@ -245,13 +252,17 @@ describe("DistributionRegistry under mocks", () => {
             "command:local:Command scaled-tls-keys",
             "distribution-registry:index:DistributionRegistry scaled",
             "kubernetes:apps/v1:Deployment scaled-deployment",
+            "kubernetes:batch/v1:CronJob scaled-gc",
             "kubernetes:core/v1:ConfigMap scaled-config",
             "kubernetes:core/v1:Secret scaled-secret",
             "kubernetes:core/v1:Secret scaled-tls",
             "kubernetes:core/v1:Service scaled-service",
+            "kubernetes:core/v1:ServiceAccount scaled-gc",
             "kubernetes:monitoring.coreos.com/v1:ServiceMonitor scaled-service-monitor",
             "kubernetes:networking.k8s.io/v1:Ingress scaled-ingress",
             "kubernetes:policy/v1:PodDisruptionBudget scaled-pdb",
+            "kubernetes:rbac.authorization.k8s.io/v1:Role scaled-gc",
+            "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding scaled-gc",
             "pulumi-nodejs:dynamic/registry:CatalogCheck scaled-catalog",
             "pulumi-nodejs:dynamic/registry:TagsCheck scaled-tags-nginx",
             "random:index/randomPassword:RandomPassword scaled-bcrypt-salt-key",

@@ -31,7 +31,13 @@ function render(args: PlainSettingsArgs, secretInputs: Record<string, string> = 
             s,
             podChecksum(config, htpasswd, "http-secret", Object.values(secretInputs)),
         ) as any,
-        secret: renderSecret(s, htpasswd, "http-secret", secretInputs) as any,
+        secret: renderSecret(
+            s,
+            htpasswd,
+            "http-secret",
+            { username: "registry-pull", password: "p" },
+            secretInputs,
+        ) as any,
         service: renderService(s) as any,
         ingress: renderIngress(s) as any,
     };
@@ -118,7 +124,7 @@ describe("storage type s3", () => {
             },
             { name: "REGISTRY_STORAGE_S3_SECRETKEY", valueFrom: { secretKeyRef: { name: "s3-keys", key: "sk" } } },
         ]);
-        expect(Object.keys(fromSecret.secret.stringData).sort()).toEqual(["htpasswd", "http-secret"]);
+        expect(Object.keys(fromSecret.secret.stringData).sort()).toEqual(["htpasswd", "http-secret", "pull-auth"]);
         const iam = render({ storage: bucket });
         expect(envOf(iam.deployment).map((e: any) => e.name)).toEqual(["REGISTRY_HTTP_SECRET", "OTEL_TRACES_EXPORTER"]);
     });

@@ -119,6 +119,7 @@ describe("the component's inferred schema", () => {
         expect(types.map(([typeToken]) => typeToken.split(":")[2]).sort()).toEqual([
             "DockerTrustArgs",
             "DockerTrustMode",
+            "GarbageCollectionArgs",
             "HostsEntryArgs",
             "ImagePushArgs",
             "ImageToPush",

@@ -4,6 +4,10 @@ import { podChecksum } from "../../components/templates/registryPod";
 import { PlainSettingsArgs, settingsFromArgs } from "../../components/settings";
 import { renderConfigMap } from "../../components/templates/configMap";
 import { renderDeployment } from "../../components/templates/deployment";
+import { renderGarbageCollectionCronJob } from "../../components/templates/garbageCollectionCronJob";
+import { renderGarbageCollectionRole } from "../../components/templates/garbageCollectionRole";
+import { renderGarbageCollectionRoleBinding } from "../../components/templates/garbageCollectionRoleBinding";
+import { collectGarbageScript, readOnlyWindowScript } from "../../components/garbageCollection/scripts";
 import { renderImagePullSecret } from "../../components/templates/imagePullSecret";
 import { renderIngress } from "../../components/templates/ingress";
 import { renderPersistentVolumeClaim } from "../../components/templates/persistentVolumeClaim";
@@ -24,7 +28,7 @@ function render(
     const checksum = podChecksum(renderRegistryConfig(s), htpasswd, httpSecret);
     return {
         settings: s,
-        secret: renderSecret(s, htpasswd, httpSecret) as any,
+        secret: renderSecret(s, htpasswd, httpSecret, { username: "registry-pull", password: "pull-pass" }) as any,
         deployment: renderDeployment(s, checksum) as any,
         ingress: renderIngress(s) as any,
         service: renderService(s) as any,
@@ -261,6 +265,111 @@ describe("rendered Kubernetes objects", () => {
                     auth: Buffer.from('admin:p:w"d').toString("base64"),
                 },
             },
+        });
+    });
+
+    test("the Secret carries the pull account as a Basic authorization, for the garbage-collection job's probe", () => {
+        const { secret } = render();
+        expect(Buffer.from(secret.stringData["pull-auth"], "base64").toString()).toBe("registry-pull:pull-pass");
+    });
+
+    describe("garbage collection", () => {
+        const cronJob = (args: PlainSettingsArgs = {}) => renderGarbageCollectionCronJob(render(args).settings) as any;
+        const podOf = (c: any) => c.spec.jobTemplate.spec.template;
+
+        test("a CronJob on the weekly default schedule, one run at a time, a failed run not repeated", () => {
+            const c = cronJob();
+            expect(c.metadata).toMatchObject({ name: "registry-gc", namespace: "examples" });
+            expect(c.spec).toMatchObject({ schedule: "0 3 * * 0", suspend: false, concurrencyPolicy: "Forbid" });
+            expect(c.spec.jobTemplate.spec).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 7200 });
+            expect(podOf(c).spec.restartPolicy).toBe("Never");
+            expect(podOf(c).spec.serviceAccountName).toBe("registry-gc");
+        });
+
+        test('"none" suspends it: it runs only as a Job made from it; another schedule is taken as given', () => {
+            expect(cronJob({ garbageCollection: { schedule: "none" } }).spec).toMatchObject({
+                schedule: "0 3 * * 0",
+                suspend: true,
+            });
+            expect(cronJob({ garbageCollection: { schedule: "*/5 * * * *" } }).spec).toMatchObject({
+                schedule: "*/5 * * * *",
+                suspend: false,
+            });
+        });
+
+        test("its pod: kubectl switches the registry, the registry's own image collects with the pods' storage, config and secrets", () => {
+            const { settings, deployment } = render();
+            const pod = podOf(renderGarbageCollectionCronJob(settings) as any).spec;
+            const registryPod = deployment.spec.template.spec;
+            expect(pod.containers.map((c: any) => `${c.name} ${c.image}`)).toEqual([
+                "read-only-window registry.k8s.io/kubectl:v1.37.2",
+                "garbage-collect registry:2.8.3",
+            ]);
+            const [window, collect] = pod.containers;
+            expect(window.command).toEqual(["/bin/sh", "-c", readOnlyWindowScript]);
+            expect(collect.command).toEqual(["/bin/sh", "-c", collectGarbageScript]);
+            // The same volumes as the registry's pods (the claim, the config, the htpasswd), and the shared /work.
+            expect(pod.volumes).toEqual([...registryPod.volumes, { name: "work", emptyDir: {} }]);
+            expect(collect.volumeMounts).toEqual([
+                ...registryPod.containers[0].volumeMounts,
+                { name: "work", mountPath: "/work" },
+            ]);
+            expect(pod.securityContext).toEqual(registryPod.securityContext);
+            // On a ReadWriteOnce claim, where the registry's pods have the volume.
+            expect(pod.affinity).toEqual(registryPod.affinity);
+            const env = (c: any) => Object.fromEntries(c.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+            expect(env(window)).toEqual({
+                DR_DEPLOYMENT: "registry",
+                DR_CONTAINER: "registry",
+                DR_SELECTOR: "app.kubernetes.io/name=registry,app.kubernetes.io/instance=registry",
+                DR_TIMEOUT_SECONDS: "600",
+                JOB_NAME: { fieldRef: { fieldPath: "metadata.labels['job-name']" } },
+                POD_NAME: { fieldRef: { fieldPath: "metadata.name" } },
+                HOME: "/tmp",
+            });
+            expect(env(collect)).toEqual({
+                ...env(registryPod.containers[0]),
+                DR_CONFIG: "/etc/docker/registry/config.yml",
+                DR_DATA_DIR: "/var/lib/registry",
+                DR_PORT: "5000",
+                // From the Secret, never a literal: the pull account's password must not be in the CronJob.
+                DR_PROBE_AUTH: { secretKeyRef: { name: "registry", key: "pull-auth" } },
+            });
+            const withUntagged = podOf(
+                renderGarbageCollectionCronJob(
+                    render({ image: "registry:3.0.0", garbageCollection: { deleteUntagged: true } }).settings,
+                ) as any,
+            ).spec.containers[1];
+            expect(env(withUntagged).DR_DELETE_UNTAGGED).toBe("true");
+        });
+
+        test("its pod is not one of the registry's: the Service and the rollout waits do not select it", () => {
+            const { settings, service } = render();
+            const labels = podOf(renderGarbageCollectionCronJob(settings) as any).metadata.labels;
+            const selected = Object.entries(service.spec.selector).every(([k, v]) => labels[k] === v);
+            expect(selected).toBe(false);
+            expect(labels["app.kubernetes.io/name"]).toBe("registry-garbage-collection");
+        });
+
+        test("its Role changes the registry's Deployment only, and reads pods and jobs; its binding names its account", () => {
+            const { settings } = render();
+            expect((renderGarbageCollectionRole(settings) as any).rules).toEqual([
+                {
+                    apiGroups: ["apps"],
+                    resources: ["deployments"],
+                    resourceNames: ["registry"],
+                    verbs: ["get", "list", "watch", "patch"],
+                },
+                { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
+                { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get"] },
+            ]);
+            const binding = renderGarbageCollectionRoleBinding(settings) as any;
+            expect(binding.roleRef).toEqual({
+                apiGroup: "rbac.authorization.k8s.io",
+                kind: "Role",
+                name: "registry-gc",
+            });
+            expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "registry-gc", namespace: "examples" }]);
         });
     });
 });

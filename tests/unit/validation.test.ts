@@ -46,6 +46,31 @@ describe("input validation names the input and the fix", () => {
             /^extraUsers\[0\]\.username: "registry-pull" is the pull account's username\. Give one of the two/,
         ],
         [
+            "deleteUntagged on registry 2.x",
+            () => settingsFromArgs("r", { image: "registry:2.8.3", garbageCollection: { deleteUntagged: true } }),
+            /^garbageCollection\.deleteUntagged: is refused for registry:2\.8\.3: registry 2\.x deletes the per-platform manifests of multi-arch images with it \(distribution\/distribution#3178, fixed in 3\.0\.0\)\. Use a registry:3 image/,
+        ],
+        [
+            "deleteUntagged where the tag does not tell the version",
+            () => settingsFromArgs("r", { image: "registry:latest", garbageCollection: { deleteUntagged: true } }),
+            /^garbageCollection\.deleteUntagged: needs registry 3\.x, and the tag of registry:latest does not say which major version it runs\. Set imageMajorVersion to 3/,
+        ],
+        [
+            "a schedule that is not cron",
+            () => settingsFromArgs("r", { garbageCollection: { schedule: "weekly" } }),
+            /^garbageCollection\.schedule: "weekly" is not a cron schedule\. Give five fields/,
+        ],
+        [
+            "a schedule with a time zone inside",
+            () => settingsFromArgs("r", { garbageCollection: { schedule: "TZ=UTC 0 3 * * 0" } }),
+            /^garbageCollection\.schedule: .* is not a cron schedule/,
+        ],
+        [
+            "a kubectl image that is not a reference",
+            () => settingsFromArgs("r", { garbageCollection: { kubectlImage: "Kubectl latest" } }),
+            /^garbageCollection\.kubectlImage: "Kubectl latest" is not a valid image reference\. Use .*e\.g\. "registry\.k8s\.io\/kubectl:v1\.37\.2"/,
+        ],
+        [
             "pull account username with ':'",
             () => settingsFromArgs("r", { pullAccount: { username: "pull:er" } }),
             /^pullAccount\.username: "pull:er" contains ':'/,
