@@ -2,14 +2,15 @@
 // the S3 server (SeaweedFS) and Redis running as pods (tests/engine/storageServers.ts). Figures are printed; nothing is
 // asserted.
 //   1. Pull throughput through Traefik of one registry replica against two, on S3 with Redis, in the same run: rounds
-//      alternate (1, 2, 1, 2 replicas), medians compared.
+//      alternate (1, 2, 1, 2... replicas), medians compared.
 //   2. The push of a 100 MB layer straight to the pod of a registry on S3 against one on a filesystem claim
 //      (local-path), rounds alternating, medians compared.
 //
 // Run as root, one cluster per machine:
 //   flock /tmp/distribution-registry-real-node.lock npm run bench:scale
 // Needs what `npm run test:e2e` builds (tests/engine/build-tools.sh, tests/engine/images/build-images.sh).
-// BENCH_PUSH_MB (100), BENCH_PUSH_ROUNDS (3), BENCH_PULL_SECONDS (10), BENCH_PULL_CLIENTS (8) change the sizes.
+// BENCH_PUSH_MB (100), BENCH_PUSH_ROUNDS (3), BENCH_PULL_SECONDS (10), BENCH_PULL_CLIENTS (8), BENCH_PULL_ROUNDS (3)
+// change the sizes.
 import * as fs from "fs";
 import * as https from "https";
 import * as os from "os";
@@ -36,6 +37,7 @@ const pushMegabytes = Number(process.env.BENCH_PUSH_MB ?? 100);
 const pushRounds = Number(process.env.BENCH_PUSH_ROUNDS ?? 3);
 const pullSeconds = Number(process.env.BENCH_PULL_SECONDS ?? 10);
 const pullClients = Number(process.env.BENCH_PULL_CLIENTS ?? 8);
+const pullRounds = Number(process.env.BENCH_PULL_ROUNDS ?? 3);
 const manifestTypes =
     "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
@@ -251,7 +253,8 @@ export async function main(): Promise<void> {
         );
         const layer: string = manifest.layers[0].digest;
         const pullRuns: Record<string, number[]> = { "1 replica": [], "2 replicas": [] };
-        for (const replicas of [1, 2, 1, 2]) {
+        const order = Array.from({ length: pullRounds }, () => [1, 2]).flat();
+        for (const replicas of order) {
             await scale(cluster.api, onS3, replicas);
             const rate = await pullsPerSecond(onS3.hostname, "pulled", layer);
             pullRuns[replicas === 1 ? "1 replica" : "2 replicas"].push(rate);
