@@ -6,5 +6,8 @@ module.exports = {
     testMatch: ["**/*.test.ts"],
     testTimeout: 900000,
     maxWorkers: 1,
+    // A client a failed test left running must not keep jest, and with it the machine's real-node lock, forever:
+    // every test file stops its cluster in afterAll, then jest exits.
+    forceExit: true,
     reporters: ["default", "<rootDir>/tests/support/summaryReporter.js"],
 };

@@ -3,6 +3,7 @@ import * as path from "path";
 import { itWhen } from "../support/requirements";
 import {
     ApiTarget,
+    blobsOf,
     deleteManifest,
     pullProblems,
     pushImage,
@@ -10,6 +11,7 @@ import {
     randomLayer,
     uploadStatus,
 } from "../support/registryImages";
+import { makeRandomLayerImage } from "./randomLayerImage";
 import { imageReference, imagesDir, readyPod, run, toolsBin, waitFor, whyNotRunnable } from "./realNode";
 import { hostname, ingressAddress, password, removeWork, startTestbed, Testbed, username } from "./testbed";
 
@@ -60,6 +62,7 @@ function everyTenthOfASecond(ask: () => Promise<string | undefined>) {
         }
     })();
     return {
+        /** Stops the client (again: it is a no-op then) and says how it went. */
         stop: async () => {
             running = false;
             await done;
@@ -195,9 +198,15 @@ describe.each(scenarios)("day two on a real node with $image", ({ image: imageNa
                     await new Promise(r => setTimeout(r, 200));
                 }
             })();
-            const pod = await collectNow("gc-now");
-            pushing = false;
-            await pusher;
+            let pod: any;
+            try {
+                pod = await collectNow("gc-now");
+            } finally {
+                // Whatever happened, the clients stop: a loop left running would keep jest (and the node's lock) forever.
+                pushing = false;
+                await pusher;
+                await pulls.stop();
+            }
             const { requests, failures } = await pulls.stop();
 
             const report = reportOf(pod);
@@ -274,7 +283,11 @@ describe.each(scenarios)("day two on a real node with $image", ({ image: imageNa
                 const r = await pullProblems(puller, "team/app", "kept");
                 return r.length ? r.join("; ") : undefined;
             });
-            await up(step);
+            try {
+                await up(step);
+            } finally {
+                await client.stop();
+            }
             const { requests, failures } = await client.stop();
             figures[`${version}: requests failed during the ${step} rollout (failed/asked)`] =
                 `${failures.length}/${requests}`;
@@ -285,41 +298,58 @@ describe.each(scenarios)("day two on a real node with $image", ({ image: imageNa
             { step: "memory-limit", rolled: true, failures: [] },
             { step: "password", rolled: true, failures: [] },
         ]);
-        expect(await uploadStatus({ ...admin, password: `${password} rotated` }, "team/app")).toBe(202);
-        expect(await uploadStatus(admin, "team/app")).toBe(401);
-        admin = { ...admin, password: `${password} rotated` };
+        // Once the ingress has forgotten the stopped pod (a second or two), only the new password is taken.
+        const rotated = { ...admin, password: `${password} rotated` };
+        const settled = async (a: ApiTarget, b: ApiTarget) =>
+            waitFor("the ingress to send nothing to the stopped pod", 30, async () =>
+                (await uploadStatus(a, "team/app")) === 202 && (await uploadStatus(b, "team/app")) === 401
+                    ? true
+                    : undefined,
+            );
+        expect(await settled(rotated, admin)).toBe(true);
         // Restored for the checks of the next steps (the Terraform state still says the first one).
         setConfig(["--secret", "password", password]);
         await up("password-back");
-        admin = { ...admin, password };
+        expect(await settled(admin, rotated)).toBe(true);
     });
 
-    e2e("a scheduled run happens on its own and frees the bytes of what was deleted", async () => {
-        const doomed = await pushImage(admin, "team/doomed", "v1", [randomLayer(10 * MB)]);
-        expect(await deleteManifest(admin, "team/doomed", doomed.manifestDigest)).toBe(202);
-        const blobs = [...doomed.blobs, { digest: doomed.manifestDigest }];
-        const before = bytesOnVolume(volume, blobs);
-        expect(before).toBeGreaterThan(10 * MB);
-        setConfig(["gcSchedule", "* * * * *"]);
-        await up("schedule");
-        const job = await waitFor("the CronJob to start a run", 150, async () => {
-            const jobs = (await bed.cluster.api.request("GET", "/apis/batch/v1/namespaces/examples/jobs")).body.items;
-            const scheduled = jobs.find(
-                (j: any) => j.metadata.annotations?.["batch.kubernetes.io/cronjob-scheduled-timestamp"],
-            );
-            return scheduled?.metadata.name;
-        });
-        // One run is enough: the schedule goes back to on demand before the next minute starts another.
-        setConfig(["gcSchedule", "none"]);
-        await up("schedule-off");
-        const pod = await endedJobPod(job, 600);
-        expect(reportOf(pod).exitCode).toBe(0);
-        expect(1 - bytesOnVolume(volume, blobs) / before).toBeGreaterThanOrEqual(0.95);
-        const cronJob = (
-            await bed.cluster.api.request("GET", "/apis/batch/v1/namespaces/examples/cronjobs/registry-gc")
-        ).body;
-        expect(cronJob.spec.suspend).toBe(true);
-    });
+    e2e(
+        "an image removed from pushImages is deleted by the stack, and a scheduled run, on its own, frees its bytes",
+        async () => {
+            const archive = makeRandomLayerImage(path.join(bed.work, `doomed-${imageName}`), 10);
+            setConfig(["--path", "pushImages[1]", `docker-archive:${archive}=doomed:v1`]);
+            await up("add-doomed");
+            const blobs = await blobsOf(admin, "doomed", "v1");
+            const before = bytesOnVolume(volume, blobs);
+            expect(before).toBeGreaterThan(10 * MB);
+            // Removed from the list: the checks delete its manifest (deleteRemovedImages); the schedule is every minute.
+            run("pulumi", ["config", "rm", "--path", "pushImages[1]", "--stack", stack], {
+                cwd: bed.project.dir,
+                env: bed.project.env,
+            });
+            setConfig(["gcSchedule", "* * * * *"]);
+            await up("remove-doomed");
+            expect(await pullProblems(admin, "doomed", "v1")).toEqual(["manifest doomed:v1: 404"]);
+            const job = await waitFor("the CronJob to start a run", 150, async () => {
+                const jobs = (await bed.cluster.api.request("GET", "/apis/batch/v1/namespaces/examples/jobs")).body
+                    .items;
+                const scheduled = jobs.find(
+                    (j: any) => j.metadata.annotations?.["batch.kubernetes.io/cronjob-scheduled-timestamp"],
+                );
+                return scheduled?.metadata.name;
+            });
+            // One run is enough: the schedule goes back to on demand before the next minute starts another.
+            setConfig(["gcSchedule", "none"]);
+            await up("schedule-off");
+            const pod = await endedJobPod(job, 600);
+            expect(reportOf(pod).exitCode).toBe(0);
+            expect(1 - bytesOnVolume(volume, blobs) / before).toBeGreaterThanOrEqual(0.95);
+            const cronJob = (
+                await bed.cluster.api.request("GET", "/apis/batch/v1/namespaces/examples/cronjobs/registry-gc")
+            ).body;
+            expect(cronJob.spec.suspend).toBe(true);
+        },
+    );
 
     e2e(
         "pulumi destroy removes the CronJob with its account, Role and binding, and the Jobs made from it",

@@ -6,7 +6,7 @@
 # Used by run-e2e.sh and demo.ts. Needs root when something is missing.
 set -euo pipefail
 packages=(docker-registry skopeo apache2-utils openssl curl util-linux containerd runc containernetworking-plugins
-	iptables iproute2 conntrack docker.io busybox-static file redis-server)
+	iptables iproute2 conntrack docker.io busybox-static file socat redis-server)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -38,6 +38,7 @@ const requiredCommands = [
     "htpasswd",
     "openssl",
     "curl",
+    "socat",
     "ctr",
     "runc",
     "iptables-save",

@@ -448,6 +448,7 @@ describe("a Pulumi YAML stack previews the component, no cluster needed", () => 
                     "pulumi:pulumi:Stack",
                     "random:index/randomPassword:RandomPassword",
                     "random:index/randomPassword:RandomPassword",
+                    "random:index/randomPassword:RandomPassword",
                 ]);
                 // The six objects of the registry and the generated certificate's Secret.
                 const providers = kubernetesProviders(planned);

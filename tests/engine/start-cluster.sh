@@ -7,8 +7,10 @@
 # tests/engine/images/build-images.sh are imported into containerd.
 #
 # Network rule: traffic stays on this machine. Traefik listens only on the loopback ingress addresses; pods
-# get 10.244.0.0/24 on the bridge cni0 and no default route; the Service and pod ranges get `unreachable`
-# routes while the cluster runs, so a missing rule fails here instead of sending packets out of the machine.
+# get 10.244.0.0/24 on the bridge cni0 and no default route, and reach the API server through the Service
+# "kubernetes" (a socat on the bridge's address passes it on to the loopback listener); the Service and pod ranges
+# get `unreachable` routes while the cluster runs, so a missing rule fails here instead of sending packets out of
+# the machine.
 # `stop` puts back every iptables rule (saved at start), route, sysctl, bridge, cgroup and netns file it made.
 #
 # Usage:
@@ -45,7 +47,10 @@ SYSCTLS=(net/ipv4/ip_forward vm/overcommit_memory vm/panic_on_oom kernel/panic k
 POD_CIDR=10.244.0.0/24
 POD_RANGE=10.244.0.0/16
 SERVICE_CIDR=10.96.0.0/16
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy traefik local-path-provisioner)
+COMPONENTS=(etcd kube-apiserver apiserver-proxy kube-controller-manager kube-scheduler containerd kubelet kube-proxy traefik
+	local-path-provisioner)
+# The pods' gateway on the bridge: where pods reach the host, and the API server through its proxy.
+BRIDGE_ADDRESS=10.244.0.1
 
 die() {
 	echo "start-cluster: $*" >&2
@@ -78,6 +83,7 @@ API="https://127.0.0.1:$API_PORT"
 binary_of() {
 	case "$1" in
 	containerd) echo /usr/bin/containerd ;;
+	apiserver-proxy) echo /usr/bin/socat ;;
 	*) echo "$BIN/$1" ;;
 	esac
 }
@@ -248,12 +254,17 @@ setup_network() {
 	iptables -I FORWARD -i cni0 -j ACCEPT
 	iptables -I FORWARD -o cni0 -j ACCEPT
 	mkdir -p "$DIR/cni/net.d" "$DIR/cni/ipam"
+	# The bridge exists before the first pod (the bridge plugin takes it as it is), so that the API server's proxy
+	# can listen on its address from the start.
+	ip link add cni0 type bridge 2>/dev/null || true
+	ip addr replace "$BRIDGE_ADDRESS/24" dev cni0
+	ip link set cni0 up
 	# The bridge has the gateway address so the host (Traefik, the kubelet's probes) reaches pods, but pods get
 	# no default route: only the pod and Service ranges, both of which end on this machine.
 	cat >"$DIR/cni/net.d/10-dr-bridge.conflist" <<EOF
 {"cniVersion":"1.0.0","name":"dr-pods","plugins":[{"type":"bridge","bridge":"cni0","isGateway":true,
  "isDefaultGateway":false,"ipMasq":false,"hairpinMode":true,
- "ipam":{"type":"host-local","dataDir":"$DIR/cni/ipam","ranges":[[{"subnet":"$POD_CIDR","gateway":"10.244.0.1"}]],
+ "ipam":{"type":"host-local","dataDir":"$DIR/cni/ipam","ranges":[[{"subnet":"$POD_CIDR","gateway":"$BRIDGE_ADDRESS"}]],
   "routes":[{"dst":"$POD_RANGE"},{"dst":"$SERVICE_CIDR"}]}}]}
 EOF
 }
@@ -320,7 +331,7 @@ start_control_plane() {
 	{ cat /etc/hosts && echo "127.0.0.1 $NODE"; } >"$DIR/control-plane-hosts"
 	launch kube-apiserver unshare --mount --propagation private -- sh -c 'mount --bind "$1" /etc/hosts && shift && exec "$@"' \
 		sh "$DIR/control-plane-hosts" "$BIN/kube-apiserver" --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-		--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
+		--bind-address 127.0.0.1 --advertise-address "$BRIDGE_ADDRESS" --secure-port "$API_PORT" \
 		--cert-dir "$PKI" --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
 		--client-ca-file "$PKI/ca.crt" \
 		--kubelet-client-certificate "$PKI/admin.crt" --kubelet-client-key "$PKI/admin.key" \
@@ -330,9 +341,13 @@ start_control_plane() {
 		--service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
 		--service-cluster-ip-range "$SERVICE_CIDR" \
 		--authorization-mode Node,RBAC --allow-privileged=true \
-		--endpoint-reconciler-type none \
 		--profiling=false --v=1
 	wait_for "kube-apiserver /readyz" kube-apiserver kapi GET /readyz
+	# Pods reach the API server as in any cluster, through the Service "kubernetes" (10.96.0.1:443): its endpoint is
+	# the advertised address, the bridge's, where this proxy passes the connections on to the loopback listener
+	# (a pod cannot reach the host's loopback). Nothing listens outside the machine.
+	launch apiserver-proxy /usr/bin/socat -lf "$LOGS/apiserver-proxy.socat.log" \
+		"TCP-LISTEN:$API_PORT,bind=$BRIDGE_ADDRESS,fork,reuseaddr" "TCP:127.0.0.1:$API_PORT"
 
 	launch kube-controller-manager "$BIN/kube-controller-manager" --kubeconfig "$KUBECONFIG_FILE" \
 		--authentication-kubeconfig "$KUBECONFIG_FILE" --authorization-kubeconfig "$KUBECONFIG_FILE" \
@@ -490,8 +505,8 @@ EOF
 do_start() {
 	local p
 	[[ $(id -u) -eq 0 ]] || die "needs root (containerd, kubelet, iptables, ports 80/443)"
-	for p in curl openssl iptables-save ip unshare nsenter ctr runc /usr/lib/cni/bridge; do
-		command -v "$p" >/dev/null || die "$p is needed (apt-get install containerd runc containernetworking-plugins iptables iproute2 curl openssl)"
+	for p in curl openssl iptables-save ip unshare nsenter ctr runc /usr/lib/cni/bridge socat; do
+		command -v "$p" >/dev/null || die "$p is needed (apt-get install containerd runc containernetworking-plugins iptables iproute2 curl openssl socat)"
 	done
 	for p in pause registry-2 registry-3 busybox e2e-hello kubectl seaweedfs redis; do
 		[[ -s "$IMAGES/$p.tar" ]] || die "$IMAGES/$p.tar is missing; run tests/engine/images/build-images.sh"
@@ -557,7 +572,9 @@ do_stop() {
 	local i name
 	for name in local-path-provisioner traefik kube-proxy kubelet; do stop_process "$name"; done
 	stop_pods
-	for name in containerd kube-scheduler kube-controller-manager kube-apiserver etcd; do stop_process "$name"; done
+	for name in containerd kube-scheduler kube-controller-manager apiserver-proxy kube-apiserver etcd; do
+		stop_process "$name"
+	done
 	# Pod processes are gone; what they left in the host's cgroups, netns files and network goes too.
 	for i in 1 2 3 4 5; do
 		pgrep -f "containerd-shim.*-address $CONTAINERD_SOCK" >/dev/null || break

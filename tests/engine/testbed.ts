@@ -9,7 +9,15 @@ import { renderRegistryConfig } from "../../components/registryConfig";
 import { settingsFromArgs } from "../../components/settings";
 import { RunningRegistry, startRegistry } from "../support/registryProcess";
 import { makePulumiProject, PulumiProject } from "./pulumiProject";
-import { imagesDir, machineState, RealNodeCluster, run, startRealNodeCluster, waitFor } from "./realNode";
+import {
+    imageReference,
+    imagesDir,
+    machineState,
+    RealNodeCluster,
+    run,
+    startRealNodeCluster,
+    waitFor,
+} from "./realNode";
 
 /*
  * What every real-node test file stands on: the single-node cluster, the workstation the program edits (copies of
@@ -264,6 +272,8 @@ export async function startTestbed(name: string): Promise<Testbed> {
                         `  distribution-registry:terraformStateFile: ${terraformState}`,
                         "  distribution-registry:createNamespace: true",
                         "  distribution-registry:verifyDeadlineSeconds: 180",
+                        // The garbage-collection job's kubectl, built here: the node pulls nothing from the internet.
+                        `  distribution-registry:gcKubectlImage: ${imageReference("kubectl")}`,
                         // A key line gets the project's prefix; an indented line (a list item) is written as it is.
                         ...extra.map(line => (/^\s/.test(line) ? `  ${line}` : `  distribution-registry:${line}`)),
                         "",

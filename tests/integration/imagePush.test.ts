@@ -7,7 +7,7 @@ import { renderHtpasswd } from "../../components/htpasswd";
 import { renderRegistryConfig } from "../../components/registryConfig";
 import { settingsFromArgs } from "../../components/settings";
 import { bundleScript, scriptsDirectory } from "../../components/workstation/scriptBundle";
-import { runCommandScript } from "../support/commandRunner";
+import { runCommandScript, runCommandScriptAsync } from "../support/commandRunner";
 import { makeOciImage } from "../support/ociImage";
 import { RunningRegistry, startRegistry } from "../support/registryProcess";
 import { firstReason, itUnless, needsCommands, whyNoRegistry } from "../support/requirements";
@@ -192,6 +192,35 @@ describe("image push script with skopeo against a real TLS registry with htpassw
         },
     );
 
+    withRegistry(
+        "a password the registry takes only seconds later (a pod of the previous password still stopping) is tried again until it is taken",
+        async () => {
+            const rotated = `${password} rotated`;
+            const before = fs.readFileSync(registry.htpasswdFile!, "utf8");
+            const pushing = runCommandScriptAsync(
+                "pushImages.js",
+                "push",
+                env({
+                    DR_IMAGES: JSON.stringify([
+                        { source: image.source, repository: "rotated", tag: "v1", platform: "linux/amd64" },
+                    ]),
+                }),
+                rotated,
+            );
+            // The new password reaches the registry 3 s later (the registry reads its htpasswd again when it changes).
+            await new Promise(r => setTimeout(r, 3000));
+            fs.writeFileSync(registry.htpasswdFile!, renderHtpasswd([{ username, password: rotated }], "salt-key", 5));
+            const run = await pushing;
+            fs.writeFileSync(registry.htpasswdFile!, before);
+            expect(run.stderr).toContain(
+                "skopeo was refused or cut off; a pod of the previous version may still be stopping: trying again in 2 s",
+            );
+            expect(run.status).toBe(0);
+            expect(Object.keys(run.result.digests)).toEqual(["rotated:v1"]);
+        },
+        60000,
+    );
+
     withRegistry("an untrusted certificate, or a wrong password, fails clearly and leaves no auth file", async () => {
         const untrusted = runCommandScript(
             "pushImages.js",
@@ -228,6 +257,8 @@ describe("image push script with skopeo against a real TLS registry with htpassw
         const refused = runCommandScript("pushImages.js", "push", env(), "wrong password");
         expect(refused.status).toBe(1);
         expect(refused.stderr).toMatch(/unauthorized|401|invalid username\/password/i);
+        // Tried again while a rollout could explain it, then reported.
+        expect(refused.stderr.match(/trying again in 2 s/g)).toHaveLength(4);
         expect(fs.readdirSync(os.tmpdir()).filter(f => f.startsWith("distribution-registry-auth-"))).toEqual([]);
     });
 });

@@ -40,12 +40,14 @@ export function runCommandScriptAsync(
     script: string,
     action: string,
     env: Record<string, string>,
+    stdin = "",
 ): Promise<CommandRun> {
     const text = bundleScript(path.join(scriptsDirectory, script), action);
     return new Promise(resolve => {
         const child = childProcess.spawn("node", ["-e", text], {
             env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
         });
+        child.stdin.end(stdin);
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", d => {

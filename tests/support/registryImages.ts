@@ -161,6 +161,18 @@ export async function pullProblems(t: ApiTarget, repository: string, tag: string
     return problems;
 }
 
+/** The blobs repository:tag's manifest names (config and layers), and the manifest's own digest. */
+export async function blobsOf(t: ApiTarget, repository: string, tag: string): Promise<{ digest: string }[]> {
+    const manifest = await request(t, "GET", `/v2/${repository}/manifests/${tag}`, undefined, {
+        Accept: `${manifestType}, application/vnd.docker.distribution.manifest.v2+json`,
+    });
+    if (manifest.status !== 200) {
+        throw new Error(`manifest ${repository}:${tag}: ${manifest.status}`);
+    }
+    const parsed = JSON.parse(manifest.body.toString());
+    return [{ digest: digestOf(manifest.body) }, parsed.config, ...parsed.layers].map(b => ({ digest: b.digest }));
+}
+
 /** The status a blob upload start gets: 202 when the registry takes writes, 405 when it is read-only. */
 export async function uploadStatus(t: ApiTarget, repository: string): Promise<number> {
     return (await request(t, "POST", `/v2/${repository}/blobs/uploads/`)).status;

@@ -21,18 +21,43 @@ const transports = [
     "docker-daemon:",
 ];
 
+// Just after a password or config change the registry may still be rolling: for a second or two the ingress sends
+// requests to a pod that is stopping, which refuses the new password (and cuts the upload it refuses). A tool that
+// failed so is run again, a few seconds apart, for longer than that; a wrong password is reported once they are spent.
+const passingTrouble =
+    /unauthorized|authentication required|\b401\b|invalid username\/password|incorrect username or password|broken pipe|connection reset|unexpected EOF|\b502\b|\b503\b/i;
+const credentialAttempts = 5;
+const credentialRetrySeconds = 2;
+
+function sleepSeconds(seconds) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, seconds * 1000);
+}
+
 /** Runs a tool without a shell; its output goes to our stderr so that stdout stays the JSON result. */
 function tool(command, args, input) {
-    const result = childProcess.spawnSync(command, args, {
-        input: input === undefined ? "" : input,
-        stdio: ["pipe", 2, 2],
-    });
-    if (result.error && result.error.code === "ENOENT") {
-        throw new Error(
-            `${command} is not installed or not on PATH; install it, choose the other pushTool, or turn the push off (pushEnabled false)`,
-        );
-    }
-    if (result.status !== 0) {
+    for (let attempt = 1; ; attempt++) {
+        const result = childProcess.spawnSync(command, args, {
+            input: input === undefined ? "" : input,
+            stdio: ["pipe", 2, "pipe"],
+        });
+        if (result.stderr && result.stderr.length) {
+            process.stderr.write(result.stderr);
+        }
+        if (result.error && result.error.code === "ENOENT") {
+            throw new Error(
+                `${command} is not installed or not on PATH; install it, choose the other pushTool, or turn the push off (pushEnabled false)`,
+            );
+        }
+        if (result.status === 0) {
+            return;
+        }
+        if (attempt < credentialAttempts && passingTrouble.test(String(result.stderr))) {
+            process.stderr.write(
+                `${command} was refused or cut off; a pod of the previous version may still be stopping: trying again in ${credentialRetrySeconds} s\n`,
+            );
+            sleepSeconds(credentialRetrySeconds);
+            continue;
+        }
         throw new Error(
             `\`${command} ${args
                 .filter(a => !a.startsWith("--"))

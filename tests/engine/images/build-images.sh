@@ -8,7 +8,7 @@
 #   localhost/distribution/registry:<3.x>   registry 3.x from the Go module proxy (tests/support/build-registry-v3.sh)
 #                                           Both carry busybox's sh, du, wget and nc, as the official images (Alpine)
 #                                           do: the garbage-collection job and the node-trust DaemonSet script them.
-#   localhost/kubectl:<version>             kubectl of the tools' Kubernetes build with busybox's sh: the shell and
+#   localhost/kubectl:<version>             kubectl of the tools' Kubernetes build (+ its libc) with busybox's sh: the shell and
 #                                           kubectl that registry.k8s.io/kubectl (Debian with dash) gives
 #   localhost/busybox:<version>             Debian's busybox-static: local-path-provisioner's helper pods
 #   localhost/e2e-hello:<version>           the same busybox with its own config: the image the e2e pushes and then
@@ -94,7 +94,7 @@ fill_registry_2() {
 fill_registry_3() {
 	copy_with_libs "$registry_3_binary" "$1" /bin/registry && registry_dirs "$1" && busybox_applets "$1" "${script_applets[@]}"
 }
-fill_kubectl() { install -D -m 0755 "$kubectl_binary" "$1/bin/kubectl" && busybox_applets "$1" "${script_applets[@]}" && mkdir -p "$1/tmp"; }
+fill_kubectl() { copy_with_libs "$kubectl_binary" "$1" /bin/kubectl && busybox_applets "$1" "${script_applets[@]}" && mkdir -p "$1/tmp"; }
 fill_busybox() {
 	busybox_applets "$1" sh mkdir rm ls cat echo sleep rmdir
 	mkdir -p "$1/tmp"
