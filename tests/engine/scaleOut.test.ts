@@ -80,9 +80,13 @@ async function settledReplicas(image: string): Promise<any[] | undefined> {
 const pulumi = (args: string[], input?: string) =>
     run("pulumi", [...args, "--stack", stack], { cwd: bed.project.dir, env: bed.project.env, input });
 
+/** The connection pools the tests opened, closed when the file ends. */
+const agents: https.Agent[] = [];
+
 /** One HTTPS connection pool to Traefik, verifying the stack's CA, as a client that keeps its connections. */
 function ingressClient(ca: string) {
     const agent = new https.Agent({ keepAlive: true, ca, servername: hostname });
+    agents.push(agent);
     const auth = `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
     return (urlPath: string, accept?: string) =>
         new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
@@ -152,7 +156,7 @@ function startPulling(): { started(): number; stop(): Promise<PullTally> } {
 /** GET on a pod's port from the host (the pod network is on this machine's cni0 bridge). */
 function podGet(ip: string, port: number, urlPath: string): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-        http.get({ host: ip, port, path: urlPath, timeout: 5000 }, res => {
+        http.get({ host: ip, port, path: urlPath, timeout: 5000, agent: false }, res => {
             let body = "";
             res.on("data", d => {
                 body += d;
@@ -178,6 +182,7 @@ beforeAll(async () => {
 }, 900000);
 
 afterAll(async () => {
+    agents.forEach(a => a.destroy());
     if (!bed) {
         return;
     }
