@@ -10,6 +10,8 @@ export const StorageType = {
     EmptyDir: "emptyDir",
     /** A PersistentVolumeClaim (created, or an existing one). */
     PersistentVolumeClaim: "persistentVolumeClaim",
+    /** A bucket of an S3-compatible object store (storage.s3): the storage several replicas share. */
+    S3: "s3",
 } as const;
 export type StorageType = (typeof StorageType)[keyof typeof StorageType];
 
@@ -71,7 +73,7 @@ export interface RegistryUser {
 
 /** Where the registry keeps image data. */
 export interface StorageArgs {
-    /** "persistentVolumeClaim" (survives pod restarts and rollouts) or "emptyDir" (lost with the pod). Default: "persistentVolumeClaim". */
+    /** "persistentVolumeClaim" (survives pod restarts and rollouts), "s3" (a bucket, storage.s3) or "emptyDir" (lost with the pod). Default: "persistentVolumeClaim". */
     type?: StorageType;
     /** Size of the claim created for "persistentVolumeClaim". Default: "10Gi". */
     size?: pulumi.Input<string>;
@@ -81,7 +83,77 @@ export interface StorageArgs {
     accessMode?: pulumi.Input<StorageAccessMode>;
     /** Use this existing claim instead of creating one (implies "persistentVolumeClaim"). Default: none. */
     existingClaim?: string;
+    /** The bucket, for storage type "s3". Default: the defaults of S3StorageArgs (a bucket must be named). */
+    s3?: S3StorageArgs;
 }
+
+// --- S3 storage, replicas, cache and metrics (issue 17) ---
+
+/** A bucket of an S3-compatible object store (AWS S3, SeaweedFS, Ceph RGW, MinIO...) the registry keeps its data in. */
+export interface S3StorageArgs {
+    /** The bucket; it must exist (the registry does not make it). Required for storage type "s3". Default: none. */
+    bucket?: string;
+    /** The region the bucket is in (servers other than AWS take any name). Default: "us-east-1". */
+    region?: string;
+    /** URL of an S3-compatible server, e.g. "http://10.96.0.20:8333" or "https://s3.example.com". Default: none (AWS's endpoint for the region). */
+    regionEndpoint?: string;
+    /** Address the bucket in the path (https://host/bucket), as most S3-compatible servers need; false: as a host name (https://bucket.host). Default: true. */
+    forcePathStyle?: boolean;
+    /** A prefix in the bucket under which the registry keeps everything, e.g. "/registry". Default: none (the bucket's root). */
+    rootDirectory?: string;
+    /** Accept any certificate from an https regionEndpoint (a self-signed one). Default: false. */
+    skipVerify?: boolean;
+    /** Serve blobs through the registry instead of redirecting clients to pre-signed S3 URLs, which clients behind the ingress often cannot reach. Default: true. */
+    disableRedirect?: boolean;
+    /** Access key ID (made a secret; it goes into the registry's Secret). Default: none (credentialsSecret, or the SDK's default chain: an IAM role of the node or the pod). */
+    accessKey?: pulumi.Input<string>;
+    /** Secret access key (made a secret; it goes into the registry's Secret). Needed with accessKey. Default: none. */
+    secretKey?: pulumi.Input<string>;
+    /** An existing Secret in the registry's namespace that holds the keys, instead of accessKey and secretKey. Default: none. */
+    credentialsSecret?: S3CredentialsSecretArgs;
+}
+
+/** The S3 keys in an existing Secret of the registry's namespace. The registry reads each value as YAML: quote one that YAML would read as a number, boolean or map. */
+export interface S3CredentialsSecretArgs {
+    /** The Secret's name. Required. */
+    name: string;
+    /** The Secret's key holding the access key ID. Default: "accessKey". */
+    accessKeyKey?: string;
+    /** The Secret's key holding the secret access key. Default: "secretKey". */
+    secretKeyKey?: string;
+}
+
+/** An existing Redis the registry caches blob descriptors in. Every replica must use the same one, and it must evict with `maxmemory-policy allkeys-lru`: the registry sets no expiry. */
+export interface RedisArgs {
+    /** host:port of the Redis, e.g. "redis.cache.svc:6379". Default: none (no Redis: each pod caches in memory). */
+    address?: string;
+    /** Its password (made a secret; it goes into the registry's Secret). Default: none (passwordSecret, or no password). */
+    password?: pulumi.Input<string>;
+    /** An existing Secret in the registry's namespace holding the password, instead of password. Default: none. */
+    passwordSecret?: RedisPasswordSecretArgs;
+    /** The database number. Default: 0. */
+    db?: number;
+}
+
+/** The Redis password in an existing Secret of the registry's namespace (read by the registry as YAML, as S3 keys are). */
+export interface RedisPasswordSecretArgs {
+    /** The Secret's name. Required. */
+    name: string;
+    /** The Secret's key holding the password. Default: "password". */
+    key?: string;
+}
+
+/** The registry's Prometheus metrics, served by its debug server on a port of its own that no Ingress names. */
+export interface MetricsArgs {
+    /** Serve /metrics on the debug port, name it "metrics" in the Service, and annotate the pods for Prometheus to scrape. Default: false. */
+    enabled?: boolean;
+    /** The debug server's port (it also serves /debug/pprof and /debug/vars, unauthenticated: it stays inside the cluster). Default: 5001. */
+    port?: number;
+    /** A monitoring.coreos.com/v1 ServiceMonitor for the Prometheus Operator (its CRDs must be installed); needs enabled. Default: false. */
+    serviceMonitor?: boolean;
+}
+
+// --- end of S3 storage, replicas, cache and metrics ---
 
 /** How the registry is exposed outside the cluster. */
 export interface IngressArgs {
@@ -241,10 +313,14 @@ export interface DistributionRegistryArgs {
     image?: pulumi.Input<string>;
     /** Major version of Distribution the image runs, 2 or 3, where its tag does not say (a digest, "latest"). Default: read from the image's tag. */
     imageMajorVersion?: number;
-    /** Number of registry pods; above 1 needs ReadWriteMany storage. Default: 1. */
+    /** Number of registry pods; above 1 needs storage they share (type "s3", or a ReadWriteMany claim). Default: 1. */
     replicas?: pulumi.Input<number>;
     /** Image storage. Default: the defaults of StorageArgs (a claim of the cluster's default StorageClass). */
     storage?: StorageArgs;
+    /** A Redis shared by the replicas as the blob-descriptor cache. Default: the defaults of RedisArgs (none). */
+    redis?: RedisArgs;
+    /** Prometheus metrics on the debug port. Default: the defaults of MetricsArgs (off). */
+    metrics?: MetricsArgs;
     /** Ingress settings. Default: the defaults of IngressArgs. */
     ingress?: IngressArgs;
     /** The certificate served for the hostname. Default: the defaults of TlsArgs (a CA and certificate the stack makes). */

@@ -18,7 +18,20 @@ export const defaults = {
         type: StorageType.PersistentVolumeClaim as StorageType,
         size: "10Gi",
         accessMode: StorageAccessMode.ReadWriteOnce as StorageAccessMode,
+        // --- S3 storage (issue 17) ---
+        s3: {
+            region: "us-east-1",
+            // Most S3-compatible servers serve buckets by path only; AWS serves both.
+            forcePathStyle: true,
+            skipVerify: false,
+            // Pre-signed S3 URLs name the object store's address, which clients behind the ingress often cannot reach.
+            disableRedirect: true,
+            credentialsSecret: { accessKeyKey: "accessKey", secretKeyKey: "secretKey" },
+        },
     },
+    // --- Redis cache and metrics (issue 17) ---
+    redis: { passwordSecret: { key: "password" }, db: 0 },
+    metrics: { enabled: false, port: 5001, serviceMonitor: false },
     tls: {
         mode: TlsMode.Generated as TlsMode,
         // A year, renewed after eight months; the CA ten years. Both stay under what clients refuse (macOS: 825 days).

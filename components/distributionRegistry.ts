@@ -45,7 +45,7 @@ export class DistributionRegistry extends pulumi.ComponentResource {
         checkPlainInputs(name, args, plan);
         super("distribution-registry:index:DistributionRegistry", name, {}, opts);
         const child = { parent: this };
-        const { settings, users, address } = resolveInputs(name, args, plan);
+        const { settings, users, address, secretInputs } = resolveInputs(name, args, plan);
         const password = users.apply(u => u[0].password);
         // The username keeps the secrecy it came with (Terraform may mark it sensitive); it waits for the account checks.
         const usersChecked = pulumi.unsecret(users.apply(() => true));
@@ -57,7 +57,7 @@ export class DistributionRegistry extends pulumi.ComponentResource {
 
         const workload = createWorkload(
             name,
-            { plan, registry, generatedCertificates: generated?.issued },
+            { plan, registry, generatedCertificates: generated?.issued, secretInputs },
             settings,
             users,
             child,

@@ -3,7 +3,7 @@ import { DistributionRegistryArgs, DockerTrustMode, PushTool, SudoMode, TlsMode 
 import { defaultPullUsername, defaults } from "./defaults";
 import { RegistryPlan } from "./plan";
 import { checkAccounts, PlainSettingsArgs, settingsArgsOf, settingsFromArgs } from "./settings";
-import { InputError, isPlain, validateAddress, validateChoice } from "./validation";
+import { InputError, isPlain, validateAddress, validateChoice, validateSecretValue } from "./validation";
 import { checkWorkstationFiles } from "./workstation/preflight";
 
 /*
@@ -112,6 +112,21 @@ export function checkPlainInputs(name: string, args: DistributionRegistryArgs, p
     }
     checkWorkstationArgs(args, plan);
     checkVerificationArgs(args);
+    checkSecretInputs(args);
+}
+
+/** The S3 keys and the Redis password, when given as plain strings (an Output is checked when it resolves). */
+function checkSecretInputs(args: DistributionRegistryArgs): void {
+    const given: [unknown, string][] = [
+        [args.storage?.s3?.accessKey, "storage.s3.accessKey"],
+        [args.storage?.s3?.secretKey, "storage.s3.secretKey"],
+        [args.redis?.password, "redis.password"],
+    ];
+    for (const [value, input] of given) {
+        if (value !== undefined && isPlain(value)) {
+            validateSecretValue(value, input);
+        }
+    }
 }
 
 /** The extra users when the list itself is plain (its passwords may still be Outputs); else none to check now. */

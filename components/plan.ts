@@ -39,6 +39,13 @@ export interface RegistryPlan {
     nodeTrust: boolean;
     /** The KEP-1755 ConfigMap kube-public/local-registry-hosting is written. */
     localRegistryHosting: boolean;
+    // --- S3 storage, replicas, cache and metrics (issue 17) ---
+    /** Which secret inputs are given (their values, perhaps Outputs, go into the registry's Secret only). */
+    secretInputs: { s3AccessKey: boolean; s3SecretKey: boolean; redisPassword: boolean };
+    /** A PodDisruptionBudget keeps one pod of several serving: replicas above 1, or not known before `up`. */
+    podDisruptionBudget: boolean;
+    /** A ServiceMonitor for the Prometheus Operator. */
+    serviceMonitor: boolean;
 }
 
 /** The owner the component gives its hosts line and daemon.json record when none is set. */
@@ -93,6 +100,15 @@ export function planRegistry(name: string, args: DistributionRegistryArgs): Regi
         owner: w.owner ?? defaultOwner(name),
         nodeTrust: args.nodeTrust?.enabled ?? defaults.nodeTrust.enabled,
         localRegistryHosting: args.localRegistryHosting?.enabled ?? defaults.localRegistryHosting.enabled,
+        secretInputs: {
+            s3AccessKey: args.storage?.s3?.accessKey !== undefined,
+            s3SecretKey: args.storage?.s3?.secretKey !== undefined,
+            redisPassword: args.redis?.password !== undefined,
+        },
+        podDisruptionBudget: isPlain(args.replicas)
+            ? ((args.replicas as number | undefined) ?? defaults.replicas) > 1
+            : true,
+        serviceMonitor: args.metrics?.serviceMonitor ?? defaults.metrics.serviceMonitor,
     };
 }
 

@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DistributionRegistryArgs, StorageAccessMode, StorageType, TlsMode } from "./args";
 import { defaultPullUsername, defaults, noSchedule } from "./defaults";
+import { objectName } from "./naming";
+import { asYamlString, containerPort, redisPasswordKey, s3AccessKeyKey, s3SecretKeyKey } from "./registryConfig";
 import { HtpasswdUser } from "./htpasswd";
 import { planRegistry, RegistryPlan } from "./plan";
 import { majorVersionOfImage, RegistryMajorVersion } from "./registryVersion";
@@ -24,6 +26,14 @@ import {
     validateReplicas,
     validateSeconds,
     validateUsername,
+    validateBucket,
+    validateEndpoint,
+    validateRedisAddress,
+    validateRedisDb,
+    validateRegion,
+    validateRootDirectory,
+    validateSecretKey,
+    validateSecretValue,
 } from "./validation";
 
 /** The registry's settings with every default applied and every value checked: what the templates render. */
@@ -44,7 +54,12 @@ export interface RegistrySettings {
         storageClassName?: string;
         accessMode: StorageAccessMode;
         existingClaim?: string;
+        /** The bucket, for type "s3". */
+        s3?: S3Settings;
     };
+    /** The Redis the replicas cache blob descriptors in; none: each pod caches in memory. */
+    redis?: { address: string; db: number; password?: SecretKeyRef };
+    metrics: { enabled: boolean; port: number; serviceMonitor: boolean };
     ingress: {
         className?: string;
         annotations: Record<string, string>;
@@ -76,8 +91,40 @@ export interface RegistrySettings {
     localRegistryHosting: { help: string };
 }
 
-/** The plain (already resolved) form of the arguments that settle the Kubernetes objects. */
-export type PlainSettingsArgs = pulumi.Unwrap<ReturnType<typeof settingsArgsOf>>;
+/** A key of a Secret in the registry's namespace (the registry's own, or the user's), as an env var reads it. */
+export interface SecretKeyRef {
+    name: string;
+    key: string;
+}
+
+export interface S3Settings {
+    bucket: string;
+    region: string;
+    regionEndpoint?: string;
+    forcePathStyle: boolean;
+    rootDirectory?: string;
+    skipVerify: boolean;
+    disableRedirect: boolean;
+    /** Where the keys come from; none: the SDK's default chain (an IAM role). */
+    credentials?: { accessKey: SecretKeyRef; secretKey: SecretKeyRef };
+}
+
+/**
+ * The plain (already resolved) form of the arguments that settle the Kubernetes objects. The secret inputs may be in
+ * it (a caller rendering a config passes them so the plan knows they are given); settingsFromArgs never reads them.
+ */
+export type PlainSettingsArgs = pulumi.Unwrap<
+    Omit<
+        DistributionRegistryArgs,
+        | "address"
+        | "username"
+        | "password"
+        | "extraUsers"
+        | "workstation"
+        | "verification"
+        | "imagePullSecretNamespaces"
+    >
+>;
 
 /**
  * Applies defaults and checks every value; throws InputError naming the first bad input. The plan is the component's;
@@ -91,11 +138,26 @@ export function settingsFromArgs(
     const storageArgs = args.storage ?? {};
     if (storageArgs.existingClaim !== undefined) {
         validateObjectName(storageArgs.existingClaim, "storage.existingClaim");
-        if (storageArgs.type === StorageType.EmptyDir) {
+        if (storageArgs.type === StorageType.EmptyDir || storageArgs.type === StorageType.S3) {
             throw new InputError(
                 "storage.existingClaim",
-                'is set while storage.type is "emptyDir"',
+                `is set while storage.type is "${storageArgs.type}"`,
                 'Unset one of them: the claim is storage of type "persistentVolumeClaim".',
+            );
+        }
+    }
+    if (plan.storage.type !== StorageType.S3) {
+        const stray =
+            storageArgs.s3?.bucket !== undefined
+                ? "storage.s3.bucket"
+                : plan.secretInputs.s3AccessKey || plan.secretInputs.s3SecretKey
+                  ? "storage.s3.accessKey"
+                  : undefined;
+        if (stray) {
+            throw new InputError(
+                stray,
+                `is set while storage.type is "${plan.storage.type}"`,
+                'Set storage.type "s3" to keep the images in the bucket, or unset it.',
             );
         }
     }
@@ -115,7 +177,8 @@ export function settingsFromArgs(
             : validateMajorVersion(args.imageMajorVersion);
     // An existing claim's access mode is not known here: trust the user's accessMode for it.
     const storageShared =
-        plan.storage.type === StorageType.PersistentVolumeClaim && accessMode === StorageAccessMode.ReadWriteMany;
+        plan.storage.type === StorageType.S3 ||
+        (plan.storage.type === StorageType.PersistentVolumeClaim && accessMode === StorageAccessMode.ReadWriteMany);
     return {
         name,
         hostname: validateHostname(args.hostname ?? defaults.hostname),
@@ -131,7 +194,10 @@ export function settingsFromArgs(
             storageClassName: storageArgs.storageClassName,
             accessMode,
             existingClaim: storageArgs.existingClaim,
+            ...(plan.storage.type === StorageType.S3 ? { s3: s3Settings(name, storageArgs.s3 ?? {}, plan) } : {}),
         },
+        ...redisSettings(name, args, plan, imageMajorVersion),
+        metrics: metricsSettings(args.metrics ?? {}),
         ingress: {
             className: args.ingress?.className,
             annotations: args.ingress?.annotations ?? {},
@@ -169,6 +235,174 @@ export function settingsFromArgs(
             ),
         },
     };
+}
+
+// --- S3 storage, Redis and metrics (issue 17) ---
+
+type PlainS3Args = NonNullable<NonNullable<PlainSettingsArgs["storage"]>["s3"]>;
+
+/** The bucket and its keys: given as inputs (into the registry's Secret), in the user's Secret, or neither (IAM). */
+function s3Settings(name: string, s3: PlainS3Args, plan: RegistryPlan): S3Settings {
+    const d = defaults.storage.s3;
+    if (s3.bucket === undefined) {
+        throw new InputError(
+            "storage.s3.bucket",
+            'is needed for storage type "s3"',
+            "Give the name of an existing bucket (the registry does not make it).",
+        );
+    }
+    const secretName = s3.credentialsSecret?.name;
+    if (plan.secretInputs.s3AccessKey !== plan.secretInputs.s3SecretKey) {
+        const missing = plan.secretInputs.s3AccessKey ? "storage.s3.secretKey" : "storage.s3.accessKey";
+        throw new InputError(missing, "is needed with the other key", "Give both S3 keys, or neither.");
+    }
+    if (plan.secretInputs.s3AccessKey && secretName !== undefined) {
+        throw new InputError(
+            "storage.s3.credentialsSecret.name",
+            "is set while storage.s3.accessKey and storage.s3.secretKey are given",
+            "Give the keys one way: as inputs, or in an existing Secret.",
+        );
+    }
+    const keyRef = (key: string) => ({ name: objectName(name), key });
+    let credentials: S3Settings["credentials"];
+    if (plan.secretInputs.s3AccessKey) {
+        credentials = { accessKey: keyRef(s3AccessKeyKey), secretKey: keyRef(s3SecretKeyKey) };
+    } else if (secretName !== undefined) {
+        const secret = validateObjectName(secretName, "storage.s3.credentialsSecret.name");
+        const accessKeyKey = s3.credentialsSecret?.accessKeyKey ?? d.credentialsSecret.accessKeyKey;
+        const secretKeyKey = s3.credentialsSecret?.secretKeyKey ?? d.credentialsSecret.secretKeyKey;
+        credentials = {
+            accessKey: {
+                name: secret,
+                key: validateSecretKey(accessKeyKey, "storage.s3.credentialsSecret.accessKeyKey"),
+            },
+            secretKey: {
+                name: secret,
+                key: validateSecretKey(secretKeyKey, "storage.s3.credentialsSecret.secretKeyKey"),
+            },
+        };
+    }
+    return {
+        bucket: validateBucket(s3.bucket, "storage.s3.bucket"),
+        region: validateRegion(s3.region ?? d.region, "storage.s3.region"),
+        regionEndpoint:
+            s3.regionEndpoint === undefined
+                ? undefined
+                : validateEndpoint(s3.regionEndpoint, "storage.s3.regionEndpoint"),
+        forcePathStyle: s3.forcePathStyle ?? d.forcePathStyle,
+        rootDirectory:
+            s3.rootDirectory === undefined
+                ? undefined
+                : validateRootDirectory(s3.rootDirectory, "storage.s3.rootDirectory"),
+        skipVerify: s3.skipVerify ?? d.skipVerify,
+        disableRedirect: s3.disableRedirect ?? d.disableRedirect,
+        credentials,
+    };
+}
+
+/** The Redis, when an address is given; its block differs between the major versions, so one must be known. */
+function redisSettings(
+    name: string,
+    args: PlainSettingsArgs,
+    plan: RegistryPlan,
+    imageMajorVersion: RegistryMajorVersion | undefined,
+): Pick<RegistrySettings, "redis"> {
+    const redis = args.redis ?? {};
+    const secretName = redis.passwordSecret?.name;
+    if (redis.address === undefined) {
+        const stray = plan.secretInputs.redisPassword
+            ? "redis.password"
+            : secretName !== undefined
+              ? "redis.passwordSecret.name"
+              : undefined;
+        if (stray) {
+            throw new InputError(stray, "is set without redis.address", "Give the Redis's address, or unset it.");
+        }
+        return {};
+    }
+    const address = validateRedisAddress(redis.address, "redis.address");
+    if (imageMajorVersion === undefined) {
+        throw new InputError(
+            "imageMajorVersion",
+            `is needed with redis: the image "${args.image}" does not tell its major version, and 2.x and 3.x read the redis block in different shapes`,
+            "Give 2 for a registry:2.x image or 3 for registry:3.x, or an image whose tag starts with its version.",
+        );
+    }
+    if (plan.secretInputs.redisPassword && secretName !== undefined) {
+        throw new InputError(
+            "redis.passwordSecret.name",
+            "is set while redis.password is given",
+            "Give the password one way: as an input, or in an existing Secret.",
+        );
+    }
+    const password = plan.secretInputs.redisPassword
+        ? { name: objectName(name), key: redisPasswordKey }
+        : secretName !== undefined
+          ? {
+                name: validateObjectName(secretName, "redis.passwordSecret.name"),
+                key: validateSecretKey(
+                    redis.passwordSecret?.key ?? defaults.redis.passwordSecret.key,
+                    "redis.passwordSecret.key",
+                ),
+            }
+          : undefined;
+    return { redis: { address, db: validateRedisDb(redis.db ?? defaults.redis.db, "redis.db"), password } };
+}
+
+function metricsSettings(metrics: NonNullable<PlainSettingsArgs["metrics"]>): RegistrySettings["metrics"] {
+    const enabled = metrics.enabled ?? defaults.metrics.enabled;
+    const serviceMonitor = metrics.serviceMonitor ?? defaults.metrics.serviceMonitor;
+    const port = validatePort(metrics.port ?? defaults.metrics.port, "metrics.port");
+    if (port === containerPort) {
+        throw new InputError(
+            "metrics.port",
+            `${port} is the registry's own port, which the Ingress routes to`,
+            `Use another port, e.g. ${defaults.metrics.port} (the default): metrics must stay out of the Ingress.`,
+        );
+    }
+    if (serviceMonitor && !enabled) {
+        throw new InputError(
+            "metrics.serviceMonitor",
+            "is set while metrics.enabled is false",
+            "Set metrics.enabled true too: a ServiceMonitor scrapes the metrics port.",
+        );
+    }
+    return { enabled, port, serviceMonitor };
+}
+
+/** The secret inputs, by what they are. */
+export interface SecretInputValues {
+    s3AccessKey?: string;
+    s3SecretKey?: string;
+    redisPassword?: string;
+}
+
+const secretInputKeys: [keyof SecretInputValues, string, string][] = [
+    ["s3AccessKey", s3AccessKeyKey, "storage.s3.accessKey"],
+    ["s3SecretKey", s3SecretKeyKey, "storage.s3.secretKey"],
+    ["redisPassword", redisPasswordKey, "redis.password"],
+];
+
+/** The secret inputs as the registry's Secret holds them: by key, quoted for the registry's YAML reading of the environment. */
+export function secretInputEntries(values: SecretInputValues): Record<string, string> {
+    return Object.fromEntries(
+        secretInputKeys
+            .filter(([what]) => values[what] !== undefined)
+            .map(([what, key, input]) => [key, asYamlString(validateSecretValue(values[what], input))]),
+    );
+}
+
+/** secretInputEntries of the arguments, each checked once it is known; secret, whatever came in. */
+export function secretInputsOf(args: DistributionRegistryArgs): pulumi.Output<Record<string, string>> {
+    return pulumi.secret(
+        pulumi
+            .all({
+                s3AccessKey: args.storage?.s3?.accessKey,
+                s3SecretKey: args.storage?.s3?.secretKey,
+                redisPassword: args.redis?.password,
+            })
+            .apply(values => secretInputEntries(values)),
+    );
 }
 
 /** The certificate's source, as the plan decided it: "secret" needs a Secret name, and only "secret" takes one. */
@@ -312,9 +546,14 @@ export interface ResolvedInputs {
     /** Secret: the accounts with their passwords. */
     users: pulumi.Output<HtpasswdUser[]>;
     address: pulumi.Output<string>;
+    /** Secret: the S3 keys and Redis password given as inputs, by their key in the registry's Secret. */
+    secretInputs: pulumi.Output<Record<string, string>>;
 }
 
-/** The arguments that settle the Kubernetes objects: all but the credentials, the workstation's and the checks'. */
+/**
+ * The arguments that settle the Kubernetes objects: all but the credentials, the workstation's and the checks', and
+ * the secret inputs (S3 keys, Redis password), which only the registry's Secret holds: the plan says they are given.
+ */
 export function settingsArgsOf(args: DistributionRegistryArgs) {
     const {
         address: _a,
@@ -324,9 +563,17 @@ export function settingsArgsOf(args: DistributionRegistryArgs) {
         workstation: _w,
         verification: _v,
         imagePullSecretNamespaces: _n,
+        storage,
+        redis,
         ...settingsArgs
     } = args;
-    return settingsArgs;
+    const { accessKey: _ak, secretKey: _sk, ...s3 } = storage?.s3 ?? {};
+    const { password: _rp, ...redisArgs } = redis ?? {};
+    return {
+        ...settingsArgs,
+        ...(storage ? { storage: { ...storage, ...(storage.s3 ? { s3 } : {}) } } : {}),
+        ...(redis ? { redis: redisArgs } : {}),
+    };
 }
 
 export function resolveInputs(name: string, args: DistributionRegistryArgs, plan: RegistryPlan): ResolvedInputs {
@@ -348,6 +595,8 @@ export function resolveInputs(name: string, args: DistributionRegistryArgs, plan
         .apply(plain => settingsFromArgs(name, plain as PlainSettingsArgs, plan));
     // The settings wait for the credential and address checks too, without taking on their secrecy.
     const usersChecked = pulumi.unsecret(users.apply(() => true));
-    const settings = pulumi.all([checked, usersChecked, address]).apply(([s]) => s);
-    return { settings, users, address };
+    const secretInputs = secretInputsOf(args);
+    const secretsChecked = pulumi.unsecret(secretInputs.apply(() => true));
+    const settings = pulumi.all([checked, usersChecked, address, secretsChecked]).apply(([s]) => s);
+    return { settings, users, address, secretInputs };
 }

@@ -222,7 +222,7 @@ export function validateReplicas(replicas: number, storageShared: boolean, input
         throw new InputError(
             input,
             `${replicas} replicas need storage all of them can write, and this storage is not shared`,
-            'Use 1 replica, or storage type "persistentVolumeClaim" with accessMode "ReadWriteMany" (or an existing ReadWriteMany claim).',
+            'Use 1 replica, storage type "s3" (a bucket), or storage type "persistentVolumeClaim" with accessMode "ReadWriteMany" (or an existing ReadWriteMany claim).',
         );
     }
     return replicas;
@@ -379,4 +379,125 @@ export function validateHelpUrl(value: unknown, input: string): string {
         );
     }
     return value as string;
+}
+
+// --- S3 storage, Redis and metrics (issue 17) ---
+
+/** A bucket's name alone: what S3-compatible servers accept, never a URL or a path. */
+export function validateBucket(value: unknown, input: string): string {
+    if (typeof value !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$/.test(value)) {
+        throw new InputError(
+            input,
+            `${JSON.stringify(value)} is not a bucket name`,
+            'Give the bucket\'s name alone, e.g. "registry" (no "s3://", no path: storage.s3.rootDirectory takes a prefix).',
+        );
+    }
+    return value;
+}
+
+/** An S3 region name: letters, digits and '-'. */
+export function validateRegion(value: unknown, input: string): string {
+    if (typeof value !== "string" || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(value)) {
+        throw new InputError(
+            input,
+            `${JSON.stringify(value)} is not a region name`,
+            'Give the bucket\'s region, e.g. "us-east-1" (servers other than AWS take any such name).',
+        );
+    }
+    return value;
+}
+
+/** The URL of an S3-compatible server: http or https, a host and perhaps a port, nothing else. */
+export function validateEndpoint(value: unknown, input: string): string {
+    let url: URL | undefined;
+    try {
+        url = typeof value === "string" ? new URL(value) : undefined;
+    } catch (_) {
+        url = undefined;
+    }
+    if (
+        !url ||
+        !["http:", "https:"].includes(url.protocol) ||
+        url.username ||
+        url.password ||
+        url.search ||
+        url.hash ||
+        url.pathname !== "/" ||
+        !/^https?:\/\/[^/]+\/?$/.test(value as string)
+    ) {
+        throw new InputError(
+            input,
+            `${JSON.stringify(value)} is not the URL of an S3 server`,
+            'Give its scheme, host and port only, e.g. "http://10.96.0.20:8333" or "https://s3.example.com" (keys go in accessKey and secretKey).',
+        );
+    }
+    return value as string;
+}
+
+/** A prefix inside the bucket: a path of printable characters, without "..", "//" or whitespace. */
+export function validateRootDirectory(value: unknown, input: string): string {
+    if (
+        typeof value !== "string" ||
+        !/^\/?[A-Za-z0-9._~@+=,-]+(\/[A-Za-z0-9._~@+=,-]+)*\/?$/.test(value) ||
+        value.split("/").includes("..")
+    ) {
+        throw new InputError(
+            input,
+            `${JSON.stringify(value)} is not a path inside the bucket`,
+            'Give a prefix such as "/registry": letters, digits and ._~@+=,- between single slashes.',
+        );
+    }
+    return value;
+}
+
+/** A key of a Kubernetes Secret. */
+export function validateSecretKey(value: unknown, input: string): string {
+    if (typeof value !== "string" || !/^[-._a-zA-Z0-9]{1,253}$/.test(value)) {
+        throw new InputError(
+            input,
+            `${JSON.stringify(value)} is not a key of a Secret`,
+            "Use letters, digits, '-', '_' and '.' (the name of the entry in the Secret's data).",
+        );
+    }
+    return value;
+}
+
+/** A secret value given as an input (an S3 key, a Redis password): not empty. */
+export function validateSecretValue(value: unknown, input: string): string {
+    if (typeof value !== "string" || value.length === 0) {
+        throw new InputError(input, "is empty", "Give the value, or leave it unset.");
+    }
+    return value;
+}
+
+/** host:port of a Redis: a DNS name, an IPv4 address or a bracketed IPv6 address, and a port. */
+export function validateRedisAddress(value: unknown, input: string): string {
+    const m = typeof value === "string" ? /^(\[[0-9A-Fa-f:.]+\]|[^:[\]]+):([0-9]{1,5})$/.exec(value) : null;
+    const host = m?.[1].startsWith("[") ? m[1].slice(1, -1) : m?.[1];
+    const port = Number(m?.[2]);
+    const hostOk =
+        host !== undefined &&
+        (m![1].startsWith("[")
+            ? net.isIPv6(host)
+            : net.isIPv4(host) || (host.length <= 253 && host.split(".").every(l => dnsLabel.test(l))));
+    if (!hostOk || !Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new InputError(
+            input,
+            `${JSON.stringify(value)} is not host:port`,
+            'Give the Redis as host:port, e.g. "redis.cache.svc:6379" or "10.96.0.30:6379".',
+        );
+    }
+    return value as string;
+}
+
+/** A Redis database number. */
+export function validateRedisDb(value: unknown, input: string): number {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 1000000) {
+        throw new InputError(
+            input,
+            `${JSON.stringify(value)} is not a database number`,
+            "Give a whole number from 0 (the default) to the Redis's `databases` minus one.",
+        );
+    }
+    return value;
 }

@@ -11,6 +11,8 @@ import { renderImagePullSecret } from "./templates/imagePullSecret";
 import { renderIngress } from "./templates/ingress";
 import { renderNamespace } from "./templates/namespace";
 import { renderPersistentVolumeClaim } from "./templates/persistentVolumeClaim";
+import { renderPodDisruptionBudget } from "./templates/podDisruptionBudget";
+import { renderServiceMonitor } from "./templates/serviceMonitor";
 import { podChecksum } from "./templates/registryPod";
 import { renderSecret } from "./templates/secret";
 import { renderService } from "./templates/service";
@@ -37,13 +39,27 @@ export interface Workload {
     traefikConfig?: k8s.apiextensions.CustomResource;
     /** One image-pull Secret per listed namespace (known once the list is, when another resource names them). */
     imagePullSecrets: pulumi.Output<k8s.core.v1.Secret[]>;
+    /** At most one pod of several stopped by a drain (replicas above 1). */
+    podDisruptionBudget?: k8s.policy.v1.PodDisruptionBudget;
+    /** The Prometheus Operator's scrape of the metrics port (metrics.serviceMonitor). */
+    serviceMonitor?: k8s.apiextensions.CustomResource;
 }
 
 /** What the Kubernetes side is made from besides the settings: the plan, and what other parts computed. */
 export interface WorkloadInputs {
-    plan: Pick<RegistryPlan, "createNamespace" | "storage" | "imagePullSecretNamespaces" | "traefikConfig">;
+    plan: Pick<
+        RegistryPlan,
+        | "createNamespace"
+        | "storage"
+        | "imagePullSecretNamespaces"
+        | "traefikConfig"
+        | "podDisruptionBudget"
+        | "serviceMonitor"
+    >;
     /** The registry as image references name it: host, or host:port. */
     registry: pulumi.Output<string>;
+    /** Secret: the S3 keys and Redis password given as inputs, for the registry's Secret (settings.ts secretInputsOf). */
+    secretInputs?: pulumi.Output<Record<string, string>>;
     /** Secret: the generated certificates, when tls is "generated". */
     generatedCertificates?: pulumi.Output<IssuedCertificates>;
 }
@@ -83,11 +99,13 @@ export function createWorkload(
             .all([users, pullUser, saltKey.result, settings])
             .apply(([u, pull, key, s]) => renderHtpasswd([...u, pull], key, s.bcryptCost)),
     );
-    // A hash of a bcrypt file and a random string reveals neither; unsecret it so the Deployment stays readable in state and diffs.
+    const secretInputs = shape.secretInputs ?? pulumi.output({});
+    // A hash of a bcrypt file and a random string (and the secret inputs) reveals none of them; unsecret it so the
+    // Deployment stays readable in state and diffs.
     const checksum = pulumi.unsecret(
         pulumi
-            .all([settings, htpasswd, httpSecret.result])
-            .apply(([s, h, x]) => podChecksum(renderRegistryConfig(s), h, x)),
+            .all([settings, htpasswd, httpSecret.result, secretInputs])
+            .apply(([s, h, x, more]) => podChecksum(renderRegistryConfig(s), h, x, Object.values(more))),
     );
 
     const namespaceObject = settings.apply(renderNamespace);
@@ -97,8 +115,8 @@ export function createWorkload(
     const inNamespace: pulumi.CustomResourceOptions = { ...opts, dependsOn: namespace ? [namespace] : [] };
 
     const secretObject = pulumi
-        .all([settings, htpasswd, httpSecret.result, pullUser])
-        .apply(([s, h, x, pull]) => renderSecret(s, h, x, pull));
+        .all([settings, htpasswd, httpSecret.result, pullUser, secretInputs])
+        .apply(([s, h, x, pull, more]) => renderSecret(s, h, x, pull, more));
     const secret = new k8s.core.v1.Secret(
         `${name}-secret`,
         { metadata: secretObject.metadata, type: secretObject.type, stringData: secretObject.stringData },
@@ -134,6 +152,29 @@ export function createWorkload(
         { metadata: serviceObject.metadata, spec: serviceObject.spec },
         inNamespace,
     );
+
+    // --- replicas and metrics (issue 17) ---
+    const budgetObject = settings.apply(renderPodDisruptionBudget);
+    const podDisruptionBudget = shape.plan.podDisruptionBudget
+        ? new k8s.policy.v1.PodDisruptionBudget(
+              `${name}-pdb`,
+              { metadata: budgetObject.metadata, spec: budgetObject.spec },
+              inNamespace,
+          )
+        : undefined;
+    const monitorObject = settings.apply(renderServiceMonitor);
+    const serviceMonitor = shape.plan.serviceMonitor
+        ? new k8s.apiextensions.CustomResource(
+              `${name}-service-monitor`,
+              {
+                  apiVersion: "monitoring.coreos.com/v1",
+                  kind: "ServiceMonitor",
+                  metadata: monitorObject.metadata,
+                  spec: monitorObject.spec,
+              },
+              { ...inNamespace, dependsOn: [...(namespace ? [namespace] : []), service] },
+          )
+        : undefined;
 
     // The key is in stringData, which stays secret; the name and type are not.
     const tlsSecret =
@@ -211,5 +252,7 @@ export function createWorkload(
         tlsSecret,
         traefikConfig,
         imagePullSecrets,
+        podDisruptionBudget,
+        serviceMonitor,
     };
 }

@@ -149,7 +149,8 @@ export function argsFromConfig(config: ConfigReader, credentials: CredentialInpu
             continue;
         }
         const value = readOption(config, o);
-        const argument = value === undefined ? undefined : toArgument(o, value);
+        // A secret (an S3 key, the Redis password) is read as one: an Output the component never sees in plaintext.
+        const argument = value === undefined ? undefined : o.secret ? config.getSecret(o.key) : toArgument(o, value);
         if (argument !== undefined) {
             setAt(args, o.path, argument);
         }
@@ -233,7 +234,7 @@ export function configKeyOf(input: string): string {
 /** The error in config terms: the input and every argument path its text names become config keys. */
 export function inConfigTerms(e: InputError): InputError {
     const rename = (text: string) =>
-        text.replace(/\b[a-z][A-Za-z]*(?:\.[a-z][A-Za-z]*)+(?:\[\d+\](?:\.[a-z][A-Za-z]*)*)?/g, path =>
+        text.replace(/\b[a-z][A-Za-z0-9]*(?:\.[a-z][A-Za-z0-9]*)+(?:\[\d+\](?:\.[a-z][A-Za-z0-9]*)*)?/g, path =>
             configKeyOf(path),
         );
     return new InputError(configKeyOf(e.input), rename(e.problem), rename(e.fix));

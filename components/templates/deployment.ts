@@ -11,6 +11,7 @@ import {
     registryPorts,
     registryVolumeMounts,
     registryVolumes,
+    scrapeAnnotations,
 } from "./registryPod";
 import { drainSeconds } from "../registryConfig";
 
@@ -46,6 +47,27 @@ export function sameNodeAffinity(s: RegistrySettings): pulumi.Unwrap<k8s.types.i
     };
 }
 
+/**
+ * Several replicas on storage they share are spread over the nodes, so that losing a node leaves one serving. A
+ * preference (ScheduleAnyway), not a rule: a one-node cluster still runs them all, and a rollout's extra pod still lands.
+ */
+export function spreadOf(s: RegistrySettings): pulumi.Unwrap<k8s.types.input.core.v1.TopologySpreadConstraint>[] {
+    const shared =
+        s.storage.type === StorageType.S3 ||
+        (s.storage.type === StorageType.PersistentVolumeClaim &&
+            s.storage.accessMode === StorageAccessMode.ReadWriteMany);
+    if (!shared || s.replicas < 2) {
+        return [];
+    }
+    return [
+        {
+            maxSkew: 1,
+            topologyKey: "kubernetes.io/hostname",
+            whenUnsatisfiable: "ScheduleAnyway",
+            labelSelector: { matchLabels: selectorLabels(s.name) },
+        },
+    ];
+}
 /** The registry's container in the pod template (garbage collection patches its environment). */
 export const registryContainerName = "registry";
 
@@ -58,6 +80,7 @@ export function renderDeployment(
 ): pulumi.Unwrap<k8s.types.input.apps.v1.Deployment> {
     const name = objectName(s.name);
     const { strategy, affinity } = rolloutOf(s);
+    const spread = spreadOf(s);
     return {
         apiVersion: "apps/v1",
         kind: "Deployment",
@@ -72,10 +95,14 @@ export function renderDeployment(
             selector: { matchLabels: selectorLabels(s.name) },
             strategy,
             template: {
-                metadata: { labels: commonLabels(s.name, s.labels), annotations: checksumAnnotations(checksum) },
+                metadata: {
+                    labels: commonLabels(s.name, s.labels),
+                    annotations: { ...checksumAnnotations(checksum), ...scrapeAnnotations(s) },
+                },
                 spec: {
                     securityContext: podSecurityContext,
                     ...(affinity ? { affinity } : {}),
+                    ...(spread.length ? { topologySpreadConstraints: spread } : {}),
                     // The stop delay, then the registry's own drain of requests in flight (http.draintimeout).
                     terminationGracePeriodSeconds: stopDelaySeconds + drainSeconds + 5,
                     containers: [
@@ -83,7 +110,7 @@ export function renderDeployment(
                             name: registryContainerName,
                             image: s.image,
                             imagePullPolicy: "IfNotPresent",
-                            ports: registryPorts,
+                            ports: registryPorts(s),
                             env: registryEnvironment(s),
                             // GET / answers 200 even with auth on (/v2/ would answer 401), and 503 when the storage
                             // fails (health.storagedriver): the pod then leaves the Service until it recovers.

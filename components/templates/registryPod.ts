@@ -10,8 +10,9 @@ import {
     htpasswdDirectory,
     htpasswdKey,
     httpSecretKey,
+    metricsPath,
 } from "../registryConfig";
-import { RegistrySettings } from "../settings";
+import { RegistrySettings, SecretKeyRef } from "../settings";
 import { claimName } from "./persistentVolumeClaim";
 
 /*
@@ -48,6 +49,22 @@ export function registryEnvironment(s: RegistrySettings): Unwrapped<k8s.types.in
         },
         // registry:3 exports traces to localhost:4318 by default and logs an error a second without a collector; 2.x ignores it.
         { name: "OTEL_TRACES_EXPORTER", value: "none" },
+        ...secretEnvironment(s),
+    ];
+}
+
+/** The S3 keys and the Redis password, from the registry's Secret or the user's: never in the config or a literal. */
+function secretEnvironment(s: RegistrySettings): Unwrapped<k8s.types.input.core.v1.EnvVar>[] {
+    const fromSecret = (name: string, ref: SecretKeyRef) => ({ name, valueFrom: { secretKeyRef: ref } });
+    const s3 = s.storage.s3?.credentials;
+    return [
+        ...(s3
+            ? [
+                  fromSecret("REGISTRY_STORAGE_S3_ACCESSKEY", s3.accessKey),
+                  fromSecret("REGISTRY_STORAGE_S3_SECRETKEY", s3.secretKey),
+              ]
+            : []),
+        ...(s.redis?.password ? [fromSecret("REGISTRY_REDIS_PASSWORD", s.redis.password)] : []),
     ];
 }
 
@@ -55,6 +72,7 @@ export function registryEnvironment(s: RegistrySettings): Unwrapped<k8s.types.in
 export function registryVolumes(s: RegistrySettings): Unwrapped<k8s.types.input.core.v1.Volume>[] {
     const name = objectName(s.name);
     return [
+        // On S3 nothing is written there; the mount stays so every storage gives the pod the same layout.
         s.storage.type === StorageType.PersistentVolumeClaim
             ? { name: "data", persistentVolumeClaim: { claimName: claimName(s) } }
             : { name: "data", emptyDir: {} },
@@ -74,23 +92,45 @@ export function registryVolumeMounts(): Unwrapped<k8s.types.input.core.v1.Volume
     ];
 }
 
-export const registryPorts = [{ name: "http", containerPort, protocol: "TCP" }];
+/** The registry's port, and the debug server's when metrics are on. */
+export function registryPorts(s: RegistrySettings): Unwrapped<k8s.types.input.core.v1.ContainerPort>[] {
+    return [
+        { name: "http", containerPort, protocol: "TCP" },
+        ...(s.metrics.enabled ? [{ name: "metrics", containerPort: s.metrics.port, protocol: "TCP" }] : []),
+    ];
+}
 
 /**
  * Checksum of everything the pods read at start: written on the pod template so that a password or
  * config change rolls the pods at once instead of after the kubelet's ~1 minute Secret refresh.
  */
-export function podChecksum(config: string, htpasswd: string, httpSecret: string): string {
-    return crypto
+export function podChecksum(config: string, htpasswd: string, httpSecret: string, secretInputs: string[] = []): string {
+    const hash = crypto
         .createHash("sha256")
         .update(config)
         .update("\0")
         .update(htpasswd)
         .update("\0")
-        .update(httpSecret)
-        .digest("hex");
+        .update(httpSecret);
+    // The S3 keys and Redis password of the registry's Secret, when given: a new key rolls the pods too.
+    for (const value of secretInputs) {
+        hash.update("\0").update(value);
+    }
+    return hash.digest("hex");
 }
 
 export function checksumAnnotations(checksum: string): Record<string, string> {
     return { "checksum/secret-and-config": checksum };
+}
+
+/** The annotations by which a Prometheus configured for them (the common kubernetes-pods job) scrapes each pod. */
+export function scrapeAnnotations(s: RegistrySettings): Record<string, string> {
+    if (!s.metrics.enabled) {
+        return {};
+    }
+    return {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": String(s.metrics.port),
+        "prometheus.io/path": metricsPath,
+    };
 }

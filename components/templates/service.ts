@@ -12,7 +12,13 @@ export function renderService(s: RegistrySettings): pulumi.Unwrap<k8s.types.inpu
         spec: {
             type: "ClusterIP",
             selector: selectorLabels(s.name),
-            ports: [{ name: "http", port: containerPort, targetPort: "http", protocol: "TCP" }],
+            ports: [
+                { name: "http", port: containerPort, targetPort: "http", protocol: "TCP" },
+                // For Prometheus and a ServiceMonitor; the Ingress names port 5000 only, so it is never routed outside.
+                ...(s.metrics.enabled
+                    ? [{ name: "metrics", port: s.metrics.port, targetPort: "metrics", protocol: "TCP" }]
+                    : []),
+            ],
         },
     };
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs, where they are missing, the Debian packages the real node and the real parts beside it need: the node
 # (containerd, runc, CNI plugins, iptables), the Docker engine the program pushes with, the images' contents
-# (busybox-static, docker-registry) and the tools the tests and the demo run (skopeo, htpasswd, openssl, curl).
+# (busybox-static, docker-registry, redis-server for the scale-out e2e's Redis) and the tools the tests and the demo
+# run (skopeo, htpasswd, openssl, curl).
 # Used by run-e2e.sh and demo.ts. Needs root when something is missing.
 set -euo pipefail
 packages=(docker-registry skopeo apache2-utils openssl curl util-linux containerd runc containernetworking-plugins
-	iptables iproute2 conntrack docker.io busybox-static file socat)
+	iptables iproute2 conntrack docker.io busybox-static file socat redis-server)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

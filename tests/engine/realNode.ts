@@ -28,7 +28,7 @@ const requiredTools = [
     "traefik",
     "local-path-provisioner",
 ];
-const requiredImages = ["pause", "registry-2", "registry-3", "busybox", "e2e-hello", "kubectl"];
+const requiredImages = ["pause", "registry-2", "registry-3", "busybox", "e2e-hello", "kubectl", "seaweedfs", "redis"];
 const requiredCommands = [
     "unshare",
     "nsenter",

@@ -508,7 +508,7 @@ do_start() {
 	for p in curl openssl iptables-save ip unshare nsenter ctr runc /usr/lib/cni/bridge socat; do
 		command -v "$p" >/dev/null || die "$p is needed (apt-get install containerd runc containernetworking-plugins iptables iproute2 curl openssl socat)"
 	done
-	for p in pause registry-2 registry-3 busybox e2e-hello kubectl; do
+	for p in pause registry-2 registry-3 busybox e2e-hello kubectl seaweedfs redis; do
 		[[ -s "$IMAGES/$p.tar" ]] || die "$IMAGES/$p.tar is missing; run tests/engine/images/build-images.sh"
 	done
 	for p in "$ETCD_PORT" "$ETCD_PEER_PORT" "$API_PORT" "$KUBELET_PORT" "$TRAEFIK_PING_PORT" "$KUBE_PROXY_HEALTH_PORT" \

@@ -1,13 +1,18 @@
 import * as bcrypt from "bcryptjs";
-import { htpasswdDirectory, htpasswdKey } from "../../components/registryConfig";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as https from "https";
+import * as http from "http";
 import * as os from "os";
 import * as path from "path";
+import { renderRegistryConfig } from "../../components/registryConfig";
+import { PlainSettingsArgs, secretInputEntries, settingsFromArgs } from "../../components/settings";
+import { renderDeployment } from "../../components/templates/deployment";
+import { podChecksum } from "../../components/templates/registryPod";
+import { renderSecret } from "../../components/templates/secret";
 import { makeOciImage } from "../support/ociImage";
 import { RunningRedis, haveRedis, startRedis, whyNoRedis } from "../support/redisServer";
-import { RunningRegistry, startRegistry } from "../support/registryProcess";
+import { RunningRegistry, podEnvironment, startRegistry } from "../support/registryProcess";
 import { hasCommand, itWhen } from "../support/requirements";
 import { RunningS3Server, haveWeed, startS3Server, whyNoWeed } from "../support/s3Server";
 import { PushTarget, pullImage, pushImage } from "../support/skopeoPush";
@@ -15,8 +20,9 @@ import { SelfSignedCertificate, makeSelfSignedCertificate } from "../support/tls
 
 /*
  * Both major versions of the registry serving from a real S3 server (SeaweedFS on loopback), with Redis as the
- * blob-descriptor cache, and two instances sharing storage, http.secret and Redis. The configs are written by hand
- * here, in the shapes verified against each version's configuration struct; the component will render them.
+ * blob-descriptor cache, and two instances sharing storage, http.secret and Redis: each runs the config, Secret and
+ * environment the component renders for storage type "s3" (renderRegistryConfig, renderSecret, the Deployment's env
+ * read through its secretKeyRefs), in the pod's file layout. Only the listen addresses differ (registryProcess.ts).
  */
 
 const registryV3 = path.join(
@@ -30,6 +36,8 @@ const registries = [
     {
         label: "registry 2.8 (Debian's docker-registry)",
         major: 2,
+        // The image the e2e runs it as: its tag tells the component the major version.
+        image: "localhost/distribution/registry:2.8.2",
         binary: "docker-registry",
         available: haveTools && hasCommand("docker-registry"),
         why: haveTools ? "needs docker-registry (Debian's Distribution 2.8)" : whyNoTools,
@@ -37,6 +45,7 @@ const registries = [
     {
         label: "registry 3.1 (built from Go modules)",
         major: 3,
+        image: "localhost/distribution/registry:3.1.2",
         binary: registryV3,
         available: haveTools && fs.existsSync(registryV3),
         why: haveTools ? "registry 3.x not built: run tests/support/build-registry-v3.sh" : whyNoTools,
@@ -47,59 +56,81 @@ const username = "ci";
 const password = `s3 p@ss:"${crypto.randomBytes(6).toString("hex")}`;
 const realm = "registry.test";
 
-/** storage.s3 and its siblings; keys come from the environment (secretEnv), never from the file. */
-function s3Storage(major: number, s3: RunningS3Server, rootdirectory: string) {
-    return {
-        s3: {
-            region: s3.region,
-            regionendpoint: s3.endpoint,
-            bucket: s3.bucket,
-            rootdirectory,
-            // 3.x addresses the bucket as a host name (bucket.127.0.0.1) unless told otherwise (distribution#4528);
-            // 2.8 has no such parameter and always uses path style with a regionendpoint (s3-aws/s3.go:425).
-            ...(major >= 3 ? { forcepathstyle: true } : {}),
+interface PodOptions {
+    image: string;
+    s3: RunningS3Server;
+    rootDirectory: string;
+    httpSecret: string;
+    /** The Redis, and how the registry gets its password: as an input (default) or from the user's Secret. */
+    redis?: RunningRedis;
+    db?: number;
+    /** The keys as inputs (into the registry's Secret), or in the user's Secret "s3-keys". Default: inputs. */
+    keysFrom?: "inputs" | "userSecret";
+    /** More arguments (imageMajorVersion, metrics...). */
+    more?: PlainSettingsArgs;
+}
+
+/**
+ * What the component renders for these inputs, as the registry process takes it: the ConfigMap's config.yml, the
+ * Deployment (for the pod's mounts) and the container's environment, its secretKeyRefs read from the registry's
+ * Secret or the user's, as the kubelet reads them.
+ */
+function renderPod(o: PodOptions, htpasswd: string) {
+    const userSecrets: Record<string, Record<string, string>> = {};
+    const keysFrom = o.keysFrom ?? "inputs";
+    if (keysFrom === "userSecret") {
+        // As a user would write them: the raw values (SeaweedFS's keys are letters, digits, '-' and '_': YAML-safe).
+        userSecrets["s3-keys"] = { accessKey: o.s3.accessKey, secretKey: o.s3.secretKey };
+        userSecrets["redis-auth"] = { password: o.redis?.password ?? "" };
+    }
+    const inputs = {
+        ...(keysFrom === "inputs" ? { accessKey: o.s3.accessKey, secretKey: o.s3.secretKey } : {}),
+    };
+    const args: PlainSettingsArgs = {
+        image: o.image,
+        hostname: realm,
+        replicas: 2,
+        storage: {
+            type: "s3",
+            s3: {
+                bucket: o.s3.bucket,
+                region: o.s3.region,
+                regionEndpoint: o.s3.endpoint,
+                rootDirectory: o.rootDirectory,
+                ...inputs,
+                ...(keysFrom === "userSecret" ? { credentialsSecret: { name: "s3-keys" } } : {}),
+            },
         },
-        // Blobs are served through the registry, not by a redirect to a pre-signed S3 URL.
-        redirect: { disable: true },
-        delete: { enabled: true },
+        ...(o.redis
+            ? {
+                  redis: {
+                      address: o.redis.addr,
+                      db: o.db ?? 0,
+                      ...(keysFrom === "inputs"
+                          ? { password: o.redis.password }
+                          : { passwordSecret: { name: "redis-auth" } }),
+                  },
+              }
+            : {}),
+        ...o.more,
     };
-}
-
-/** The top-level redis block: addr/pool in 2.8, go-redis's UniversalOptions (addrs, poolsize...) inline in 3.x. */
-function redisBlock(shapeOf: number, redis: RunningRedis, db: number) {
-    return shapeOf >= 3
-        ? { addrs: [redis.addr], db, poolsize: 8, dialtimeout: "2s", readtimeout: "2s", writetimeout: "2s" }
-        : {
-              addr: redis.addr,
-              db,
-              dialtimeout: "2s",
-              readtimeout: "2s",
-              writetimeout: "2s",
-              pool: { maxidle: 4, maxactive: 16, idletimeout: "300s" },
-          };
-}
-
-function registryConfig(storage: object, redis?: object, more: object = {}): string {
-    return JSON.stringify({
-        version: 0.1,
-        http: { addr: ":5000" },
-        // Where the pod's Secret volume puts it, as registryProcess mounts it.
-        auth: { htpasswd: { realm, path: `${htpasswdDirectory}/${htpasswdKey}` } },
-        storage,
-        ...(redis ? { redis } : {}),
-        ...more,
+    const s = settingsFromArgs("registry", args);
+    const config = renderRegistryConfig(s);
+    const secretInputs = secretInputEntries({
+        s3AccessKey: inputs.accessKey,
+        s3SecretKey: inputs.secretKey,
+        redisPassword: keysFrom === "inputs" ? o.redis?.password : undefined,
     });
-}
-
-/** Secrets by environment, as a pod gets them from a Secret. */
-function secretEnv(s3: RunningS3Server, httpSecret: string, redis?: RunningRedis): Record<string, string> {
-    return {
-        REGISTRY_STORAGE_S3_ACCESSKEY: s3.accessKey,
-        REGISTRY_STORAGE_S3_SECRETKEY: s3.secretKey,
-        REGISTRY_HTTP_SECRET: httpSecret,
-        ...(redis ? { REGISTRY_REDIS_PASSWORD: redis.password } : {}),
-        OTEL_TRACES_EXPORTER: "none",
-    };
+    const secret = renderSecret(
+        s,
+        htpasswd,
+        o.httpSecret,
+        { username: "registry-pull", password: "pull-pass" },
+        secretInputs,
+    );
+    const deployment = renderDeployment(s, podChecksum(config, htpasswd, o.httpSecret, Object.values(secretInputs)));
+    const env = podEnvironment(deployment, { ...userSecrets, [secret.metadata!.name!]: secret.stringData! });
+    return { config, deployment, env, settings: s };
 }
 
 interface Reply {
@@ -172,16 +203,39 @@ const blobKey = (root: string, digest: string) => {
 /** A layer big enough for the S3 driver's multipart upload (chunks of 10 MiB by default in both versions). */
 const bigContent = () => crypto.randomBytes(12 << 20).toString("base64");
 
-describe("the registry on S3 storage (SeaweedFS), with Redis as its cache", () => {
+/** GET over plain HTTP (the debug server serves no TLS): status and body. */
+function plainGet(url: string): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+        http.get(url, res => {
+            let body = "";
+            res.on("data", d => {
+                body += d;
+            });
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        }).on("error", reject);
+    });
+}
+
+describe("the registry on S3 storage (SeaweedFS), with Redis as its cache, as the component renders it", () => {
     let dir: string;
     let tls: SelfSignedCertificate;
     let s3: RunningS3Server;
     let redis: RunningRedis | undefined;
     let htpasswd: string;
     const started: RunningRegistry[] = [];
+    const servers: { stop(): Promise<void> }[] = [];
 
-    const run = async (options: Parameters<typeof startRegistry>[0]) => {
-        const registry = await startRegistry({ ...options, htpasswd, tls });
+    /** A registry process running what the component renders for these options. */
+    const run = async (binary: string, o: Omit<PodOptions, "s3"> & { s3?: RunningS3Server }) => {
+        const pod = renderPod({ s3, ...o }, htpasswd);
+        const registry = await startRegistry({
+            config: pod.config,
+            env: pod.env,
+            deployment: pod.deployment,
+            htpasswd,
+            tls,
+            binary,
+        });
         started.push(registry);
         return registry;
     };
@@ -204,6 +258,7 @@ describe("the registry on S3 storage (SeaweedFS), with Redis as its cache", () =
     }, 120000);
     afterAll(async () => {
         await Promise.all(started.map(r => r.stop()));
+        await Promise.all(servers.map(r => r.stop()));
         await s3?.stop();
         await redis?.stop();
         if (dir) {
@@ -211,21 +266,17 @@ describe("the registry on S3 storage (SeaweedFS), with Redis as its cache", () =
         }
     });
 
-    describe.each(registries)("$label", ({ major, binary, available, why }) => {
+    describe.each(registries)("$label", ({ major, image, binary, available, why }) => {
         const root = `/registry-${major}`;
         const whyNoCache = available ? whyNoRedis : why;
 
         itWhen(available, why)(
-            "a skopeo push lands in the bucket under rootdirectory, and a pull back checks every blob's digest",
+            "a skopeo push lands in the bucket under rootDirectory, and a pull back checks every blob's digest",
             async () => {
-                const registry = await run({
-                    config: registryConfig(s3Storage(major, s3, root)),
-                    env: secretEnv(s3, "kept-http-secret"),
-                    binary,
-                });
-                const image = makeOciImage(path.join(dir, `image-${major}`), "v1", bigContent());
-                pushImage(target(registry), image.source, "s3/hello:v1");
-                const digests = await verifyPulled(tls, registry, "s3/hello", "v1", image.manifestDigest);
+                const registry = await run(binary, { image, rootDirectory: root, httpSecret: "kept-http-secret" });
+                const image1 = makeOciImage(path.join(dir, `image-${major}`), "v1", bigContent());
+                pushImage(target(registry), image1.source, "s3/hello:v1");
+                const digests = await verifyPulled(tls, registry, "s3/hello", "v1", image1.manifestDigest);
                 const keys = await s3.keys(`${root.slice(1)}/`);
                 expect(digests).toHaveLength(2);
                 for (const digest of digests) {
@@ -235,27 +286,27 @@ describe("the registry on S3 storage (SeaweedFS), with Redis as its cache", () =
                 const pulled = path.join(dir, `pulled-${major}`);
                 pullImage(target(registry), "s3/hello:v1", `oci:${pulled}:v1`);
                 const index = JSON.parse(fs.readFileSync(path.join(pulled, "index.json"), "utf8"));
-                expect(index.manifests[0].digest).toBe(image.manifestDigest);
+                expect(index.manifests[0].digest).toBe(image1.manifestDigest);
                 // Nothing went to the filesystem: the directory mounted at the pod's data path stays empty.
                 expect(fs.readdirSync(registry.dataDir)).toEqual([]);
             },
         );
 
         itWhen(available && haveRedis, whyNoCache)(
-            "with Redis as the blob-descriptor cache, a push fills Redis with its blobs' descriptors and pulls verify",
+            "keys and the Redis password from the user's Secrets: a push fills Redis with its blobs' descriptors and pulls verify",
             async () => {
                 const db = major;
-                const registry = await run({
-                    config: registryConfig(
-                        { ...s3Storage(major, s3, root), cache: { blobdescriptor: "redis" } },
-                        redisBlock(major, redis!, db),
-                    ),
-                    env: secretEnv(s3, "kept-http-secret", redis),
-                    binary,
+                const registry = await run(binary, {
+                    image,
+                    rootDirectory: root,
+                    httpSecret: "kept-http-secret",
+                    redis,
+                    db,
+                    keysFrom: "userSecret",
                 });
-                const image = makeOciImage(path.join(dir, `cached-${major}`), "v1", bigContent());
-                pushImage(target(registry), image.source, "s3/cached:v1");
-                const digests = await verifyPulled(tls, registry, "s3/cached", "v1", image.manifestDigest);
+                const image1 = makeOciImage(path.join(dir, `cached-${major}`), "v1", bigContent());
+                pushImage(target(registry), image1.source, "s3/cached:v1");
+                const digests = await verifyPulled(tls, registry, "s3/cached", "v1", image1.manifestDigest);
                 expect(digests).toHaveLength(2);
                 for (const digest of digests) {
                     // The descriptor hash and the repository's membership set, as both versions name them
@@ -267,18 +318,66 @@ describe("the registry on S3 storage (SeaweedFS), with Redis as its cache", () =
         );
 
         itWhen(available && haveRedis, whyNoCache)(
+            "a Redis password YAML would misread reaches Redis intact through the rendered Secret; unquoted, it stops the registry",
+            async () => {
+                // A map, a boolean and a comment to YAML: what a plain env value would turn into something else.
+                const hostile = await startRedis({ password: '7: true #"x' });
+                servers.push(hostile);
+                const o = { image, rootDirectory: root, httpSecret: "kept-http-secret", redis: hostile, db: 1 };
+                const registry = await run(binary, o);
+                const image1 = makeOciImage(path.join(dir, `hostile-${major}`), "v1", `hostile ${major}\n`);
+                pushImage(target(registry), image1.source, "s3/hostile:v1");
+                const digests = await verifyPulled(tls, registry, "s3/hostile", "v1", image1.manifestDigest);
+                expect(await hostile.commandIn(1, "HGET", `blobs::${digests[1]}`, "digest")).toBe(digests[1]);
+                // The same password as a user's Secret holding it unquoted would give it.
+                const pod = renderPod({ ...o, s3 }, htpasswd);
+                await expect(
+                    startRegistry({
+                        config: pod.config,
+                        env: { ...pod.env, REGISTRY_REDIS_PASSWORD: hostile.password },
+                        deployment: pod.deployment,
+                        htpasswd,
+                        tls,
+                        binary,
+                    }),
+                ).rejects.toThrow(/cannot unmarshal !!map into string/);
+            },
+        );
+
+        itWhen(available && haveRedis, whyNoCache)(
             "the other major version's redis block leaves Redis unconfigured, and the registry refuses to start",
             async () => {
                 await expect(
-                    run({
-                        config: registryConfig(
-                            { ...s3Storage(major, s3, root), cache: { blobdescriptor: "redis" } },
-                            redisBlock(major >= 3 ? 2 : 3, redis!, major),
-                        ),
-                        env: secretEnv(s3, "kept-http-secret", redis),
-                        binary,
+                    run(binary, {
+                        image,
+                        rootDirectory: root,
+                        httpSecret: "kept-http-secret",
+                        redis,
+                        more: { imageMajorVersion: major === 3 ? 2 : 3 },
                     }),
                 ).rejects.toThrow(/redis configuration required/);
+            },
+        );
+
+        itWhen(available, why)(
+            "metrics: the debug port serves Prometheus metrics of the requests served, the registry's port does not",
+            async () => {
+                const registry = await run(binary, {
+                    image,
+                    rootDirectory: root,
+                    httpSecret: "kept-http-secret",
+                    more: { metrics: { enabled: true } },
+                });
+                expect((await call(tls, `${registry.url}/v2/_catalog`)).status).toBe(200);
+                const metrics = await plainGet(`${registry.debugUrl}/metrics`);
+                expect(metrics.status).toBe(200);
+                expect(metrics.body).toMatch(
+                    /^registry_http_request_duration_seconds_count\{handler="catalog",method="get"\} 1$/m,
+                );
+                // The debug port serves Go's profiles too: the reason it stays inside the cluster.
+                expect((await plainGet(`${registry.debugUrl}/debug/pprof/`)).status).toBe(200);
+                expect((await call(tls, `${registry.url}/metrics`)).status).toBe(404);
+                expect((await call(tls, `${registry.url}/debug/pprof/`)).status).toBe(404);
             },
         );
 
@@ -286,26 +385,39 @@ describe("the registry on S3 storage (SeaweedFS), with Redis as its cache", () =
             "with health.storagedriver on, every request answers 503 once the S3 server is gone (the probes' path too)",
             async () => {
                 const own = await startS3Server({ bucket: "health" });
-                try {
-                    const registry = await run({
-                        config: registryConfig(s3Storage(major, own, root), undefined, {
-                            health: { storagedriver: { enabled: true, interval: "1s", threshold: 1 } },
-                        }),
-                        env: secretEnv(own, "kept-http-secret"),
-                        binary,
-                    });
-                    expect((await call(tls, `${registry.url}/v2/`)).status).toBe(200);
-                    await own.stop();
-                    const deadline = Date.now() + 30000;
-                    let status = 0;
-                    while ((status = (await call(tls, `${registry.url}/`)).status) !== 503 && Date.now() < deadline) {
-                        await new Promise(r => setTimeout(r, 200));
-                    }
-                    expect(status).toBe(503);
-                    expect((await call(tls, `${registry.url}/v2/`)).status).toBe(503);
-                } finally {
-                    await own.stop();
+                servers.push(own);
+                const pod = renderPod(
+                    { image, s3: own, rootDirectory: root, httpSecret: "kept-http-secret" },
+                    htpasswd,
+                );
+                expect(JSON.parse(pod.config).health.storagedriver).toEqual({
+                    enabled: true,
+                    interval: "10s",
+                    threshold: 3,
+                });
+                const registry = await startRegistry({
+                    config: pod.config,
+                    // The rendered check, quicker: every second, and failing at the first error (30 s otherwise).
+                    env: {
+                        ...pod.env,
+                        REGISTRY_HEALTH_STORAGEDRIVER_INTERVAL: "1s",
+                        REGISTRY_HEALTH_STORAGEDRIVER_THRESHOLD: "1",
+                    },
+                    deployment: pod.deployment,
+                    htpasswd,
+                    tls,
+                    binary,
+                });
+                started.push(registry);
+                expect((await call(tls, `${registry.url}/v2/`)).status).toBe(200);
+                await own.stop();
+                const deadline = Date.now() + 30000;
+                let status: number;
+                while ((status = (await call(tls, `${registry.url}/`)).status) !== 503 && Date.now() < deadline) {
+                    await new Promise(r => setTimeout(r, 200));
                 }
+                expect(status).toBe(503);
+                expect((await call(tls, `${registry.url}/v2/`)).status).toBe(503);
             },
         );
 
@@ -313,14 +425,11 @@ describe("the registry on S3 storage (SeaweedFS), with Redis as its cache", () =
             "two instances on the same S3, http.secret and Redis: a chunked upload alternating between them " +
                 "completes and verifies from both; an instance with another secret refuses the upload's state",
             async () => {
-                const config = registryConfig(
-                    { ...s3Storage(major, s3, root), cache: { blobdescriptor: "redis" } },
-                    redisBlock(major, redis!, major),
-                );
+                const o = { image, rootDirectory: root, redis, db: major };
                 const [a, b, stranger] = await Promise.all([
-                    run({ config, env: secretEnv(s3, "shared-http-secret", redis), binary }),
-                    run({ config, env: secretEnv(s3, "shared-http-secret", redis), binary }),
-                    run({ config, env: secretEnv(s3, "another-http-secret", redis), binary }),
+                    run(binary, { ...o, httpSecret: "shared-http-secret" }),
+                    run(binary, { ...o, httpSecret: "shared-http-secret" }),
+                    run(binary, { ...o, httpSecret: "another-http-secret" }),
                 ]);
                 const repository = "s3/chunked";
                 // Chunks below and above the S3 driver's 5 MiB part minimum, so that parts are carried across requests.

@@ -30,15 +30,18 @@ export interface RunningRedis {
 }
 
 /**
- * Starts redis-server as a Distribution blob-descriptor cache wants it: on a loopback port, a password
+ * Starts redis-server as a Distribution blob-descriptor cache wants it: on a loopback port, a password (random, or
+ * the one given)
  * (`requirepass`), `maxmemory-policy allkeys-lru` (the registry sets no expiry on its keys), no persistence (no RDB
  * snapshots, no AOF), its working directory a temporary one. The config file, which holds the password, is 0600
  * and named on the command line instead of the password. Resolves once AUTH and PING answer.
  */
-export async function startRedis(): Promise<RunningRedis> {
+export async function startRedis(options: { password?: string } = {}): Promise<RunningRedis> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-redis-"));
     const port = await freePort();
-    const password = crypto.randomBytes(24).toString("base64url");
+    const password = options.password ?? crypto.randomBytes(24).toString("base64url");
+    // redis.conf reads a double-quoted argument with C-style escapes: any password on one line survives it.
+    const quoted = `"${password.replace(/[\\"]/g, c => `\\${c}`)}"`;
     const configFile = path.join(dir, "redis.conf");
     fs.writeFileSync(
         configFile,
@@ -46,7 +49,7 @@ export async function startRedis(): Promise<RunningRedis> {
             "bind 127.0.0.1",
             `port ${port}`,
             "protected-mode yes",
-            `requirepass ${password}`,
+            `requirepass ${quoted}`,
             "maxmemory 64mb",
             "maxmemory-policy allkeys-lru",
             'save ""',
@@ -109,14 +112,20 @@ export async function startRedis(): Promise<RunningRedis> {
 }
 
 /**
- * AUTH (and SELECT db) then one command over RESP on a fresh connection; the reply to the command (an Error for
- * -ERR); AUTH's or SELECT's error rejects.
+ * AUTH (and SELECT db) then one command over RESP on a fresh connection (to loopback, or to the Redis pod of the
+ * scale-out e2e); the reply to the command (an Error for -ERR); AUTH's or SELECT's error rejects.
  */
-export function redisCommand(port: number, password: string, args: string[], db = 0): Promise<RedisReply> {
+export function redisCommand(
+    port: number,
+    password: string,
+    args: string[],
+    db = 0,
+    host = "127.0.0.1",
+): Promise<RedisReply> {
     const encode = (parts: string[]) =>
         `*${parts.length}\r\n` + parts.map(p => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join("");
     return new Promise((resolve, reject) => {
-        const socket = net.connect({ host: "127.0.0.1", port });
+        const socket = net.connect({ host, port });
         let buffer = Buffer.alloc(0);
         const replies: RedisReply[] = [];
         socket.setTimeout(5000, () => socket.destroy(new Error("redis: timed out")));

@@ -47,6 +47,31 @@ export interface RegistryProcessOptions {
     deployment?: any;
 }
 
+/**
+ * The registry container's environment as the kubelet gives it from a rendered Deployment: literal values as they
+ * are, and each secretKeyRef read from the Secrets given (name -> stringData, as rendered, or a user's Secret). A
+ * reference to a Secret or key that is not there throws, as the kubelet refuses to start the container.
+ */
+export function podEnvironment(
+    deployment: any,
+    secrets: Record<string, Record<string, string>>,
+): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const e of deployment.spec.template.spec.containers[0].env ?? []) {
+        const ref = e.valueFrom?.secretKeyRef;
+        if (ref) {
+            const value = secrets[ref.name]?.[ref.key];
+            if (value === undefined) {
+                throw new Error(`${e.name}: secret "${ref.name}" has no key "${ref.key}"`);
+            }
+            env[e.name] = value;
+        } else {
+            env[e.name] = e.value;
+        }
+    }
+    return env;
+}
+
 /** Where, inside the pod, the config file(s), the htpasswd file and the data directory are. */
 export interface PodPaths {
     configFiles: string[];
@@ -73,6 +98,8 @@ export interface RunningRegistry {
     port: number;
     /** http(s)://127.0.0.1:<port> */
     url: string;
+    /** http://127.0.0.1:<port> of the debug server (metrics), when the config has one. */
+    debugUrl?: string;
     dir: string;
     /** The host's directory mounted at the pod's data path (/var/lib/registry). */
     dataDir: string;
@@ -123,7 +150,7 @@ export function registryMajorVersion(binary: string): number {
  * registry reads the config at the path its image's command gives: /etc/docker/registry/config.yml for 2.x,
  * /etc/distribution/config.yml for 3.x. The only setting not as rendered is the listen address: the config's
  * `:5000` becomes 127.0.0.1:<free port> through the registry's own override, REGISTRY_HTTP_ADDR, so tests run side
- * by side on loopback. TLS, when asked, is given the same way (REGISTRY_HTTP_TLS_*), since the Ingress does it in
+ * by side on loopback (and the debug server's, REGISTRY_HTTP_DEBUG_ADDR). TLS, when asked, is given the same way (REGISTRY_HTTP_TLS_*), since the Ingress does it in
  * the cluster. Every mount dies with the namespace when the registry exits.
  */
 const podLayoutScript = `
@@ -260,6 +287,13 @@ export async function startRegistry(options: RegistryProcessOptions): Promise<Ru
         ...options.env,
         REGISTRY_HTTP_ADDR: `${options.host ?? "127.0.0.1"}:${port}`,
     };
+    // The debug server's listen address too (http.debug.addr, the metrics port): a free loopback port of its own.
+    let debugUrl: string | undefined;
+    if (JSON.parse(options.config).http?.debug?.addr) {
+        const debugPort = await freePort();
+        env.REGISTRY_HTTP_DEBUG_ADDR = `127.0.0.1:${debugPort}`;
+        debugUrl = `http://127.0.0.1:${debugPort}`;
+    }
     if (options.tls) {
         tlsDir = path.join(dir, "tls");
         fs.mkdirSync(tlsDir);
@@ -299,7 +333,7 @@ export async function startRegistry(options: RegistryProcessOptions): Promise<Ru
         }
         await new Promise(r => setTimeout(r, 100));
     }
-    return { port, url, dir, dataDir, htpasswdFile, configPath, process: child, log: () => output, stop };
+    return { port, url, debugUrl, dir, dataDir, htpasswdFile, configPath, process: child, log: () => output, stop };
 }
 
 function whichOrThrow(name: string): string {

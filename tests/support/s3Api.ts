@@ -83,11 +83,18 @@ export function signV4(
     };
 }
 
-/** Sends one signed S3 request to a loopback endpoint. */
+/**
+ * Sends one signed S3 request to a loopback endpoint, or to a pod of the test cluster (10.244.0.0/24, on this
+ * machine's cni0 bridge: tests/engine/start-cluster.sh).
+ */
 export function s3Request(credentials: S3Credentials, request: S3Request): Promise<S3Response> {
     const url = new URL(credentials.endpoint);
-    if (url.protocol !== "http:" || !/^127\.\d+\.\d+\.\d+$/.test(url.hostname)) {
-        return Promise.reject(new Error(`s3Request: only http://127.x.x.x endpoints are used in tests, not ${url}`));
+    if (url.protocol !== "http:" || !/^(127\.\d+\.\d+|10\.244\.0)\.\d+$/.test(url.hostname)) {
+        return Promise.reject(
+            new Error(
+                `s3Request: only http://127.x.x.x and test pod (10.244.0.x) endpoints are used in tests, not ${url}`,
+            ),
+        );
     }
     const headers = signV4(credentials, request, url.host, new Date());
     const query = new URLSearchParams(request.query ?? {}).toString();

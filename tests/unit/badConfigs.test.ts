@@ -189,6 +189,43 @@ const cases: Case[] = [
     ["dockerCertsDir", { dockerCertsDir: path.join(dir, "no", "certs.d") }, "dockerCertsDir"],
     ["verifyDeadlineSeconds", { verifyDeadlineSeconds: "0" }, "verifyDeadlineSeconds"],
     ["verifyDeadlineSeconds", { verifyDeadlineSeconds: "soon" }, "verifyDeadlineSeconds"],
+    // --- S3 storage, replicas, cache and metrics (issue 17) ---
+    ["storageType", { storageType: "s3" }, "s3Bucket"],
+    ["storageType", { storageType: "S3", s3Bucket: "images" }, "storageType"],
+    ["s3Bucket", { s3Bucket: "images" }, "s3Bucket"],
+    ["s3Bucket", { storageType: "s3", s3Bucket: "s3://images" }, "s3Bucket"],
+    [
+        "s3RegionEndpoint",
+        { storageType: "s3", s3Bucket: "images", s3RegionEndpoint: "seaweedfs:8333" },
+        "s3RegionEndpoint",
+    ],
+    ["s3Region", { storageType: "s3", s3Bucket: "images", s3Region: "US East" }, "s3Region"],
+    ["s3RootDirectory", { storageType: "s3", s3Bucket: "images", s3RootDirectory: "/a/../b" }, "s3RootDirectory"],
+    ["s3AccessKey", { storageType: "s3", s3Bucket: "images", s3AccessKey: "AKIA" }, "s3SecretKey"],
+    [
+        "s3CredentialsSecret",
+        { storageType: "s3", s3Bucket: "images", s3AccessKey: "a", s3SecretKey: "b", s3CredentialsSecret: "keys" },
+        "s3CredentialsSecret",
+    ],
+    [
+        "s3CredentialsSecretAccessKeyKey",
+        { storageType: "s3", s3Bucket: "images", s3CredentialsSecret: "keys", s3CredentialsSecretAccessKeyKey: "a k" },
+        "s3CredentialsSecretAccessKeyKey",
+    ],
+    ["existingClaim", { existingClaim: "data", storageType: "s3", s3Bucket: "images" }, "existingClaim"],
+    ["replicas", { replicas: "2", storageType: "emptyDir" }, "replicas"],
+    ["redisAddress", { redisAddress: "redis" }, "redisAddress"],
+    ["redisAddress", { redisAddress: "redis:6379", image: "registry:latest" }, "imageMajorVersion"],
+    ["redisPassword", { redisPassword: "pw" }, "redisPassword"],
+    [
+        "redisPasswordSecret",
+        { redisAddress: "redis:6379", redisPassword: "pw", redisPasswordSecret: "r" },
+        "redisPasswordSecret",
+    ],
+    ["redisDb", { redisAddress: "redis:6379", redisDb: "-1" }, "redisDb"],
+    ["metricsPort", { metrics: "true", metricsPort: "5000" }, "metricsPort"],
+    ["serviceMonitor", { serviceMonitor: "true" }, "serviceMonitor"],
+    // --- end of issue 17's cases ---
     ["terraformDir", { address: undefined }, "terraformDir"],
     [
         "terraformStateFile",
@@ -319,7 +356,7 @@ describe("bad configurations through the program's config path", () => {
     });
 
     test(`${cases.length} bad configurations: one line naming the key and the fix, nothing registered, no file changed`, async () => {
-        expect(cases).toHaveLength(127);
+        expect(cases).toHaveLength(146);
         const failures: string[] = [];
         let n = 0;
         for (const [, change, input] of cases) {

@@ -230,7 +230,96 @@ describe("DistributionRegistry under mocks", () => {
         expect(resources.filter(r => r.type.startsWith("pulumi-nodejs:dynamic"))).toHaveLength(0);
     });
 
+    // --- S3 storage, replicas, cache and metrics (issue 17) ---
+    test("on S3 with two replicas, Redis and metrics: a PodDisruptionBudget and a ServiceMonitor; keys only in the Secret, secret", async () => {
+        const keys = { accessKey: "AKIAE2EKEY0123", secretKey: "s3-secret/Key+0123", redisPassword: "redis p@ss: 9" };
+        const { resources, byType } = await build("scaled", {
+            image: "registry:3.1.2",
+            replicas: 2,
+            storage: {
+                type: "s3",
+                s3: {
+                    bucket: "images",
+                    regionEndpoint: "http://10.96.0.20:8333",
+                    accessKey: keys.accessKey,
+                    secretKey: pulumi.secret(keys.secretKey),
+                },
+            },
+            redis: { address: "10.96.0.30:6379", password: pulumi.output(keys.redisPassword) },
+            metrics: { enabled: true, serviceMonitor: true },
+        });
+        expect(resources.map(r => `${r.type} ${r.name}`).sort()).toEqual([
+            "command:local:Command scaled-docker-trust",
+            "command:local:Command scaled-hosts-entry",
+            "command:local:Command scaled-image-push",
+            "command:local:Command scaled-tls-keys",
+            "distribution-registry:index:DistributionRegistry scaled",
+            "kubernetes:apps/v1:DaemonSet scaled-node-trust",
+            "kubernetes:apps/v1:Deployment scaled-deployment",
+            "kubernetes:batch/v1:CronJob scaled-gc",
+            "kubernetes:core/v1:ConfigMap scaled-config",
+            "kubernetes:core/v1:ConfigMap scaled-local-registry-hosting",
+            "kubernetes:core/v1:ConfigMap scaled-node-trust-script",
+            "kubernetes:core/v1:Secret scaled-secret",
+            "kubernetes:core/v1:Secret scaled-tls",
+            "kubernetes:core/v1:Service scaled-service",
+            "kubernetes:core/v1:ServiceAccount scaled-gc",
+            "kubernetes:monitoring.coreos.com/v1:ServiceMonitor scaled-service-monitor",
+            "kubernetes:networking.k8s.io/v1:Ingress scaled-ingress",
+            "kubernetes:policy/v1:PodDisruptionBudget scaled-pdb",
+            "kubernetes:rbac.authorization.k8s.io/v1:Role scaled-gc",
+            "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding scaled-gc",
+            "pulumi-nodejs:dynamic/registry:CatalogCheck scaled-catalog",
+            "pulumi-nodejs:dynamic/registry:TagsCheck scaled-tags-nginx",
+            "random:index/randomPassword:RandomPassword scaled-bcrypt-salt-key",
+            "random:index/randomPassword:RandomPassword scaled-http-secret",
+            "random:index/randomPassword:RandomPassword scaled-pull-password",
+        ]);
+        // Each value, quoted for the registry's YAML reading, in the Secret's stringData (a secret input) only.
+        const secret = byType("kubernetes:core/v1:Secret").find(r => r.name === "scaled-secret")!;
+        expect(wasSecret(secret.raw.stringData)).toBe(true);
+        expect(secret.inputs.stringData).toMatchObject({
+            "s3-access-key": JSON.stringify(keys.accessKey),
+            "s3-secret-key": JSON.stringify(keys.secretKey),
+            "redis-password": JSON.stringify(keys.redisPassword),
+        });
+        const holders = (value: string) =>
+            resources.filter(r => JSON.stringify(r.inputs).includes(value)).map(r => r.name);
+        expect(Object.values(keys).map(holders)).toEqual([["scaled-secret"], ["scaled-secret"], ["scaled-secret"]]);
+        // The Deployment and the ConfigMap stay readable in state: no secret marker anywhere in them.
+        for (const name of ["scaled-deployment", "scaled-config"]) {
+            const raw = JSON.stringify(resources.find(r => r.name === name)!.raw);
+            expect(`${name}: ${raw.includes(pulumi.runtime.specialSecretSig) ? "secret inside" : "readable"}`).toBe(
+                `${name}: readable`,
+            );
+        }
+        const monitor = byType("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")[0].inputs;
+        expect(monitor.spec.endpoints).toEqual([{ port: "metrics", path: "/metrics", interval: "30s" }]);
+        expect(byType("kubernetes:policy/v1:PodDisruptionBudget")[0].inputs.spec.maxUnavailable).toBe(1);
+    });
+
+    test("replicas known only at up (an Output) get the PodDisruptionBudget; one replica gets none", async () => {
+        const later = await build("later", {
+            replicas: pulumi.output(2),
+            storage: { type: "s3", s3: { bucket: "images" } },
+            workstation: { hostsEntry: { enabled: false }, dockerTrust: { mode: "none" }, push: { enabled: false } },
+        });
+        expect(later.byType("kubernetes:policy/v1:PodDisruptionBudget").map(r => r.name)).toEqual(["later-pdb"]);
+        const one = await build("one", {
+            storage: { type: "s3", s3: { bucket: "images" } },
+            workstation: { hostsEntry: { enabled: false }, dockerTrust: { mode: "none" }, push: { enabled: false } },
+        });
+        expect(one.byType("kubernetes:policy/v1:PodDisruptionBudget")).toEqual([]);
+        expect(one.byType("kubernetes:core/v1:PersistentVolumeClaim")).toEqual([]);
+    });
+
     test.each([
+        ["storage", { storage: { type: "s3" } }, /^storage\.s3\.bucket: is needed for storage type "s3"/],
+        [
+            "S3 key",
+            { storage: { type: "s3", s3: { bucket: "images", accessKey: "", secretKey: "x" } } },
+            /^storage\.s3\.accessKey: is empty/,
+        ],
         ["username", { username: "ad:min" }, /^username: "ad:min" contains ':'/],
         ["address", { address: "registry.test" }, /^address: "registry.test" is not an IPv4 or IPv6 address/],
         ["replicas", { replicas: 3 }, /^replicas: 3 replicas need storage/],

@@ -72,7 +72,9 @@ describe("the options table", () => {
         const text = fs.readFileSync(pulumiYamlFile, "utf8");
         expect(text).toBe(pulumiYamlWithConfig(text));
         // Every key once, in the table's order.
-        const declared = [...text.slice(text.search(/^config:/m)).matchAll(/^ {2}([A-Za-z]+):$/gm)].map(m => m[1]);
+        const declared = [...text.slice(text.search(/^config:/m)).matchAll(/^ {2}([A-Za-z][A-Za-z0-9]*):$/gm)].map(
+            m => m[1],
+        );
         expect(declared).toEqual(options.map(o => o.key));
     });
 

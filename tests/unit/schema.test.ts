@@ -125,11 +125,16 @@ describe("the component's inferred schema", () => {
             "ImageToPush",
             "IngressArgs",
             "LocalRegistryHostingArgs",
+            "MetricsArgs",
             "NodeTrustArgs",
             "PullAccountArgs",
             "PushTool",
+            "RedisArgs",
+            "RedisPasswordSecretArgs",
             "RegistryUser",
             "ResourceArgs",
+            "S3CredentialsSecretArgs",
+            "S3StorageArgs",
             "StorageAccessMode",
             "StorageArgs",
             "StorageType",
@@ -155,7 +160,7 @@ describe("the component's inferred schema", () => {
 
     test("string choices are enums with the values TypeScript callers pass", () => {
         const values = (n: string) => schema.types[`distribution-registry:index:${n}`].enum.map((e: any) => e.value);
-        expect(values("StorageType")).toEqual(["emptyDir", "persistentVolumeClaim"]);
+        expect(values("StorageType")).toEqual(["emptyDir", "persistentVolumeClaim", "s3"]);
         expect(values("StorageAccessMode")).toEqual(["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"]);
         expect(values("SudoMode")).toEqual(["auto", "always", "never"]);
         expect(values("DockerTrustMode")).toEqual(["insecure", "ca", "none"]);

@@ -196,7 +196,7 @@ describe("program configuration", () => {
         }
     });
 
-    test("every option with an argument path reaches that path, and nothing else is set", () => {
+    test("every option with an argument path reaches that path, and nothing else is set", async () => {
         // A distinct value of the right type per key: each must come out at its own path, unchanged by the others.
         const values: Record<string, unknown> = {};
         const expected: Record<string, unknown> = {};
@@ -214,9 +214,16 @@ describe("program configuration", () => {
         expected["ingress.annotations"] = { ingressAnnotations: "x" };
         const args = argsFromConfig(configOf(values), { address: "192.0.2.1", username: "u", password: "p" });
         const leaves: Record<string, unknown> = {};
+        const secrets: Promise<string>[] = [];
         const walk = (node: unknown, at: string) => {
             const isMap = at === "ingress.annotations";
-            if (node && typeof node === "object" && !Array.isArray(node) && !isMap) {
+            if (pulumi.Output.isInstance(node)) {
+                // A secret option (S3 keys, Redis password) arrives as a secret Output of its value.
+                secrets.push(
+                    Promise.all([pulumi.isSecret(node), valueOf(node)]).then(([secret, v]) => `${at}=${v} ${secret}`),
+                );
+                leaves[at] = "(a secret Output)";
+            } else if (node && typeof node === "object" && !Array.isArray(node) && !isMap) {
                 for (const [k, v] of Object.entries(node)) {
                     walk(v, at ? `${at}.${k}` : k);
                 }
@@ -225,7 +232,11 @@ describe("program configuration", () => {
             }
         };
         walk(args, "");
-        expect(leaves).toEqual({ ...expected, address: "192.0.2.1", username: "u", password: "p" });
+        const secretOptions = options.filter(o => o.secret && o.key !== "password");
+        expect(secretOptions.map(o => o.key)).toEqual(["s3AccessKey", "s3SecretKey", "redisPassword"]);
+        expect((await Promise.all(secrets)).sort()).toEqual(secretOptions.map(o => `${o.path}=v-${o.key} true`).sort());
+        const secretPaths = Object.fromEntries(secretOptions.map(o => [o.path!, "(a secret Output)"]));
+        expect(leaves).toEqual({ ...expected, ...secretPaths, address: "192.0.2.1", username: "u", password: "p" });
     });
 
     test("dockerCaFile is read as the file's text; an unreadable file names the key", () => {
@@ -248,6 +259,17 @@ describe("program configuration", () => {
         expect(configKeyOf("workstation.push.images[2].tag")).toBe("pushImages[2].tag");
         expect(configKeyOf("resources.limits.memory")).toBe("memoryLimit");
         expect(configKeyOf("extraUsers[0].username")).toBe("extraUsers[0].username");
+        // Paths with digits in a segment (storage.s3...) too, in the input and in the text.
+        expect(configKeyOf("storage.s3.credentialsSecret.name")).toBe("s3CredentialsSecret");
+        expect(
+            inConfigTerms(
+                new InputError(
+                    "storage.s3.credentialsSecret.name",
+                    "is set while storage.s3.accessKey is given",
+                    "Give one.",
+                ),
+            ).message,
+        ).toBe("s3CredentialsSecret: is set while s3AccessKey is given. Give one.");
         const renamed = inConfigTerms(
             new InputError(
                 "workstation.dockerTrust.caCertificate",

@@ -15,9 +15,13 @@
 #                                           runs in the cluster. It must not be busybox's image ID: the kubelet ties
 #                                           an image pulled with credentials to its ID, and would then pull (and fail)
 #                                           for a helper pod that uses the preloaded busybox without them.
+#   localhost/seaweedfs:<version>           SeaweedFS's weed (build-tools.sh seaweedfs) and its libc: the S3 server the
+#                                           scale-out e2e runs in the cluster (weed mini)
+#   localhost/redis:<version>               Debian's redis-server and its libraries: the Redis the replicas share
 #
 # The versions in the names are the ones the binaries report. Each image is <name>.tar in the output directory,
-# and <name>.reference holds its reference (name registry-2, registry-3, pause, busybox, e2e-hello, kubectl).
+# and <name>.reference holds its reference (name registry-2, registry-3, pause, busybox, e2e-hello, kubectl,
+# seaweedfs, redis).
 # Usage: tests/engine/images/build-images.sh [--print-dir]      (DR_TOOLS_DIR as in build-tools.sh)
 set -euo pipefail
 
@@ -98,6 +102,10 @@ fill_busybox() {
 	busybox_applets "$1" sh mkdir rm ls cat echo sleep rmdir
 	mkdir -p "$1/tmp"
 }
+# The scale-out e2e's S3 server and Redis: the binaries with their libraries, and the directories their pods mount.
+fill_seaweedfs() { copy_with_libs "$weed_binary" "$1" /bin/weed && mkdir -p "$1/data" "$1/tmp" "$1/etc/seaweedfs"; }
+# Debian's redis-server is a link to redis-check-rdb, which acts by the name it is run as: it is copied as redis-server.
+fill_redis() { copy_with_libs /usr/bin/redis-server "$1" /bin/redis-server && mkdir -p "$1/data" "$1/tmp" "$1/etc/redis"; }
 
 command -v go >/dev/null || die "go is needed"
 [[ -x /usr/bin/docker-registry ]] || die "/usr/bin/docker-registry is missing: apt-get install docker-registry"
@@ -110,6 +118,9 @@ pause_binary="$out_dir/pause-binary"
 registry_3_binary="$("$here/../../support/build-registry-v3.sh")"
 kubectl_binary="$("$here/../build-tools.sh" --print-bin)/kubectl"
 [[ -x "$kubectl_binary" ]] || die "$kubectl_binary is missing: run tests/engine/build-tools.sh kubernetes"
+weed_binary="$("$here/../build-tools.sh" --print-bin)/weed"
+[[ -x "$weed_binary" ]] || die "$weed_binary is missing: run tests/engine/build-tools.sh seaweedfs"
+[[ -x /usr/bin/redis-server ]] || die "/usr/bin/redis-server is missing: apt-get install redis-server"
 # "docker-registry github.com/docker/distribution 2.8.2+ds1", "registry github.com/distribution/distribution/v3 v3.1.2+unknown"
 # sed reads all its input: a `| head` under pipefail fails the pipeline with SIGPIPE when the writer is not done.
 version_of() { "$@" --version 2>&1 | grep -o '[0-9]\+\.[0-9]\+\.[0-9]\+' | sed -n 1p; }
@@ -117,7 +128,11 @@ registry_2_version="$(version_of /usr/bin/docker-registry)"
 registry_3_version="$(version_of "$registry_3_binary")"
 busybox_version="$(/bin/busybox 2>&1 | sed -n '1s/.* v\([0-9][0-9.]*\).*/\1/p')"
 kubectl_version="$("$kubectl_binary" version --client 2>/dev/null | sed -n 's/^Client Version: v//p')"
-[[ -n "$registry_2_version" && -n "$registry_3_version" && -n "$busybox_version" && -n "$kubectl_version" ]] ||
+# "version 30GB 4.53 7506e5f91cd6 linux amd64", "Redis server v=7.0.15 sha=..."
+weed_version="$("$weed_binary" version 2>&1 | sed -n 's/^version [^ ]* \([0-9][0-9.]*\) .*/\1/p' | sed -n 1p)"
+redis_version="$(/usr/bin/redis-server --version | sed -n 's/.* v=\([0-9][0-9.]*\) .*/\1/p')"
+[[ -n "$registry_2_version" && -n "$registry_3_version" && -n "$busybox_version" && -n "$kubectl_version" &&
+	-n "$weed_version" && -n "$redis_version" ]] ||
 	die "cannot read the binaries' versions"
 
 registry_config() {
@@ -129,5 +144,7 @@ build registry-2 "localhost/distribution/registry:$registry_2_version" "$(regist
 build registry-3 "localhost/distribution/registry:$registry_3_version" "$(registry_config /etc/distribution/config.yml)" fill_registry_3
 build kubectl "localhost/kubectl:$kubectl_version" '{"Entrypoint":["/bin/kubectl"],"Env":["PATH=/bin"]}' fill_kubectl
 build busybox "localhost/busybox:$busybox_version" '{"Cmd":["/bin/sh"],"Env":["PATH=/bin"]}' fill_busybox
+build seaweedfs "localhost/seaweedfs:$weed_version" '{"Entrypoint":["/bin/weed"],"Env":["PATH=/bin","HOME=/tmp","TMPDIR=/tmp"]}' fill_seaweedfs
+build redis "localhost/redis:$redis_version" '{"Entrypoint":["/bin/redis-server"],"Env":["PATH=/bin"]}' fill_redis
 build e2e-hello "localhost/e2e-hello:$busybox_version" \
 	'{"Cmd":["/bin/sleep","3600"],"Env":["PATH=/bin"],"Labels":{"org.opencontainers.image.description":"distribution-registry e2e image"}}' fill_busybox

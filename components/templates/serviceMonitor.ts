@@ -1,0 +1,17 @@
+import { commonLabels, objectName, selectorLabels } from "../naming";
+import { metricsPath } from "../registryConfig";
+import { RegistrySettings } from "../settings";
+
+/** The Prometheus Operator's ServiceMonitor (monitoring.coreos.com/v1): it scrapes the Service's "metrics" port. */
+export function renderServiceMonitor(s: RegistrySettings) {
+    return {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "ServiceMonitor",
+        metadata: { name: objectName(s.name), namespace: s.namespace, labels: commonLabels(s.name, s.labels) },
+        spec: {
+            selector: { matchLabels: selectorLabels(s.name) },
+            namespaceSelector: { matchNames: [s.namespace] },
+            endpoints: [{ port: "metrics", path: metricsPath, interval: "30s" }],
+        },
+    };
+}
