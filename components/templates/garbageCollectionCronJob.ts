@@ -105,6 +105,13 @@ export function renderGarbageCollectionCronJob(s: RegistrySettings): Unwrapped<k
                                             : []),
                                         { name: "DR_PORT", value: String(containerPort) },
                                         ...(gc.deleteUntagged ? [{ name: "DR_DELETE_UNTAGGED", value: "true" }] : []),
+                                        // The cache to empty after collecting (its password is the registry's own env).
+                                        ...(s.redis
+                                            ? [
+                                                  { name: "DR_REDIS_ADDRESS", value: s.redis.address },
+                                                  { name: "DR_REDIS_DB", value: String(s.redis.db) },
+                                              ]
+                                            : []),
                                         {
                                             name: "DR_PROBE_AUTH",
                                             valueFrom: {

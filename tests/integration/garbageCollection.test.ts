@@ -3,7 +3,8 @@ import * as os from "os";
 import * as path from "path";
 import { renderHtpasswd } from "../../components/htpasswd";
 import { renderRegistryConfig } from "../../components/registryConfig";
-import { PlainSettingsArgs, settingsFromArgs } from "../../components/settings";
+import { PlainSettingsArgs, secretInputEntries, settingsFromArgs } from "../../components/settings";
+import { renderDeployment } from "../../components/templates/deployment";
 import { renderGarbageCollectionCronJob } from "../../components/templates/garbageCollectionCronJob";
 import { renderSecret } from "../../components/templates/secret";
 import {
@@ -22,6 +23,7 @@ import {
     RunningRegistry,
     startRegistry,
 } from "../support/registryProcess";
+import { haveRedis, startRedis, whyNoRedis } from "../support/redisServer";
 import { firstReason, itUnless, needsCommands, whyNoRegistry } from "../support/requirements";
 
 /*
@@ -84,15 +86,27 @@ describe.each(registries)("garbage collection on $label", ({ image, binary, majo
     function rendered(args: PlainSettingsArgs = {}) {
         const settings = settingsFromArgs("registry", { image, ...args });
         const htpasswd = renderHtpasswd([admin, pull], "kept-salt-key", 4);
-        const secret = renderSecret(settings, htpasswd, "kept-http-secret", pull) as any;
+        const secretInputs = secretInputEntries({ redisPassword: args.redis?.password });
+        const secret = renderSecret(settings, htpasswd, "kept-http-secret", pull, secretInputs) as any;
         const collect = (renderGarbageCollectionCronJob(settings) as any).spec.jobTemplate.spec.template.spec
             .containers[1];
-        const env: Record<string, string> = {};
-        for (const e of collect.env) {
-            // What the kubelet would put there: literal values, and the Secret's keys.
-            env[e.name] = e.value ?? secret.stringData[e.valueFrom?.secretKeyRef?.key] ?? "";
-        }
-        return { config: renderRegistryConfig(settings), htpasswd, script: collect.command[2] as string, env };
+        // What the kubelet would put in a container's environment: literal values, and the Secret's keys.
+        const environmentOf = (container: any): Record<string, string> =>
+            Object.fromEntries(
+                container.env
+                    .filter((e: any) => e.value !== undefined || e.valueFrom?.secretKeyRef)
+                    .map((e: any) => [e.name, e.value ?? secret.stringData[e.valueFrom.secretKeyRef.key]]),
+            );
+        const env = environmentOf(collect);
+        // The registry's own (its container in the Deployment): the Redis password, the HTTP secret...
+        const registryEnv = environmentOf(renderDeployment(settings, "").spec!.template!.spec!.containers![0]);
+        return {
+            config: renderRegistryConfig(settings),
+            htpasswd,
+            script: collect.command[2] as string,
+            env,
+            registryEnv,
+        };
     }
 
     /** Runs the collecting container's script with the pods' addresses; the /work it shared with the other. */
@@ -134,7 +148,7 @@ describe.each(registries)("garbage collection on $label", ({ image, binary, majo
                     dataDir,
                     host,
                     port,
-                    env: i < writable ? {} : readOnly,
+                    env: i < writable ? r.registryEnv : { ...r.registryEnv, ...readOnly },
                 }),
             );
         }
@@ -143,7 +157,13 @@ describe.each(registries)("garbage collection on $label", ({ image, binary, majo
 
     /** Two images sharing a 1 MB layer; the first, with 4 MB of its own, deleted through the API. */
     async function twoImagesOneDeleted(r: ReturnType<typeof rendered>, dataDir: string) {
-        const writable = await startRegistry({ config: r.config, htpasswd: r.htpasswd, binary, dataDir });
+        const writable = await startRegistry({
+            config: r.config,
+            htpasswd: r.htpasswd,
+            binary,
+            dataDir,
+            env: r.registryEnv,
+        });
         const t: ApiTarget = { url: writable.url, ...admin };
         try {
             const shared = randomLayer(MB);
@@ -197,7 +217,13 @@ describe.each(registries)("garbage collection on $label", ({ image, binary, majo
             expect(fs.existsSync(blobFile(dataDir, deleted.manifestDigest))).toBe(false);
             expect(Math.abs(Number(result.bytesFreed) - freed)).toBeLessThanOrEqual(64 * 1024);
 
-            const after = await startRegistry({ config: r.config, htpasswd: r.htpasswd, binary, dataDir });
+            const after = await startRegistry({
+                config: r.config,
+                htpasswd: r.htpasswd,
+                binary,
+                dataDir,
+                env: r.registryEnv,
+            });
             try {
                 expect(await pullProblems({ url: after.url, ...admin }, "team/app", "new")).toEqual([]);
             } finally {
@@ -235,6 +261,46 @@ describe.each(registries)("garbage collection on $label", ({ image, binary, majo
         120000,
     );
 
+    itUnless(why ?? (haveRedis ? undefined : whyNoRedis))(
+        "with a Redis cache, it empties the registry's database there after collecting, with the password as the registry reads it",
+        async () => {
+            // A password that YAML would misread unquoted: the Secret holds it quoted, and the script reads it so.
+            const redis = await startRedis({ password: 'p"w\\d: 0123' });
+            try {
+                const r = rendered({
+                    redis: { address: redis.addr, db: 3, password: redis.password },
+                    imageMajorVersion: major,
+                });
+                expect(r.env.REGISTRY_REDIS_PASSWORD).toBe(JSON.stringify(redis.password));
+                expect({ address: r.env.DR_REDIS_ADDRESS, db: r.env.DR_REDIS_DB }).toEqual({
+                    address: redis.addr,
+                    db: "3",
+                });
+                await redis.commandIn(3, "SET", "blobdescriptor::sha256:deleted", "stale");
+                await redis.commandIn(0, "SET", "someone-else", "kept");
+                const dataDir = fs.mkdtempSync(path.join(scratch, "data-"));
+                await twoImagesOneDeleted(r, dataDir);
+                const { port, stop } = await readOnlyReplicas(r, dataDir, ["127.0.0.16"]);
+                let run: ReturnType<typeof collect>;
+                try {
+                    run = collect(r, dataDir, ["127.0.0.16"], port);
+                } finally {
+                    await stop();
+                }
+                expect({ status: run.status, gcStatus: run.gcStatus }).toEqual({ status: 0, gcStatus: "0\n" });
+                expect(run.output).toContain(
+                    `emptied the blob-descriptor cache in Redis (database 3 at ${redis.addr})`,
+                );
+                expect(await redis.commandIn(3, "DBSIZE")).toBe(0);
+                // Only the registry's database: another one on the same Redis keeps its keys.
+                expect(await redis.command("GET", "someone-else")).toBe("kept");
+            } finally {
+                await redis.stop();
+            }
+        },
+        120000,
+    );
+
     if (major === 3) {
         withRegistry(
             "deleteUntagged also frees a manifest no tag points at any more (registry 3.x)",
@@ -242,7 +308,13 @@ describe.each(registries)("garbage collection on $label", ({ image, binary, majo
                 const r = rendered({ garbageCollection: { deleteUntagged: true } });
                 expect(r.env.DR_DELETE_UNTAGGED).toBe("true");
                 const dataDir = fs.mkdtempSync(path.join(scratch, "data-"));
-                const writable = await startRegistry({ config: r.config, htpasswd: r.htpasswd, binary, dataDir });
+                const writable = await startRegistry({
+                    config: r.config,
+                    htpasswd: r.htpasswd,
+                    binary,
+                    dataDir,
+                    env: r.registryEnv,
+                });
                 let first, second;
                 try {
                     const t: ApiTarget = { url: writable.url, ...admin };

@@ -341,6 +341,17 @@ describe("rendered Kubernetes objects", () => {
                 ) as any,
             ).spec.containers[1];
             expect(env(withUntagged).DR_DELETE_UNTAGGED).toBe("true");
+            // With a Redis cache: where to empty it after collecting (its password comes as the registry's does).
+            const withRedis = podOf(
+                renderGarbageCollectionCronJob(
+                    render({ image: "registry:3.0.0", redis: { address: "10.96.0.30:6379", db: 2 } }).settings,
+                ) as any,
+            ).spec.containers[1];
+            expect({ address: env(withRedis).DR_REDIS_ADDRESS, db: env(withRedis).DR_REDIS_DB }).toEqual({
+                address: "10.96.0.30:6379",
+                db: "2",
+            });
+            expect(env(collect).DR_REDIS_ADDRESS).toBeUndefined();
         });
 
         test("its pod is not one of the registry's: the Service and the rollout waits do not select it", () => {

@@ -5,7 +5,9 @@
 # Plain POSIX sh (the official images are Alpine: busybox's sh, du, nc). Every value comes from the environment:
 # DR_CONFIG (the config file), DR_DATA_DIR (the filesystem storage's root, unset for object storage), DR_PORT,
 # DR_DELETE_UNTAGGED ("true" or unset), DR_PROBE_AUTH (base64 "user:password" of the pull account, kept off every
-# command line: printf is the shell's own). /work is shared with the first container.
+# command line: printf is the shell's own); with a Redis cache, DR_REDIS_ADDRESS (host:port), DR_REDIS_DB and the
+# registry's own REGISTRY_REDIS_PASSWORD (a YAML scalar, as the registry reads it). /work is shared with the first
+# container.
 set -u
 
 work=/work
@@ -32,6 +34,61 @@ for address in $(cat "$work/pods"); do
 done
 log "every replica refuses writes (405)"
 
+# The password as the registry reads it from its environment (YAML): "double-quoted" (JSON's escapes \\ and \"),
+# 'single-quoted' ('' for '), or plain. Anything else stops the flush, which then asks for it by hand.
+redis_password() {
+	value="${REGISTRY_REDIS_PASSWORD:-}"
+	case "$value" in
+	\"*\")
+		inner="${value#\"}"
+		inner="${inner%\"}"
+		rest="$(printf '%s' "$inner" | sed 's/\\\\//g; s/\\"//g')"
+		case "$rest" in *\\*) return 1 ;; esac
+		printf '%s' "$inner" | awk '{ for (i = 1; i <= length($0); i++) { c = substr($0, i, 1); if (c == "\\") c = substr($0, ++i, 1); printf "%s", c } }'
+		;;
+	\'*\')
+		inner="${value#\'}"
+		inner="${inner%\'}"
+		printf '%s' "$inner" | sed "s/''/'/g"
+		;;
+	*) printf '%s' "$value" ;;
+	esac
+}
+
+# A RESP command (binary-safe: each argument with its length in bytes), built by the shell's own printf.
+resp() {
+	printf '*%s\r\n' "$#"
+	for argument in "$@"; do
+		printf '$%s\r\n%s\r\n' "$(printf '%s' "$argument" | wc -c | tr -d ' ')" "$argument"
+	done
+}
+
+# The blob-descriptor cache outlives the collection in Redis (a replica's restart empties only its own memory): a
+# re-push would then skip the uploads of blobs it still lists. Emptied here, before the registry takes writes again.
+flush_redis() {
+	host="${DR_REDIS_ADDRESS%:*}"
+	port="${DR_REDIS_ADDRESS##*:}"
+	host="${host#[}"
+	host="${host%]}"
+	expected=2
+	if ! password="$(redis_password)"; then
+		log "the Redis password is not a YAML scalar this script reads: FLUSHDB of database $DR_REDIS_DB by hand now (redis-cli -n $DR_REDIS_DB FLUSHDB)"
+		return 1
+	fi
+	replies="$({
+		if [ -n "$password" ]; then resp AUTH "$password"; fi
+		resp SELECT "$DR_REDIS_DB"
+		resp FLUSHDB
+		resp QUIT
+	} | nc -w 10 "$host" "$port" 2>&1)"
+	[ -z "$password" ] || expected=3
+	if [ "$(printf '%s\n' "$replies" | grep -c '^+OK')" -lt "$((expected + 1))" ]; then
+		log "emptying the Redis cache at $DR_REDIS_ADDRESS failed ($(printf '%s' "$replies" | grep '^-' | head -n 1)): FLUSHDB of database $DR_REDIS_DB by hand before pushing again"
+		return 1
+	fi
+	log "emptied the blob-descriptor cache in Redis (database $DR_REDIS_DB at $DR_REDIS_ADDRESS)"
+}
+
 bytes_used() { du -sk "$DR_DATA_DIR" | cut -f 1; }
 [ -z "${DR_DATA_DIR:-}" ] || before="$(bytes_used)"
 started="$(date +%s)"
@@ -55,5 +112,9 @@ manifests="$(printf '%s\n' "$summary" | sed -n 's/.* marked, \([0-9]*\) blobs an
 } >"$work/gc.result"
 if [ "$rc" -ne 0 ]; then
 	log "registry garbage-collect failed (exit $rc)"
+fi
+# Whether it succeeded or not, the collection may have deleted blobs: the cache must not remember them.
+if [ -n "${DR_REDIS_ADDRESS:-}" ] && ! flush_redis && [ "$rc" -eq 0 ]; then
+	rc=4
 fi
 finish "$rc"
