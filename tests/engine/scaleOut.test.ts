@@ -5,6 +5,8 @@ import * as https from "https";
 import * as path from "path";
 import { itWhen } from "../support/requirements";
 import { imageReference, imagesDir, machineState, run, waitFor, whyNotRunnable } from "./realNode";
+import { ApiTarget, deleteManifest, pushImage, randomLayer, uploadStatus } from "../support/registryImages";
+import { collectGarbageNow } from "./garbageCollectionJob";
 import { startStorageServers, StorageServers } from "./storageServers";
 import { hostname, ingressAddress, password, removeWork, startTestbed, Testbed, username } from "./testbed";
 
@@ -14,7 +16,8 @@ import { hostname, ingressAddress, password, removeWork, startTestbed, Testbed, 
  * `pulumi up` of the program deploys registry 2.8 with storageType s3, two replicas, Redis and metrics. Pulls run every
  * 100 ms through Traefik while one pod is evicted (the PodDisruptionBudget refuses the second) and while a rollout
  * replaces every pod with registry 3.x (the image changes, and so does the Redis block's shape): none may fail. The
- * images survive deleting every pod, and the bucket keeps them after `destroy`. Metrics are scraped from each pod's
+ * images survive deleting every pod; a garbage collection run meanwhile makes both replicas read-only, frees the
+ * deleted image's blobs in the bucket and empties Redis's database; the bucket keeps the rest after `destroy`. Metrics are scraped from each pod's
  * metrics port from the host and are not served through Traefik. Figures are printed, nothing asserts a time.
  */
 const why = whyNotRunnable();
@@ -487,6 +490,57 @@ describe("two registry replicas on S3 with a shared Redis, on the real node", ()
         const layer = await get(`/v2/hello/blobs/${pushed.layer}`);
         expect(sha256(layer.body)).toBe(pushed.layer);
     });
+
+    e2e(
+        "garbage collection with two replicas on S3: both refuse writes meanwhile, the deleted image's blobs leave the bucket, Redis forgets them, and no pull fails",
+        async () => {
+            const admin: ApiTarget = {
+                url: `https://${hostname}`,
+                connectTo: ingressAddress,
+                ca: bed.project.outputs(stack).caCertificate,
+                username,
+                password,
+            };
+            const doomed = await pushImage(admin, "doomed", "v1", [randomLayer(5 * 1024 * 1024)]);
+            expect(await deleteManifest(admin, "doomed", doomed.manifestDigest)).toBe(202);
+            const dataKey = (digest: string) => {
+                const hex = digest.slice("sha256:".length);
+                return `e2e/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`;
+            };
+            const doomedKeys = [...doomed.blobs.map(b => b.digest), doomed.manifestDigest].map(dataKey);
+            const stored = (keys: string[]) => keys.filter(k => bucketKeys.has(k));
+            let bucketKeys = new Set(await s3Keys());
+            expect(stored(doomedKeys)).toEqual(doomedKeys);
+            const layer = doomed.blobs[1].digest;
+            expect(await storage.redis(redisDb, "HGET", `blobs::${layer}`, "digest")).toBe(layer);
+
+            const pulling = startPulling();
+            let run: Awaited<ReturnType<typeof collectGarbageNow>>;
+            try {
+                run = await collectGarbageNow(bed, "examples", "gc-on-s3");
+            } finally {
+                const tally = await pulling.stop();
+                figures["pulls during a garbage collection on S3, two replicas (failed/asked)"] =
+                    `${tally.failures.length}/${tally.pulls}`;
+                expect({ failures: tally.failures.slice(0, 5), pulled: tally.pulls > 10 }).toEqual({
+                    failures: [],
+                    pulled: true,
+                });
+            }
+            expect({ exitCode: run.report.exitCode, gc: run.report.garbageCollectStatus }).toEqual({
+                exitCode: 0,
+                gc: "0",
+            });
+            figures["garbage collection on S3, read-only window (s)"] = run.report.readOnlySeconds;
+            expect(run.report.blobsDeleted).toBeGreaterThanOrEqual(3);
+            bucketKeys = new Set(await s3Keys());
+            expect(stored(doomedKeys)).toEqual([]);
+            // The shared cache forgot them: a push of the same layer again would upload it.
+            expect(await storage.redis(redisDb, "HGET", `blobs::${layer}`, "digest")).toBe(null);
+            // Both replicas restarted writable.
+            expect(await uploadStatus(admin, "doomed")).toBe(202);
+        },
+    );
 
     e2e(
         "pulumi destroy removes the registry's objects and leaves the bucket's blobs (the bucket outlives the stack)",
