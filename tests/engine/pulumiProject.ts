@@ -36,7 +36,7 @@ export interface ProjectOptions {
 export function makePulumiProject(o: ProjectOptions): PulumiProject {
     const dir = path.join(o.work, "project");
     fs.mkdirSync(dir);
-    for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts"]) {
+    for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "tsconfig.build.json", "index.ts"]) {
         fs.copyFileSync(path.join(repo, f), path.join(dir, f));
     }
     fs.cpSync(path.join(repo, "components"), path.join(dir, "components"), { recursive: true });

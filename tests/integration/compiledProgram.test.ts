@@ -1,0 +1,111 @@
+import * as childProcess from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+/*
+ * How `pulumi up` runs the program (Pulumi.yaml: typescript false, nodeargs --require runCompiled.js): node, preloaded
+ * with runCompiled.js, requires index.ts as the language host does, in a copy of the project. The first run compiles
+ * (type-checked); a run whose sources did not change loads no TypeScript at all; a changed source compiles again, and
+ * a type error stops the run with tsc's message.
+ */
+
+const repo = path.join(__dirname, "..", "..");
+let project: string;
+
+beforeAll(() => {
+    project = fs.mkdtempSync(path.join(os.tmpdir(), "dr-compiled-"));
+    for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "tsconfig.build.json", "index.ts"]) {
+        fs.copyFileSync(path.join(repo, f), path.join(project, f));
+    }
+    fs.cpSync(path.join(repo, "components"), path.join(project, "components"), { recursive: true });
+    fs.symlinkSync(path.join(repo, "node_modules"), path.join(project, "node_modules"));
+});
+afterAll(() => fs.rmSync(project, { recursive: true, force: true }));
+
+/** The node arguments Pulumi.yaml gives the language host. */
+function nodeargs(): string[] {
+    const m = /^ {4}nodeargs: (.*)$/m.exec(fs.readFileSync(path.join(repo, "Pulumi.yaml"), "utf8"));
+    return m ? m[1].split(" ") : [];
+}
+
+/**
+ * Loads the program as run.js does (require of the main), and says what it ran: whether ts-node was loaded, and which
+ * of the project's own modules were loaded other than as compiled JavaScript. (@pulumi/pulumi itself loads the
+ * TypeScript library, to serialize functions: so does any JavaScript stack.)
+ */
+function loadProgram(): Promise<{
+    status: number | null;
+    stderr: string;
+    program: string;
+    tsNode: boolean;
+    uncompiled: string[];
+}> {
+    const script = [
+        "const path = require('path');",
+        "const program = require(path.resolve('index.ts'));",
+        "const modules = Object.keys(require.cache);",
+        "const ours = modules.filter(k => !k.includes('node_modules') && !k.includes(path.sep + 'bin' + path.sep + 'program-'));",
+        "const tsNode = modules.some(k => k.includes(path.join('node_modules', 'ts-node')));",
+        "process.stdout.write(JSON.stringify({ program: typeof program, tsNode, uncompiled: ours.map(k => path.relative(process.cwd(), k)).sort() }));",
+    ].join("\n");
+    return new Promise(resolve => {
+        const child = childProcess.spawn(process.execPath, [...nodeargs(), "-e", script], { cwd: project });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", d => (stdout += d));
+        child.stderr.on("data", d => (stderr += d));
+        child.on("close", status => {
+            const result = status === 0 ? JSON.parse(stdout) : { program: "", tsNode: false, uncompiled: [] };
+            resolve({ status, stderr, ...result });
+        });
+    });
+}
+
+const builds = () => fs.readdirSync(path.join(project, "bin")).filter(f => f.startsWith("program-"));
+
+describe("the program as pulumi up runs it: compiled JavaScript, compiled again when a source changes", () => {
+    test("Pulumi.yaml runs index.ts without ts-node, preloading runCompiled.js", () => {
+        const yaml = fs.readFileSync(path.join(repo, "Pulumi.yaml"), "utf8");
+        expect(yaml).toMatch(/^ {4}typescript: false$/m);
+        expect(nodeargs()).toEqual(["--require", "./components/program/runCompiled.js"]);
+        expect(yaml).toMatch(/^main: index\.ts$/m);
+    });
+
+    test("the first run compiles; the next loads the compiled program, no ts-node, and no source but the entry", async () => {
+        const first = await loadProgram();
+        expect({ status: first.status, program: first.program }).toEqual({ status: 0, program: "function" });
+        expect(first.stderr).toContain("compiling them (tsc)");
+        expect(builds()).toHaveLength(1);
+        const second = await loadProgram();
+        // index.ts is only the name run.js requires: its module is the compiled one's exports.
+        expect(second).toEqual({
+            status: 0,
+            stderr: "",
+            program: "function",
+            tsNode: false,
+            uncompiled: ["index.ts", "components/program/runCompiled.js", "components/program/build.js"].sort(),
+        });
+    }, 120000);
+
+    test("a changed source compiles again; two runs at once both get a whole build", async () => {
+        const file = path.join(project, "components", "naming.ts");
+        fs.appendFileSync(file, "\n// changed\n");
+        const [a, b] = await Promise.all([loadProgram(), loadProgram()]);
+        expect([a.status, b.status, a.program, b.program]).toEqual([0, 0, "function", "function"]);
+        expect(builds()).toHaveLength(2);
+    }, 120000);
+
+    test("a type error stops the run with tsc's message, and nothing of that build is left", async () => {
+        const file = path.join(project, "components", "naming.ts");
+        const before = fs.readFileSync(file, "utf8");
+        fs.appendFileSync(file, '\nexport const broken: number = "not a number";\n');
+        const run = await loadProgram();
+        fs.writeFileSync(file, before);
+        expect(run.status).toBe(1);
+        expect(run.stderr).toMatch(/components\/naming\.ts\(\d+,\d+\): error TS2322: Type 'string' is not assignable/);
+        expect(run.stderr).toContain("error: the program does not compile: tsc's errors are above.");
+        expect(fs.readdirSync(path.join(project, "bin")).filter(f => f.startsWith(".building-"))).toEqual([]);
+        expect(builds()).toHaveLength(2);
+    }, 120000);
+});
