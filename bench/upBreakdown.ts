@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { imageReference, imagesDir, readyPod, run, whyNotRunnable } from "../tests/engine/realNode";
-import { removeWork, startTestbed, Testbed } from "../tests/engine/testbed";
+import { registryPods, removeWork, startTestbed, Testbed } from "../tests/engine/testbed";
 
 const runs = Number(process.env.BENCH_UP_RUNS ?? 5);
 
@@ -161,7 +161,7 @@ export async function main() {
         const started = Date.now();
         const watcher = (async () => {
             while (watching && readyAt === undefined) {
-                if (await readyPod(bed.cluster.api, "examples", "app.kubernetes.io/instance=registry").catch(() => 0)) {
+                if (await readyPod(bed.cluster.api, "examples", registryPods).catch(() => 0)) {
                     readyAt = Date.now();
                 }
                 await new Promise(r => setTimeout(r, 100));

@@ -11,6 +11,7 @@ import {
     ingressAddress,
     otherIngressAddress,
     password,
+    registryPods,
     removeWork,
     startTestbed,
     Testbed,
@@ -206,11 +207,7 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
         const started = Date.now();
         const watcher = (async () => {
             while (watching && podReadyAt === undefined) {
-                if (
-                    await readyPod(bed.cluster.api, "examples", "app.kubernetes.io/instance=registry").catch(
-                        () => undefined,
-                    )
-                ) {
+                if (await readyPod(bed.cluster.api, "examples", registryPods).catch(() => undefined)) {
                     podReadyAt = Date.now();
                 }
                 await new Promise(r => setTimeout(r, 200));
@@ -238,7 +235,7 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
             await bed.cluster.api.request("GET", "/apis/apps/v1/namespaces/examples/deployments/registry")
         ).body;
         expect(deployment.status.readyReplicas).toBe(1);
-        const pod = await readyPod(bed.cluster.api, "examples", "app.kubernetes.io/instance=registry");
+        const pod = await readyPod(bed.cluster.api, "examples", registryPods);
         expect(pod.spec.nodeName).toBe("dr-node");
         expect(pod.spec.containers[0].image).toBe(image);
         expect(pod.spec.containers[0].readinessProbe.httpGet.path).toBe("/");
@@ -697,11 +694,11 @@ describe.each(scenarios)("the program on a real node with $image, tls $tls, push
     });
 
     e2e("the pushed tag and digest survive the registry pod's restart (claim on local-path)", async () => {
-        const before = await readyPod(bed.cluster.api, "examples", "app.kubernetes.io/instance=registry");
+        const before = await readyPod(bed.cluster.api, "examples", registryPods);
         const digest = await bed.servedDigest("hello", "v1");
         await bed.cluster.api.request("DELETE", `/api/v1/namespaces/examples/pods/${before.metadata.name}`);
         const after = await waitFor("a new Ready registry pod", 180, async () => {
-            const p = await readyPod(bed.cluster.api, "examples", "app.kubernetes.io/instance=registry");
+            const p = await readyPod(bed.cluster.api, "examples", registryPods);
             return p && p.metadata.name !== before.metadata.name ? p : undefined;
         });
         expect(after.metadata.uid).not.toBe(before.metadata.uid);

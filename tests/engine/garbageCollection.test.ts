@@ -14,7 +14,16 @@ import {
 import { collectGarbageNow, endedJobPod, reportOf } from "./garbageCollectionJob";
 import { makeRandomLayerImage } from "./randomLayerImage";
 import { imageReference, imagesDir, readyPod, run, waitFor, whyNotRunnable } from "./realNode";
-import { hostname, ingressAddress, password, removeWork, startTestbed, Testbed, username } from "./testbed";
+import {
+    hostname,
+    ingressAddress,
+    password,
+    registryPods,
+    removeWork,
+    startTestbed,
+    Testbed,
+    username,
+} from "./testbed";
 
 /**
  * Day two on the real node, for both major versions: deleting frees space only through garbage collection, which must
@@ -250,7 +259,7 @@ describe.each(scenarios)("day two on a real node with $image", ({ image: imageNa
         const rollouts = [];
         for (const [step, change] of changes) {
             setConfig(change);
-            const before = await readyPod(bed.cluster.api, "examples", "app.kubernetes.io/instance=registry");
+            const before = await readyPod(bed.cluster.api, "examples", registryPods);
             // The pull account's credentials do not change with the admin's: they must work throughout.
             const client = everyTenthOfASecond(async () => {
                 const r = await pullProblems(puller, "team/app", "kept");
@@ -264,7 +273,7 @@ describe.each(scenarios)("day two on a real node with $image", ({ image: imageNa
             const { requests, failures } = await client.stop();
             figures[`${version}: requests failed during the ${step} rollout (failed/asked)`] =
                 `${failures.length}/${requests}`;
-            const after = await readyPod(bed.cluster.api, "examples", "app.kubernetes.io/instance=registry");
+            const after = await readyPod(bed.cluster.api, "examples", registryPods);
             rollouts.push({ step, rolled: after.metadata.uid !== before.metadata.uid, failures: failures.slice(0, 5) });
         }
         expect(rollouts).toEqual([

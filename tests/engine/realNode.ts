@@ -70,7 +70,8 @@ export function imageReference(name: string): string {
 }
 
 export function run(command: string, args: string[], options: childProcess.SpawnSyncOptions = {}): string {
-    const r = childProcess.spawnSync(command, args, { encoding: "utf8", ...options });
+    // A stack's exported state is more than spawnSync's default 1 MB.
+    const r = childProcess.spawnSync(command, args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, ...options });
     if (r.status !== 0) {
         throw new Error(`${command} ${args.join(" ")} failed (${r.status}): ${r.stderr}${r.stdout}`);
     }

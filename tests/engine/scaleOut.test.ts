@@ -8,7 +8,16 @@ import { imageReference, imagesDir, machineState, run, waitFor, whyNotRunnable }
 import { ApiTarget, deleteManifest, pushImage, randomLayer, uploadStatus } from "../support/registryImages";
 import { collectGarbageNow } from "./garbageCollectionJob";
 import { startStorageServers, StorageServers } from "./storageServers";
-import { hostname, ingressAddress, password, removeWork, startTestbed, Testbed, username } from "./testbed";
+import {
+    hostname,
+    ingressAddress,
+    password,
+    registryPods,
+    removeWork,
+    startTestbed,
+    Testbed,
+    username,
+} from "./testbed";
 
 /**
  * Several replicas on a real S3 server, with a shared Redis, on the real node: SeaweedFS (`weed mini`) and Debian's
@@ -29,7 +38,7 @@ const rootDirectory = "/e2e";
 const redisDb = 3;
 const manifestTypes =
     "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
-const selector = "app.kubernetes.io/instance=registry";
+const selector = registryPods;
 
 const figures: Record<string, number | string> = {};
 let bed: Testbed;

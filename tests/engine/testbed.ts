@@ -34,6 +34,8 @@ export const username = "registry-admin";
 export const password = `E2e p@ss "w'ord" $(touch /tmp/dr-e2e-pwned)`;
 export const daemonJsonBefore = '{\n  "log-level": "warn"\n}\n';
 export const appsNamespace = "e2e-apps";
+/** The registry's own pods (its selector labels): not node trust's, nor the garbage-collection job's, of the same instance. */
+export const registryPods = "app.kubernetes.io/name=registry,app.kubernetes.io/instance=registry";
 export const dockerdScript = path.join(__dirname, "dockerd.sh");
 const manifestTypes =
     "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
