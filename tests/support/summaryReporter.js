@@ -2,9 +2,21 @@ const allowedSkips = require("./allowedSkips");
 
 /**
  * Prints the suite's closing line in the plain form CI reads ("N passed, N failed, N skipped"), after listing
- * every skipped test with the reason in its name: nothing is skipped silently. A skipped test that is not in
+ * every skipped test with the reason in its name (nothing is skipped silently) and every failed test with the
+ * first lines of its failure. A skipped test that is not in
  * allowedSkips.js fails the run (jest exits 1) and is counted as failed in that line, unless DR_ALLOW_SKIPS=1.
  */
+/** The first lines of a failure message, without colour codes: enough to know which check failed and why. */
+function firstLines(message) {
+    return message
+        .replace(/\u001b\[[0-9;]*m/g, "")
+        .split("\n")
+        .map(line => line.trim())
+        .filter(line => line && !line.startsWith("at "))
+        .slice(0, 8)
+        .join(" | ");
+}
+
 class SummaryReporter {
     constructor(globalConfig) {
         // With -t/--testNamePattern jest skips every test whose name does not match: those are the user's choice,
@@ -15,8 +27,15 @@ class SummaryReporter {
 
     onRunComplete(_contexts, results) {
         const skipped = [];
+        const failures = [];
         for (const file of results.testResults) {
+            if (file.testExecError) {
+                failures.push(`${file.testFilePath}: ${firstLines(file.testExecError.message)}`);
+            }
             for (const t of file.testResults) {
+                if (t.status === "failed") {
+                    failures.push(`${t.fullName}: ${firstLines((t.failureMessages || []).join("\n"))}`);
+                }
                 const notRun = t.status === "pending" || t.status === "skipped" || t.status === "todo";
                 if (notRun && (!this.filtered || t.fullName.includes("[SKIPPED:"))) {
                     skipped.push(t.fullName);
@@ -40,6 +59,13 @@ class SummaryReporter {
                           " (install or build what they need; DR_ALLOW_SKIPS=1 lets a local run pass).",
             );
             this.error = tolerated ? undefined : new Error(`${unexpected.length} tests skipped that must run`);
+        }
+        // Repeated last, because CI keeps only the tail of a long run's output.
+        if (failures.length > 0) {
+            console.log("\nFailed:");
+            for (const f of failures) {
+                console.log(`  - ${f}`);
+            }
         }
         const failed =
             results.numFailedTests + results.numRuntimeErrorTestSuites + (this.error ? unexpected.length : 0);
