@@ -1,3 +1,4 @@
+const { stripVTControlCharacters } = require("util");
 const allowedSkips = require("./allowedSkips");
 
 /**
@@ -8,8 +9,7 @@ const allowedSkips = require("./allowedSkips");
  */
 /** The first lines of a failure message, without colour codes: enough to know which check failed and why. */
 function firstLines(message) {
-    return message
-        .replace(/\u001b\[[0-9;]*m/g, "")
+    return stripVTControlCharacters(message)
         .split("\n")
         .map(line => line.trim())
         .filter(line => line && !line.startsWith("at "))
