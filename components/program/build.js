@@ -1,6 +1,7 @@
 "use strict";
 // The build: `tsc -p tsconfig.build.json` (type-checked) compiles index.ts and components/ into an output folder,
-// then each scripts folder is copied beside its compiled modules. `npm run build` builds the package into bin/;
+// then each scripts folder is copied beside its compiled modules, and the checks' dynamic providers are serialized
+// once (components/verification/providerText.ts says why). `npm run build` builds the package into bin/;
 // runCompiled.js builds the program the same way before a `pulumi up` whose sources changed. Plain JavaScript: it runs
 // before anything is compiled.
 const childProcess = require("child_process");
@@ -32,7 +33,7 @@ function sourcesHash() {
     return hash.digest("hex");
 }
 
-/** Compiles into `outDir` and copies the scripts; false when tsc refused the sources (its errors are on stderr). */
+/** Compiles into `outDir`, copies the scripts, serializes the providers; false when a step failed (it said why on stderr). */
 function build(outDir) {
     fs.rmSync(path.join(outDir, "components"), { recursive: true, force: true });
     const tsc = require.resolve("typescript/bin/tsc", { paths: [root] });
@@ -49,7 +50,12 @@ function build(outDir) {
             fs.cpSync(path.join(root, "components", dir), path.join(outDir, "components", dir), { recursive: true });
         }
     }
-    return true;
+    const serialized = childProcess.spawnSync(
+        process.execPath,
+        [path.join(outDir, "components", "verification", "writeSerializedProviders.js")],
+        { cwd: root, stdio: ["ignore", 2, 2] },
+    );
+    return serialized.status === 0;
 }
 
 module.exports = { build, sourcesHash, root };

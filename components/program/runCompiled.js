@@ -25,7 +25,7 @@ function compiledProgram() {
     if (!build(building)) {
         fs.rmSync(building, { recursive: true, force: true });
         process.stderr.write(
-            "error: the program does not compile: tsc's errors are above. Fix them, then run it again.\n",
+            "error: the program does not build: the errors are above (tsc's, or the build step's). Fix them, then run it again.\n",
         );
         process.exit(1);
     }

@@ -14,11 +14,12 @@ import {
     listTags,
     manifestDigest,
 } from "./registryClient";
+import { providerText } from "./providerText";
 
 /*
- * The checks as Pulumi dynamic resources. The engine serializes each provider object below with Pulumi's
- * closure serializer and runs it in its dynamic-provider host, a separate process: the providers' methods
- * call only the plain functions of this module and of registryClient.ts (serialized by value with them),
+ * The checks as Pulumi dynamic resources. Each provider object below is serialized with Pulumi's closure
+ * serializer (providerText.ts: once per build) and the engine runs it in its dynamic-provider host, a separate
+ * process: the providers' methods call only the plain functions of this module and of registryClient.ts (serialized by value with them),
  * capture no clients or class instances, and keep everything they need later (digests for a delete) in
  * their outputs. `pulumi` is used only for types and by the Resource classes, never inside a provider.
  */
@@ -556,29 +557,43 @@ function withSecretPassword(opts?: pulumi.CustomResourceOptions): pulumi.CustomR
 /** Module of the type tokens: pulumi-nodejs:dynamic/registry:CatalogCheck and ...:TagsCheck. */
 export const checksModule = "registry";
 
+/** The providers, by the key the build's serialized copy files them under (providerText.ts). */
+export const checkProviders = { catalog: catalogCheckProvider, tags: tagsCheckProvider };
+
+/**
+ * A check as `pulumi.dynamic.Resource` registers one (the same type token and `__provider` input), except that the
+ * provider's text comes from providerText: the build's copy when there is one.
+ */
+abstract class RegistryCheck extends pulumi.CustomResource {
+    constructor(
+        provider: keyof typeof checkProviders,
+        type: string,
+        name: string,
+        props: pulumi.Inputs,
+        opts?: pulumi.CustomResourceOptions,
+    ) {
+        super(
+            `pulumi-nodejs:dynamic/${checksModule}:${type}`,
+            name,
+            { ...props, __provider: providerText(provider, checkProviders[provider]) },
+            withSecretPassword(opts),
+        );
+    }
+}
+
 /** The registry's catalog lists the expected repositories. */
-export class CatalogCheck extends pulumi.dynamic.Resource {
+export class CatalogCheck extends RegistryCheck {
     // `declare`: with ES2022 class fields a plain declaration would reset the outputs after super().
     declare public readonly repositories: pulumi.Output<string[]>;
     declare public readonly password: pulumi.Output<string>;
 
     constructor(name: string, args: CatalogCheckArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            catalogCheckProvider,
-            name,
-            {
-                ...args,
-                password: pulumi.secret(args.password),
-            },
-            withSecretPassword(opts),
-            checksModule,
-            "CatalogCheck",
-        );
+        super("catalog", "CatalogCheck", name, { ...args, password: pulumi.secret(args.password) }, opts);
     }
 }
 
 /** A repository holds the expected tags; records each tag's manifest digest. */
-export class TagsCheck extends pulumi.dynamic.Resource {
+export class TagsCheck extends RegistryCheck {
     declare public readonly repository: pulumi.Output<string>;
     declare public readonly tags: pulumi.Output<string[]>;
     /** tag -> manifest digest. */
@@ -586,17 +601,6 @@ export class TagsCheck extends pulumi.dynamic.Resource {
     declare public readonly password: pulumi.Output<string>;
 
     constructor(name: string, args: TagsCheckArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            tagsCheckProvider,
-            name,
-            {
-                ...args,
-                password: pulumi.secret(args.password),
-                digests: undefined,
-            },
-            withSecretPassword(opts),
-            checksModule,
-            "TagsCheck",
-        );
+        super("tags", "TagsCheck", name, { ...args, password: pulumi.secret(args.password), digests: undefined }, opts);
     }
 }

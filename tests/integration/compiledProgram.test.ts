@@ -88,6 +88,54 @@ describe("the program as pulumi up runs it: compiled JavaScript, compiled again 
         });
     }, 120000);
 
+    test("the build brings the checks' providers serialized: the text a run from the sources makes, and constructing the checks serializes nothing", async () => {
+        const script = [
+            "const path = require('path');",
+            "const pulumi = require('@pulumi/pulumi');",
+            "const seen = {};",
+            "let serialized = 0;",
+            "const serializeFunction = pulumi.runtime.serializeFunction;",
+            "pulumi.runtime.serializeFunction = (...args) => { serialized++; return serializeFunction(...args); };",
+            "pulumi.runtime.setMocks({ newResource: a => { seen[a.type] = a.inputs.__provider; return { id: a.name, state: a.inputs }; }, call: a => a.inputs }, 'p', 's', false);",
+            "const checks = require(path.resolve('components/verification/registryChecks.ts'));",
+            "const target = { hostname: 'h', address: '127.0.0.1', port: 443, username: 'u', password: 'p', tls: { mode: 'insecure' } };",
+            "new checks.CatalogCheck('c', { ...target, repositories: ['r'], deadlineSeconds: 1 });",
+            "new checks.TagsCheck('t', { ...target, repository: 'r', tags: ['1'], deadlineSeconds: 1, deleteRemovedImages: false });",
+            "setTimeout(async () => {",
+            "    const serializedAtConstruction = serialized;",
+            "    const made = {};",
+            "    const { serializeProvider } = require(path.resolve('components/verification/providerText.ts'));",
+            "    for (const [key, provider] of Object.entries(checks.checkProviders)) {",
+            "        made[key] = await serializeProvider(provider);",
+            "    }",
+            "    const requireFromString = require(require.resolve('require-from-string', { paths: [require.resolve('@pulumi/pulumi')] }));",
+            "    const methods = Object.values(seen).map(text => Object.keys(requireFromString(text).handler()).sort());",
+            "    process.stdout.write(JSON.stringify({ serializedAtConstruction, seen, made, methods }));",
+            "}, 500);",
+        ].join("\n");
+        // A script file, not `node -e`: eval mode makes the built-in modules globals, which the serializer then
+        // takes for captured variables.
+        fs.writeFileSync(path.join(project, "construct-checks.js"), script);
+        const result = childProcess.spawnSync(process.execPath, [...nodeargs(), "construct-checks.js"], {
+            cwd: project,
+            encoding: "utf8",
+        });
+        // (The serializer, run at the end for the comparison, loads every built-in module: node warns of some.)
+        expect({ status: result.status, error: /error/i.test(result.stderr) }).toEqual({ status: 0, error: false });
+        const { serializedAtConstruction, seen, made, methods } = JSON.parse(result.stdout);
+        // The dynamic-provider host's way in (cmd/dynamic-provider: requireFromString(text).handler()).
+        expect(methods).toEqual([
+            ["check", "create", "diff", "update"],
+            ["check", "create", "delete", "diff", "update"],
+        ]);
+        expect(serializedAtConstruction).toBe(0);
+        expect(made.catalog).toContain("exports.handler");
+        expect(seen).toEqual({
+            "pulumi-nodejs:dynamic/registry:CatalogCheck": made.catalog,
+            "pulumi-nodejs:dynamic/registry:TagsCheck": made.tags,
+        });
+    }, 120000);
+
     test("a changed source compiles again; two runs at once both get a whole build", async () => {
         const file = path.join(project, "components", "naming.ts");
         fs.appendFileSync(file, "\n// changed\n");
@@ -104,7 +152,7 @@ describe("the program as pulumi up runs it: compiled JavaScript, compiled again 
         fs.writeFileSync(file, before);
         expect(run.status).toBe(1);
         expect(run.stderr).toMatch(/components\/naming\.ts\(\d+,\d+\): error TS2322: Type 'string' is not assignable/);
-        expect(run.stderr).toContain("error: the program does not compile: tsc's errors are above.");
+        expect(run.stderr).toContain("error: the program does not build: the errors are above");
         expect(fs.readdirSync(path.join(project, "bin")).filter(f => f.startsWith(".building-"))).toEqual([]);
         expect(builds()).toHaveLength(2);
     }, 120000);
