@@ -98,6 +98,25 @@ function breakdown(spans: Span[]): Record<string, number> {
     return Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Number((v / 1000).toFixed(2))]));
 }
 
+/**
+ * When the checks passed, in seconds from the CLI's start: the end of the last Create the dynamic-provider host
+ * (pulumi-resource-pulumi-nodejs, which runs only the checks) answered.
+ */
+function checksPassedAt(spans: Span[]): number | undefined {
+    const launch = spans.find(s => String(s.attributes.bin ?? "").endsWith("pulumi-resource-pulumi-nodejs"));
+    if (!launch) {
+        return undefined;
+    }
+    const provider = spans.filter(s => s.attributes["rpc.service"] === "pulumirpc.ResourceProvider");
+    const peer = provider.find(s => s.start >= launch.end && s.attributes["net.peer.name"])?.attributes[
+        "net.peer.name"
+    ];
+    const creates = provider.filter(
+        s => s.attributes["net.peer.name"] === peer && s.attributes["rpc.method"] === "Create",
+    );
+    return creates.length ? Math.max(...creates.map(s => s.end)) / 1000 : undefined;
+}
+
 async function timed(bed: Testbed, dir: string, stack: string, label: string, args: string[], trace: string) {
     const result = await bed.project.cli(`${label}`, [
         ...args,
@@ -223,8 +242,14 @@ export async function main() {
         for (const [k, v] of Object.entries(breakdown(readSpans(lastTrace)))) {
             console.log(`  ${k}: ${v}`);
         }
+        const ready = readyAt === undefined ? undefined : (readyAt - started) / 1000;
+        const checked = checksPassedAt(firstSpans);
         console.log(
-            `the first up: ${first.toFixed(2)} s; the registry pod Ready at ${readyAt ? ((readyAt - started) / 1000).toFixed(2) : "not seen"} s`,
+            `the first up: ${first.toFixed(2)} s; the registry pod Ready at ${ready?.toFixed(2) ?? "not seen"} s; ` +
+                `the checks passed at ${checked?.toFixed(2) ?? "not seen"} s` +
+                (ready !== undefined && checked !== undefined
+                    ? `: ${(checked - ready).toFixed(2)} s from Ready to the checks passed`
+                    : ""),
         );
         for (const [k, v] of Object.entries(breakdown(firstSpans))) {
             console.log(`  ${k}: ${v}`);

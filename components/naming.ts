@@ -58,3 +58,6 @@ export function nodeTrustSelectorLabels(componentName: string): Record<string, s
 export function nodeTrustLabels(componentName: string, extra: Record<string, string> = {}): Record<string, string> {
     return { ...commonLabels(componentName, extra), ...nodeTrustSelectorLabels(componentName) };
 }
+
+/** pulumi-kubernetes's annotation: create or update the object without waiting for it to be ready. */
+export const skipAwaitAnnotation = "pulumi.com/skipAwait";

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StorageAccessMode, StorageType } from "../args";
-import { commonLabels, objectName, selectorLabels } from "../naming";
+import { commonLabels, objectName, selectorLabels, skipAwaitAnnotation } from "../naming";
 import { RegistrySettings } from "../settings";
 import {
     checksumAnnotations,
@@ -88,7 +88,7 @@ export function renderDeployment(
             name,
             namespace: s.namespace,
             labels: commonLabels(s.name, s.labels),
-            ...(s.skipAwait ? { annotations: { "pulumi.com/skipAwait": "true" } } : {}),
+            ...(s.skipAwait ? { annotations: { [skipAwaitAnnotation]: "true" } } : {}),
         },
         spec: {
             replicas: s.replicas,
@@ -112,6 +112,15 @@ export function renderDeployment(
                             imagePullPolicy: "IfNotPresent",
                             ports: registryPorts(s),
                             env: registryEnvironment(s),
+                            // Started is listening, asked every second: the kubelet runs the readiness probe as soon
+                            // as it passes, so the pod is Ready about a second after the registry listens, not at the
+                            // next 10 s tick after a first probe that came too early. 60 s to start listening.
+                            startupProbe: {
+                                tcpSocket: { port: "http" },
+                                periodSeconds: 1,
+                                timeoutSeconds: 1,
+                                failureThreshold: 60,
+                            },
                             // GET / answers 200 even with auth on (/v2/ would answer 401), and 503 when the storage
                             // fails (health.storagedriver): the pod then leaves the Service until it recovers.
                             readinessProbe: {
@@ -120,10 +129,9 @@ export function renderDeployment(
                                 timeoutSeconds: 3,
                                 failureThreshold: 3,
                             },
-                            // Alive is listening: a storage outage is not cured by a restart.
+                            // Alive is listening: a storage outage is not cured by a restart. (Asked once started.)
                             livenessProbe: {
                                 tcpSocket: { port: "http" },
-                                initialDelaySeconds: 10,
                                 periodSeconds: 10,
                                 timeoutSeconds: 3,
                                 failureThreshold: 6,

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { commonLabels, objectName } from "../naming";
+import { commonLabels, objectName, skipAwaitAnnotation } from "../naming";
 import { containerPort } from "../registryConfig";
 import { RegistrySettings } from "../settings";
 
@@ -30,7 +30,7 @@ export function renderIngress(
             annotations: {
                 ...ingressNginxAnnotations,
                 ...s.ingress.annotations,
-                ...(s.skipAwait ? { "pulumi.com/skipAwait": "true" } : {}),
+                ...(s.skipAwait ? { [skipAwaitAnnotation]: "true" } : {}),
             },
         },
         spec: {

@@ -1,7 +1,7 @@
 import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { nodeTrustLabels, nodeTrustName, nodeTrustSelectorLabels } from "../naming";
+import { nodeTrustLabels, nodeTrustName, nodeTrustSelectorLabels, skipAwaitAnnotation } from "../naming";
 import { RegistrySettings } from "../settings";
 import { nodeTrustCaKey, nodeTrustMountPath, nodeTrustScriptKey } from "./nodeTrustConfigMap";
 
@@ -65,7 +65,7 @@ export function renderNodeTrustDaemonSet(
             name,
             namespace: s.namespace,
             labels: nodeTrustLabels(s.name, s.labels),
-            ...(s.skipAwait ? { annotations: { "pulumi.com/skipAwait": "true" } } : {}),
+            ...(s.skipAwait ? { annotations: { [skipAwaitAnnotation]: "true" } } : {}),
         },
         spec: {
             selector: { matchLabels: nodeTrustSelectorLabels(s.name) },

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { commonLabels, objectName } from "../naming";
+import { commonLabels, objectName, skipAwaitAnnotation } from "../naming";
 import { RegistrySettings } from "../settings";
 
 /** Name of the claim the pods mount: the user's existing one, or the one rendered here. */
@@ -19,7 +19,7 @@ export function renderPersistentVolumeClaim(
             namespace: s.namespace,
             labels: commonLabels(s.name, s.labels),
             // k3s's local-path class binds on first consumer: waiting for Bound before the Deployment exists would hang.
-            annotations: { "pulumi.com/skipAwait": "true" },
+            annotations: { [skipAwaitAnnotation]: "true" },
         },
         spec: {
             accessModes: [s.storage.accessMode],

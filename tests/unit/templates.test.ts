@@ -69,6 +69,8 @@ describe("rendered Kubernetes objects", () => {
         // Liveness is the port only: a storage outage (/ answers 503) takes the pod out of the Service, not restarts it.
         expect(container.livenessProbe.tcpSocket).toEqual({ port: "http" });
         expect(container.livenessProbe.httpGet).toBeUndefined();
+        // Started is listening too, asked every second, so that Ready follows the start by about a second.
+        expect(container.startupProbe).toMatchObject({ tcpSocket: { port: "http" }, periodSeconds: 1 });
         expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000 });
         expect(container.securityContext).toMatchObject({
             readOnlyRootFilesystem: true,
@@ -171,6 +173,8 @@ describe("rendered Kubernetes objects", () => {
         const { service, deployment } = render();
         expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
         expect(service.spec.ports[0]).toMatchObject({ port: 5000, targetPort: "http" });
+        // Not awaited: the provider's Service await waits 10 s after the last Endpoints change, on every first up.
+        expect(service.metadata.annotations).toEqual({ "pulumi.com/skipAwait": "true" });
     });
 
     test("a PVC is mounted and rolled without an outage; an existing claim is used by name", () => {

@@ -21,13 +21,14 @@ const transports = [
     "docker-daemon:",
 ];
 
-// Just after a password or config change the registry may still be rolling: for a second or two the ingress sends
-// requests to a pod that is stopping, which refuses the new password (and cuts the upload it refuses). A tool that
-// failed so is run again, a few seconds apart, for longer than that; a wrong password is reported once they are spent.
+// The registry may not take a request at once: just after a password or config change it may still be rolling (for a
+// second or two the ingress sends requests to a pod that is stopping, which refuses the new password and cuts the
+// upload it refuses), and on a first run the ingress may not route to the pod that just became Ready (Traefik applies
+// a change up to 2 s later: 404, 502, 503). A tool that failed so is run again, soon and then a few seconds apart,
+// for longer than that; a wrong password or a missing route is reported once the attempts are spent.
 const passingTrouble =
-    /unauthorized|authentication required|\b401\b|invalid username\/password|incorrect username or password|broken pipe|connection reset|unexpected EOF|\b502\b|\b503\b/i;
-const credentialAttempts = 5;
-const credentialRetrySeconds = 2;
+    /unauthorized|authentication required|\b401\b|invalid username\/password|incorrect username or password|broken pipe|connection reset|unexpected EOF|\b404\b|\b502\b|\b503\b/i;
+const retryDelaysSeconds = [0.25, 0.5, 1, 2, 2, 2];
 
 function sleepSeconds(seconds) {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, seconds * 1000);
@@ -51,11 +52,12 @@ function tool(command, args, input) {
         if (result.status === 0) {
             return;
         }
-        if (attempt < credentialAttempts && passingTrouble.test(String(result.stderr))) {
+        if (attempt <= retryDelaysSeconds.length && passingTrouble.test(String(result.stderr))) {
+            const delay = retryDelaysSeconds[attempt - 1];
             process.stderr.write(
-                `${command} was refused or cut off; a pod of the previous version may still be stopping: trying again in ${credentialRetrySeconds} s\n`,
+                `${command} was refused, cut off or not routed; the registry may be starting or rolling: trying again in ${delay} s\n`,
             );
-            sleepSeconds(credentialRetrySeconds);
+            sleepSeconds(delay);
             continue;
         }
         throw new Error(
