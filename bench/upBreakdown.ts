@@ -134,16 +134,25 @@ async function timed(bed: Testbed, dir: string, stack: string, label: string, ar
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** A stack of nothing but an output, in JavaScript: the engine's floor on this machine and CLI. */
-function trivialStack(bed: Testbed): string {
-    const dir = path.join(bed.work, "trivial");
+/**
+ * A stack of nothing but an output, in JavaScript: the engine's floor on this machine and CLI. With `sdk`, the
+ * program also loads @pulumi/pulumi, as every program that registers a resource does: the SDK's own floor.
+ */
+function trivialStack(bed: Testbed, name: string, sdk: boolean): (args: string[]) => number {
+    const dir = path.join(bed.work, name);
     fs.mkdirSync(dir);
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: trivial\nruntime: nodejs\n");
-    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "trivial", main: "index.js" }));
-    fs.writeFileSync(path.join(dir, "index.js"), "exports.answer = 42;\n");
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: ${name}\nruntime: nodejs\n`);
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name, main: "index.js" }));
+    fs.writeFileSync(path.join(dir, "index.js"), `${sdk ? 'require("@pulumi/pulumi");\n' : ""}exports.answer = 42;\n`);
     fs.symlinkSync(path.join(bed.project.dir, "node_modules"), path.join(dir, "node_modules"));
-    run("pulumi", ["stack", "init", "trivial", "--non-interactive"], { cwd: dir, env: bed.project.env });
-    return dir;
+    run("pulumi", ["stack", "init", name, "--non-interactive"], { cwd: dir, env: bed.project.env });
+    const cli = (args: string[]) => {
+        const started = Date.now();
+        run("pulumi", [...args, "--non-interactive", "--stack", name], { cwd: dir, env: bed.project.env });
+        return (Date.now() - started) / 1000;
+    };
+    cli(["up", "--yes", "--skip-preview"]);
+    return cli;
 }
 
 export async function main() {
@@ -155,14 +164,9 @@ export async function main() {
     const traces = path.join(bed.work, "traces");
     fs.mkdirSync(traces);
     try {
-        // The engine's floor: a trivial JavaScript stack, run by the same CLI from its own folder.
-        const trivial = trivialStack(bed);
-        const trivialCli = (args: string[]) => {
-            const started = Date.now();
-            run("pulumi", [...args, "--non-interactive", "--stack", "trivial"], { cwd: trivial, env: bed.project.env });
-            return (Date.now() - started) / 1000;
-        };
-        trivialCli(["up", "--yes", "--skip-preview"]);
+        // The engine's floor: a trivial JavaScript stack, run by the same CLI from its own folder; and the SDK's.
+        const trivialCli = trivialStack(bed, "trivial", false);
+        const sdkCli = trivialStack(bed, "trivial-sdk", true);
 
         const stack = "bench";
         run("pulumi", ["stack", "init", stack, "--secrets-provider", "passphrase", "--non-interactive"], {
@@ -201,6 +205,7 @@ export async function main() {
         const samples: Record<string, number[]> = {
             "trivial JavaScript stack, no-change up": [],
             "trivial JavaScript stack, preview": [],
+            "trivial JavaScript stack loading @pulumi/pulumi, no-change up": [],
             "this program, no-change up": [],
             "this program, preview": [],
         };
@@ -208,6 +213,9 @@ export async function main() {
         for (let i = 0; i < runs; i++) {
             samples["trivial JavaScript stack, no-change up"].push(trivialCli(["up", "--yes", "--skip-preview"]));
             samples["trivial JavaScript stack, preview"].push(trivialCli(["preview"]));
+            samples["trivial JavaScript stack loading @pulumi/pulumi, no-change up"].push(
+                sdkCli(["up", "--yes", "--skip-preview"]),
+            );
             lastTrace = path.join(traces, `up-${i}.json`);
             samples["this program, no-change up"].push(
                 await timed(
@@ -237,7 +245,13 @@ export async function main() {
         }
         const upRatio = medians["this program, no-change up"] / medians["trivial JavaScript stack, no-change up"];
         const previewRatio = medians["this program, preview"] / medians["trivial JavaScript stack, preview"];
-        console.log(`  no-change up / trivial: ${upRatio.toFixed(2)}; preview / trivial: ${previewRatio.toFixed(2)}`);
+        const sdkRatio =
+            medians["this program, no-change up"] /
+            medians["trivial JavaScript stack loading @pulumi/pulumi, no-change up"];
+        console.log(
+            `  no-change up / trivial: ${upRatio.toFixed(2)}; preview / trivial: ${previewRatio.toFixed(2)}; ` +
+                `no-change up / trivial loading the SDK: ${sdkRatio.toFixed(2)}`,
+        );
         console.log("where the last no-change up spent its time (s):");
         for (const [k, v] of Object.entries(breakdown(readSpans(lastTrace)))) {
             console.log(`  ${k}: ${v}`);

@@ -11,6 +11,7 @@ const fs = require("fs");
 
 const path = require("path");
 const { build, sourcesHash, root } = require("./build");
+const { loadPulumiSerializerOnUse } = require("./loadOnUse");
 
 const builds = path.join(root, "bin");
 
@@ -55,3 +56,5 @@ const compiled = compiledProgram();
 require.extensions[".ts"] = (module, filename) => {
     module.exports = require(path.join(compiled, path.relative(root, filename)).replace(/\.ts$/, ".js"));
 };
+
+loadPulumiSerializerOnUse(root);

@@ -31,8 +31,8 @@ function nodeargs(): string[] {
 
 /**
  * Loads the program as run.js does (require of the main), and says what it ran: whether ts-node was loaded, and which
- * of the project's own modules were loaded other than as compiled JavaScript. (@pulumi/pulumi itself loads the
- * TypeScript library, to serialize functions: so does any JavaScript stack.)
+ * of the project's own modules were loaded other than as compiled JavaScript, and whether the TypeScript compiler or
+ * npm's Arborist were (@pulumi/pulumi loads both, for its closure serializer, unless loadOnUse.js defers them).
  */
 function loadProgram(): Promise<{
     status: number | null;
@@ -40,6 +40,7 @@ function loadProgram(): Promise<{
     program: string;
     tsNode: boolean;
     uncompiled: string[];
+    serializerLoaded: boolean;
 }> {
     const script = [
         "const path = require('path');",
@@ -47,7 +48,8 @@ function loadProgram(): Promise<{
         "const modules = Object.keys(require.cache);",
         "const ours = modules.filter(k => !k.includes('node_modules') && !k.includes(path.sep + 'bin' + path.sep + 'program-'));",
         "const tsNode = modules.some(k => k.includes(path.join('node_modules', 'ts-node')));",
-        "process.stdout.write(JSON.stringify({ program: typeof program, tsNode, uncompiled: ours.map(k => path.relative(process.cwd(), k)).sort() }));",
+        "const serializerLoaded = modules.some(k => k.endsWith(path.join('typescript', 'lib', 'typescript.js'))) || modules.filter(k => k.includes(path.join('@npmcli', 'arborist'))).length > 1;",
+        "process.stdout.write(JSON.stringify({ program: typeof program, tsNode, uncompiled: ours.map(k => path.relative(process.cwd(), k)).sort(), serializerLoaded }));",
     ].join("\n");
     return new Promise(resolve => {
         const child = childProcess.spawn(process.execPath, [...nodeargs(), "-e", script], { cwd: project });
@@ -56,7 +58,10 @@ function loadProgram(): Promise<{
         child.stdout.on("data", d => (stdout += d));
         child.stderr.on("data", d => (stderr += d));
         child.on("close", status => {
-            const result = status === 0 ? JSON.parse(stdout) : { program: "", tsNode: false, uncompiled: [] };
+            const result =
+                status === 0
+                    ? JSON.parse(stdout)
+                    : { program: "", tsNode: false, uncompiled: [], serializerLoaded: false };
             resolve({ status, stderr, ...result });
         });
     });
@@ -84,11 +89,17 @@ describe("the program as pulumi up runs it: compiled JavaScript, compiled again 
             stderr: "",
             program: "function",
             tsNode: false,
-            uncompiled: ["index.ts", "components/program/runCompiled.js", "components/program/build.js"].sort(),
+            uncompiled: [
+                "index.ts",
+                "components/program/runCompiled.js",
+                "components/program/build.js",
+                "components/program/loadOnUse.js",
+            ].sort(),
+            serializerLoaded: false,
         });
     }, 120000);
 
-    test("the build brings the checks' providers serialized: the text a run from the sources makes, and constructing the checks serializes nothing", async () => {
+    test("the build brings the checks' providers serialized: the text a run from the sources makes (here through loadOnUse's stand-ins), and constructing the checks serializes nothing", async () => {
         const script = [
             "const path = require('path');",
             "const pulumi = require('@pulumi/pulumi');",
@@ -135,6 +146,46 @@ describe("the program as pulumi up runs it: compiled JavaScript, compiled again 
             "pulumi-nodejs:dynamic/registry:TagsCheck": made.tags,
         });
     }, 120000);
+
+    test("loadOnUse: a module loads when first used, then is the real one; a missing or loaded module is left alone", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-load-on-use-"));
+        try {
+            fs.writeFileSync(
+                path.join(dir, "heavy.js"),
+                "globalThis.heavyLoads = (globalThis.heavyLoads || 0) + 1;\nexports.answer = () => 42;\n",
+            );
+            fs.writeFileSync(
+                path.join(dir, "user.js"),
+                "const heavy = require('./heavy');\nexports.ask = () => heavy.answer();\n",
+            );
+            const script = [
+                `const { loadOnUse } = require(${JSON.stringify(path.join(repo, "components", "program", "loadOnUse.js"))});`,
+                "const path = require('path');",
+                "const heavy = path.join(__dirname, 'heavy.js');",
+                "const deferred = loadOnUse(heavy);",
+                "const user = require('./user');",
+                "const loadsBeforeUse = globalThis.heavyLoads || 0;",
+                "const answer = user.ask();",
+                "const again = loadOnUse(heavy);",
+                "const missing = loadOnUse(path.join(__dirname, 'absent.js'));",
+                "process.stdout.write(JSON.stringify({ deferred, loadsBeforeUse, answer, loads: globalThis.heavyLoads, again, missing, keys: Object.keys(require('./heavy')) }));",
+            ].join("\n");
+            fs.writeFileSync(path.join(dir, "main.js"), script);
+            const result = childProcess.spawnSync(process.execPath, [path.join(dir, "main.js")], { encoding: "utf8" });
+            expect(result.stderr).toBe("");
+            expect(JSON.parse(result.stdout)).toEqual({
+                deferred: true,
+                loadsBeforeUse: 0,
+                answer: 42,
+                loads: 1,
+                again: false,
+                missing: false,
+                keys: ["answer"],
+            });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
 
     test("a changed source compiles again; two runs at once both get a whole build", async () => {
         const file = path.join(project, "components", "naming.ts");
