@@ -21,7 +21,16 @@ export interface VerificationOptions {
     pushedDigests?: pulumi.Input<Record<string, string>>;
 }
 
+/** An instance of Pulumi's Node.js dynamic-provider host (package pulumi-nodejs), which runs the checks. */
+export class DynamicProviderHost extends pulumi.ProviderResource {
+    constructor(name: string, opts?: pulumi.ResourceOptions) {
+        super("pulumi-nodejs", name, {}, opts);
+    }
+}
+
 export interface Verification {
+    /** The checks' instance of the dynamic-provider host. */
+    provider: DynamicProviderHost;
     catalog: CatalogCheck;
     /** One check per repository, in repository order. */
     tags: TagsCheck[];
@@ -72,7 +81,16 @@ export function createVerification(
         tls: target.tls,
         deadlineSeconds: options.deadlineSeconds,
     };
-    const catalog = new CatalogCheck(`${name}-catalog`, { ...common, repositories: [...byRepository.keys()] }, opts);
+    // The checks' own instance of the dynamic-provider host, registered now: the engine starts it (a Node process,
+    // about 0.4 s) while the rest registers, not after the push, at the end of every `up` and preview. Moving a
+    // check from the default instance to this one is no change to it (same package, no config).
+    const provider = new DynamicProviderHost(`${name}-checks`, { parent: opts.parent });
+    const checkOpts = { ...opts, provider };
+    const catalog = new CatalogCheck(
+        `${name}-catalog`,
+        { ...common, repositories: [...byRepository.keys()] },
+        checkOpts,
+    );
     const tags = [...byRepository].map(
         ([repository, repositoryTags]) =>
             new TagsCheck(
@@ -92,7 +110,7 @@ export function createVerification(
                             ),
                         ),
                 },
-                opts,
+                checkOpts,
             ),
     );
     const repositories = [...byRepository.keys()];
@@ -105,5 +123,5 @@ export function createVerification(
         });
         return all;
     });
-    return { catalog, tags, digests };
+    return { provider, catalog, tags, digests };
 }

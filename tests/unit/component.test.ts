@@ -67,12 +67,13 @@ describe("DistributionRegistry under mocks", () => {
             "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding registry-gc",
             "pulumi-nodejs:dynamic/registry:CatalogCheck registry-catalog",
             "pulumi-nodejs:dynamic/registry:TagsCheck registry-tags-nginx",
+            "pulumi:providers:pulumi-nodejs registry-checks",
             "random:index/randomPassword:RandomPassword registry-bcrypt-salt-key",
             "random:index/randomPassword:RandomPassword registry-http-secret",
             "random:index/randomPassword:RandomPassword registry-pull-password",
         ]);
         const children = resources.filter(r => r.name !== "registry");
-        expect(children).toHaveLength(23);
+        expect(children).toHaveLength(24);
         expect(children.filter(r => parents.get(r.name) !== component).map(r => r.name)).toEqual([]);
     });
 
@@ -271,6 +272,7 @@ describe("DistributionRegistry under mocks", () => {
             "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding scaled-gc",
             "pulumi-nodejs:dynamic/registry:CatalogCheck scaled-catalog",
             "pulumi-nodejs:dynamic/registry:TagsCheck scaled-tags-nginx",
+            "pulumi:providers:pulumi-nodejs scaled-checks",
             "random:index/randomPassword:RandomPassword scaled-bcrypt-salt-key",
             "random:index/randomPassword:RandomPassword scaled-http-secret",
             "random:index/randomPassword:RandomPassword scaled-pull-password",

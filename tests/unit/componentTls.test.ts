@@ -53,7 +53,7 @@ describe("tls generated, the default", () => {
         expect(options.get("gen-tls-keys")!.ignoreChanges).toContain("create");
         expect(keys.inputs.triggers).toEqual(["rsa-2048"]);
         // Every resource of the default configuration, the TLS Secret and the keys Command among them.
-        expect(resources).toHaveLength(24);
+        expect(resources).toHaveLength(25);
         for (const r of resources) {
             expect(
                 `${r.name}: ${plainStrings(r.raw).some(s => s.includes("PRIVATE KEY")) ? "plain private key" : "ok"}`,

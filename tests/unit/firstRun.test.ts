@@ -70,6 +70,7 @@ describe("the first run of a new user", () => {
             "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding registry-gc",
             "pulumi-nodejs:dynamic/registry:CatalogCheck registry-catalog",
             "pulumi-nodejs:dynamic/registry:TagsCheck registry-tags-nginx",
+            "pulumi:providers:pulumi-nodejs registry-checks",
             "random:index/randomPassword:RandomPassword registry-bcrypt-salt-key",
             "random:index/randomPassword:RandomPassword registry-http-secret",
             "random:index/randomPassword:RandomPassword registry-pull-password",

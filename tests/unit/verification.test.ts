@@ -10,6 +10,8 @@ interface Registration {
     parent: string;
     dependencies: string[];
     additionalSecretOutputs: string[];
+    /** The provider reference: "<provider URN>::<provider id>". */
+    provider: string;
 }
 
 const registrations: Registration[] = [];
@@ -48,6 +50,7 @@ monitor.registerResource = (req: any, callback: any) => {
         parent: req.getParent(),
         dependencies: req.getDependenciesList(),
         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+        provider: req.getProvider(),
     });
     return registerResource(req, callback);
 };
@@ -144,6 +147,20 @@ describe("createVerification", () => {
         for (const r of registered) {
             expect(r.parent).toBe(parentUrn);
             expect(r.dependencies).toContain(pushUrn);
+        }
+    });
+
+    it("runs the checks on an instance of the dynamic-provider host of their own, registered without waiting for the push", async () => {
+        const registered = await checks();
+        const hosts = registrations.filter(r => r.type === "pulumi:providers:pulumi-nodejs");
+        expect(hosts.map(h => h.name)).toEqual(["reg-checks"]);
+        // It depends on nothing (the checks depend on the push): the engine starts its process while the rest registers.
+        expect(hosts[0].dependencies).toEqual([]);
+        expect(hosts[0].parent).toBe(await valueOf(parent.urn));
+        const reference = `${await valueOf(verification.provider.urn)}::${await valueOf(verification.provider.id)}`;
+        expect(registered).toHaveLength(3);
+        for (const r of registered) {
+            expect(r.provider).toBe(reference);
         }
     });
 
