@@ -4,10 +4,11 @@ import * as os from "os";
 import * as path from "path";
 import * as ts from "typescript";
 import { installConsumerStack } from "../support/consumerStack";
+import { serializedProvidersFile } from "../../components/verification/providerText";
 
 // Reuse from another stack, as a user does it: `npm pack` this project, install the tarball into the
 // minimal TypeScript program of tests/consumer (with its own @pulumi/pulumi), and run that program the way
-// Pulumi's Node.js runtime does, through ts-node, under Pulumi's mocks. Nothing here imports our sources.
+// Pulumi's Node.js runtime does, through ts-node, under Pulumi's mocks. Nothing the consumer runs imports our sources.
 //
 // Offline and quick: the consumer's lock starts as a copy of this project's, so npm resolves every package
 // at the version this project pins and takes it from the npm cache that `npm ci` filled (`--prefer-offline`: the
@@ -132,8 +133,10 @@ describe("the packed package, installed into another TypeScript stack", () => {
             .filter(f => f.endsWith(".ts") && !excluded.includes(f))
             .flatMap(f => [".d.ts", ".js", ".js.map"].map(ext => `bin/${f.replace(/\.ts$/, ext)}`));
         expect(compiled.length).toBeGreaterThan(90);
+        // And the checks' providers, serialized by the build (components/verification/providerText.ts).
+        const serialized = `bin/components/verification/${serializedProvidersFile}`;
         expect([...files].sort()).toEqual(
-            ["README.md", "package.json", ...scripts.map(f => `bin/${f}`), ...compiled].sort(),
+            ["README.md", "package.json", ...scripts.map(f => `bin/${f}`), ...compiled, serialized].sort(),
         );
     });
 
