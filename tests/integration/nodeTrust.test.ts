@@ -3,6 +3,7 @@ import * as path from "path";
 import { nodeTrustScriptFile } from "../../components/pulling";
 import {
     canIsolate,
+    hasExited,
     isolationReason,
     IsolatedRun,
     machineFiles,
@@ -528,19 +529,6 @@ function waitForSync(condition: () => boolean, what: string): void {
         if (Date.now() > deadline) {
             throw new Error(`gave up waiting for ${what}`);
         }
-    }
-}
-
-/**
- * Whether a child process has ended, read from /proc while this process cannot reap it (a synchronous wait): an
- * ended child stays a zombie ("Z") until then.
- */
-function hasExited(pid: number): boolean {
-    try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-    } catch (_) {
-        return true;
     }
 }
 

@@ -165,6 +165,19 @@ export function startIsolatedCommand(
 }
 
 /**
+ * Whether a started command has ended, read from /proc while this process cannot reap it (a test waiting
+ * synchronously for something the command does): an ended child stays a zombie ("Z") until then.
+ */
+export function hasExited(pid: number): boolean {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+    } catch (_) {
+        return true;
+    }
+}
+
+/**
  * A directory for one test's files, where other users can reach what the test lets them: not under /tmp, so a
  * private /tmp mounted in the namespace does not hide it.
  */
