@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { itWhen } from "../support/requirements";
+import { writeDynamicProviderShim } from "./pulumiProject";
 import { run, toolsBin } from "./realNode";
 
 /*
@@ -47,12 +48,7 @@ describe("moving the checks to their own dynamic-provider host", () => {
                 fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"));
                 const bin = path.join(dir, "bin");
                 fs.mkdirSync(bin);
-                // The CLI's release archive ships this shim for dynamic providers; a CLI built from source has none.
-                fs.writeFileSync(
-                    path.join(bin, "pulumi-resource-pulumi-nodejs"),
-                    '#!/bin/sh\nexec node ./node_modules/@pulumi/pulumi/cmd/dynamic-provider "$@"\n',
-                    { mode: 0o755 },
-                );
+                writeDynamicProviderShim(bin);
                 const env = (ownHost: boolean): NodeJS.ProcessEnv => ({
                     PATH: `${bin}:${toolsBin}:${process.env.PATH}`,
                     HOME: dir,

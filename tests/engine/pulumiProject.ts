@@ -33,6 +33,18 @@ export interface ProjectOptions {
     verbose?: boolean;
 }
 
+/**
+ * Writes into `dir` the shim the CLI's release archive ships for dynamic providers (a CLI built from source has
+ * none): the engine runs it from the program's folder.
+ */
+export function writeDynamicProviderShim(dir: string): void {
+    fs.writeFileSync(
+        path.join(dir, "pulumi-resource-pulumi-nodejs"),
+        '#!/bin/sh\nexec node ./node_modules/@pulumi/pulumi/cmd/dynamic-provider "$@"\n',
+        { mode: 0o755 },
+    );
+}
+
 export function makePulumiProject(o: ProjectOptions): PulumiProject {
     const dir = path.join(o.work, "project");
     fs.mkdirSync(dir);
@@ -41,14 +53,9 @@ export function makePulumiProject(o: ProjectOptions): PulumiProject {
     }
     fs.cpSync(path.join(repo, "components"), path.join(dir, "components"), { recursive: true });
     fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"));
-    // The CLI's release archive ships this shim for dynamic providers; a CLI built from source has none.
     const shims = path.join(o.work, "bin");
     fs.mkdirSync(shims);
-    fs.writeFileSync(
-        path.join(shims, "pulumi-resource-pulumi-nodejs"),
-        '#!/bin/sh\nexec node ./node_modules/@pulumi/pulumi/cmd/dynamic-provider "$@"\n',
-        { mode: 0o755 },
-    );
+    writeDynamicProviderShim(shims);
     // Debian's docker CLI, the one packaged with the engine the test runs.
     fs.symlinkSync("/usr/bin/docker", path.join(shims, "docker"));
     const logs = path.join(o.work, "logs");
