@@ -1,9 +1,8 @@
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { itWhen } from "../support/requirements";
-import { writeDynamicProviderShim } from "./pulumiProject";
-import { run, toolsBin } from "./realNode";
+import { makeScratchProject } from "./pulumiProject";
+import { toolsBin } from "./realNode";
 
 /*
  * The checks moved from the engine's default instance of the dynamic-provider host to one of their own
@@ -13,7 +12,6 @@ import { run, toolsBin } from "./realNode";
  * whose delete leaves a mark, in a stack of its own (no cluster).
  */
 
-const repo = path.join(__dirname, "..", "..");
 const missing = ["pulumi", "pulumi-language-nodejs"].filter(t => !fs.existsSync(path.join(toolsBin, t)));
 
 const program = `
@@ -22,7 +20,7 @@ const pulumi = require("@pulumi/pulumi");
 class DynamicProviderHost extends pulumi.ProviderResource {
     constructor(name, opts) { super("pulumi-nodejs", name, {}, opts); }
 }
-const marks = ${JSON.stringify("MARKS")};
+const marks = process.env.MARKS;
 const provider = {
     async create(inputs) { return { id: "check", outs: inputs }; },
     async diff(_id, olds, news) { return { changes: olds.tags.join() !== news.tags.join() }; },
@@ -36,33 +34,11 @@ describe("moving the checks to their own dynamic-provider host", () => {
     itWhen(missing.length === 0, `tools not built (run tests/engine/build-tools.sh): ${missing.join(", ")}`)(
         "is no change to a check made on the default one: not replaced, not deleted; and back again",
         () => {
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dr-checks-host-"));
+            const project = makeScratchProject("checks-host", program);
             try {
-                const marks = path.join(dir, "deletes");
-                fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: checks-host\nruntime: nodejs\n");
-                fs.writeFileSync(
-                    path.join(dir, "package.json"),
-                    JSON.stringify({ name: "checks-host", main: "index.js" }),
-                );
-                fs.writeFileSync(path.join(dir, "index.js"), program.replace('"MARKS"', JSON.stringify(marks)));
-                fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"));
-                const bin = path.join(dir, "bin");
-                fs.mkdirSync(bin);
-                writeDynamicProviderShim(bin);
-                const env = (ownHost: boolean): NodeJS.ProcessEnv => ({
-                    PATH: `${bin}:${toolsBin}:${process.env.PATH}`,
-                    HOME: dir,
-                    PULUMI_HOME: path.join(dir, "pulumi-home"),
-                    PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
-                    PULUMI_CONFIG_PASSPHRASE: "checks host",
-                    PULUMI_SKIP_UPDATE_CHECK: "true",
-                    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-                    OWN_HOST: ownHost ? "1" : "0",
-                });
-                fs.mkdirSync(path.join(dir, "state"));
+                const marks = path.join(project.dir, "deletes");
                 const pulumi = (ownHost: boolean, ...args: string[]) =>
-                    run("pulumi", [...args, "--non-interactive", "--stack", "dev"], { cwd: dir, env: env(ownHost) });
-                run("pulumi", ["stack", "init", "dev", "--non-interactive"], { cwd: dir, env: env(false) });
+                    project.pulumi(args, { OWN_HOST: ownHost ? "1" : "0", MARKS: marks });
                 pulumi(false, "up", "--yes", "--skip-preview");
 
                 // What a `pulumi up` of the new version does to a stack of the old: the host is created, the check kept.
@@ -79,7 +55,7 @@ describe("moving the checks to their own dynamic-provider host", () => {
                 pulumi(false, "up", "--yes", "--skip-preview");
                 expect(fs.existsSync(marks) ? fs.readFileSync(marks, "utf8") : "").toBe("");
             } finally {
-                fs.rmSync(dir, { recursive: true, force: true });
+                project.remove();
             }
         },
         300000,

@@ -35,14 +35,55 @@ export interface ProjectOptions {
 
 /**
  * Writes into `dir` the shim the CLI's release archive ships for dynamic providers (a CLI built from source has
- * none): the engine runs it from the program's folder.
+ * none), doing what it does: resolve @pulumi/pulumi's dynamic-provider host from the folder the engine runs it in
+ * (the program's), then run it with the engine's arguments.
  */
 export function writeDynamicProviderShim(dir: string): void {
     fs.writeFileSync(
         path.join(dir, "pulumi-resource-pulumi-nodejs"),
-        '#!/bin/sh\nexec node ./node_modules/@pulumi/pulumi/cmd/dynamic-provider "$@"\n',
+        "#!/bin/sh\n" +
+            "host=$(node -e \"console.log(require.resolve('@pulumi/pulumi/cmd/dynamic-provider'))\") || exit 1\n" +
+            'exec node "$host" "$@"\n',
         { mode: 0o755 },
     );
+}
+
+/** A project of one JavaScript file, in a folder of its own with a stack on a local backend: no cluster. */
+export interface ScratchProject {
+    dir: string;
+    /** Runs the real CLI there on the stack `dev`, with `env` added; returns its stdout, throws on failure. */
+    pulumi(args: string[], env?: Record<string, string>): string;
+    remove(): void;
+}
+
+/** `pulumiYaml` is appended to the project's Pulumi.yaml (name and runtime). */
+export function makeScratchProject(name: string, program: string, pulumiYaml = ""): ScratchProject {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `dr-${name}-`));
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: ${name}\nruntime: nodejs\n${pulumiYaml}`);
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name, main: "index.js" }));
+    fs.writeFileSync(path.join(dir, "index.js"), program);
+    fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"));
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(bin);
+    writeDynamicProviderShim(bin);
+    fs.mkdirSync(path.join(dir, "state"));
+    const env = (more: Record<string, string>): NodeJS.ProcessEnv => ({
+        PATH: `${bin}:${toolsBin}:${process.env.PATH}`,
+        HOME: dir,
+        PULUMI_HOME: path.join(dir, "pulumi-home"),
+        PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
+        PULUMI_CONFIG_PASSPHRASE: name,
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        ...more,
+    });
+    run("pulumi", ["stack", "init", "dev", "--non-interactive"], { cwd: dir, env: env({}) });
+    return {
+        dir,
+        pulumi: (args, more = {}) =>
+            run("pulumi", [...args, "--non-interactive", "--stack", "dev"], { cwd: dir, env: env(more) }),
+        remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+    };
 }
 
 export function makePulumiProject(o: ProjectOptions): PulumiProject {
