@@ -1,6 +1,6 @@
 "use strict";
 // The build: `tsc -p tsconfig.build.json` (type-checked) compiles index.ts and components/ into an output folder,
-// then each scripts folder is copied beside its compiled modules, and the checks' dynamic providers are serialized
+// then each scripts folder and the dynamic-provider host are copied beside the compiled modules, and the checks' dynamic providers are serialized
 // once (components/verification/providerText.ts says why). `npm run build` builds the package into bin/;
 // runCompiled.js builds the program the same way before a `pulumi up` whose sources changed. Plain JavaScript: it runs
 // before anything is compiled.
@@ -33,6 +33,18 @@ function sourcesHash() {
     return hash.digest("hex");
 }
 
+/**
+ * The plain JavaScript and shell the build copies beside the compiled modules, as paths under components/: each scripts
+ * folder (what the resources run), and the dynamic-provider host with the module it preloads (which a consumer's
+ * Pulumi.yaml may name: docs/reuse.md).
+ */
+function shippedAsTheyAre() {
+    const scripts = fs
+        .readdirSync(path.join(root, "components"), { recursive: true })
+        .filter(dir => path.basename(dir) === "scripts");
+    return [...scripts, path.join("program", "dynamicProviderHost"), path.join("program", "loadOnUse.js")];
+}
+
 /** Compiles into `outDir`, copies the scripts, serializes the providers; false when a step failed (it said why on stderr). */
 function build(outDir) {
     fs.rmSync(path.join(outDir, "components"), { recursive: true, force: true });
@@ -45,10 +57,8 @@ function build(outDir) {
     if (compiled.status !== 0) {
         return false;
     }
-    for (const dir of fs.readdirSync(path.join(root, "components"), { recursive: true })) {
-        if (path.basename(dir) === "scripts") {
-            fs.cpSync(path.join(root, "components", dir), path.join(outDir, "components", dir), { recursive: true });
-        }
+    for (const copied of shippedAsTheyAre()) {
+        fs.cpSync(path.join(root, "components", copied), path.join(outDir, "components", copied), { recursive: true });
     }
     const serialized = childProcess.spawnSync(
         process.execPath,
@@ -58,7 +68,7 @@ function build(outDir) {
     return serialized.status === 0;
 }
 
-module.exports = { build, sourcesHash, root };
+module.exports = { build, shippedAsTheyAre, sourcesHash, root };
 
 if (require.main === module && !build(path.join(root, "bin"))) {
     process.exitCode = 1;

@@ -17,12 +17,14 @@ import { serializedProvidersFile } from "../../components/verification/providerT
 // (the build). tests/engine/reuse.test.ts runs the same program on the real engine.
 
 const repo = path.join(__dirname, "..", "..");
+const shippedHost = "components/program/dynamicProviderHost/pulumi-resource-pulumi-nodejs";
 const timings: Record<string, number> = {};
 let work: string;
 let consumer: string;
 let tarball: string;
 let tarballBytes: number;
 let files: string[];
+let fileModes: Record<string, number>;
 let result: any;
 
 function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): string {
@@ -79,6 +81,7 @@ beforeAll(() => {
     tarball = path.join(work, packed[0].filename);
     tarballBytes = fs.statSync(tarball).size;
     files = packed[0].files.map((f: { path: string }) => f.path);
+    fileModes = Object.fromEntries(packed[0].files.map((f: { path: string; mode: number }) => [f.path, f.mode]));
 
     consumer = path.join(work, "consumer");
     timed("npm install of the tarball", () => installConsumerStack(consumer, tarball));
@@ -133,11 +136,43 @@ describe("the packed package, installed into another TypeScript stack", () => {
             .filter(f => f.endsWith(".ts") && !excluded.includes(f))
             .flatMap(f => [".d.ts", ".js", ".js.map"].map(ext => `bin/${f.replace(/\.ts$/, ext)}`));
         expect(compiled.length).toBeGreaterThan(90);
-        // And the checks' providers, serialized by the build (components/verification/providerText.ts).
+        // And the checks' providers, serialized by the build (components/verification/providerText.ts), and the
+        // dynamic-provider host with the module it preloads.
         const serialized = `bin/components/verification/${serializedProvidersFile}`;
         expect([...files].sort()).toEqual(
-            ["README.md", "package.json", ...scripts.map(f => `bin/${f}`), ...compiled, serialized].sort(),
+            [
+                "README.md",
+                "package.json",
+                ...scripts.map(f => `bin/${f}`),
+                ...compiled,
+                serialized,
+                `bin/${shippedHost}`,
+                "bin/components/program/loadOnUse.js",
+            ].sort(),
         );
+    });
+
+    test("the shipped dynamic-provider host runs from the consumer's folder: executable, it serves on a port", async () => {
+        // What a consumer's Pulumi.yaml `plugins` block names (docs/reuse.md); the engine runs it in the program's folder.
+        expect(fileModes[`bin/${shippedHost}`] & 0o111).toBe(0o111);
+        const host = childProcess.spawn(
+            path.join(consumer, "node_modules", "distribution-registry", "bin", shippedHost),
+            ["127.0.0.1:1"],
+            { cwd: consumer, stdio: ["ignore", "pipe", "pipe"] },
+        );
+        try {
+            const firstLine = await new Promise<string>((resolve, reject) => {
+                let out = "";
+                host.stdout.on("data", d => {
+                    out += d;
+                    if (out.includes("\n")) resolve(out.split("\n")[0]);
+                });
+                host.on("exit", code => reject(new Error(`the host exited ${code} before it served`)));
+            });
+            expect(firstLine).toMatch(/^[1-9][0-9]*$/);
+        } finally {
+            host.kill();
+        }
     });
 
     test("@pulumi/pulumi is a peer dependency: the consumer's tree holds one copy, which the package uses", () => {
