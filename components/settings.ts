@@ -126,6 +126,14 @@ export type PlainSettingsArgs = pulumi.Unwrap<
     >
 >;
 
+/** Storage every replica can write at once: a bucket, or a ReadWriteMany claim. What several replicas need. */
+export function isSharedStorage(storage: { type: StorageType; accessMode: StorageAccessMode }): boolean {
+    return (
+        storage.type === StorageType.S3 ||
+        (storage.type === StorageType.PersistentVolumeClaim && storage.accessMode === StorageAccessMode.ReadWriteMany)
+    );
+}
+
 /**
  * Applies defaults and checks every value; throws InputError naming the first bad input. The plan is the component's;
  * a caller with only these arguments (a test rendering a config) gets the plan they make.
@@ -176,9 +184,7 @@ export function settingsFromArgs(
             ? majorVersionOfImage(image)
             : validateMajorVersion(args.imageMajorVersion);
     // An existing claim's access mode is not known here: trust the user's accessMode for it.
-    const storageShared =
-        plan.storage.type === StorageType.S3 ||
-        (plan.storage.type === StorageType.PersistentVolumeClaim && accessMode === StorageAccessMode.ReadWriteMany);
+    const storageShared = isSharedStorage({ type: plan.storage.type, accessMode });
     return {
         name,
         hostname: validateHostname(args.hostname ?? defaults.hostname),

@@ -12,12 +12,12 @@ import { renderIngress } from "./templates/ingress";
 import { renderNamespace } from "./templates/namespace";
 import { renderPersistentVolumeClaim } from "./templates/persistentVolumeClaim";
 import { renderPodDisruptionBudget } from "./templates/podDisruptionBudget";
-import { renderServiceMonitor } from "./templates/serviceMonitor";
+import { renderServiceMonitor, serviceMonitorKind } from "./templates/serviceMonitor";
 import { podChecksum } from "./templates/registryPod";
 import { renderSecret } from "./templates/secret";
 import { renderService } from "./templates/service";
 import { renderTlsSecret } from "./templates/tlsSecret";
-import { renderTraefikHelmChartConfig } from "./templates/traefikHelmChartConfig";
+import { helmChartConfigKind, renderTraefikHelmChartConfig } from "./templates/traefikHelmChartConfig";
 import { IssuedCertificates } from "./tls/certificates";
 
 /** The Kubernetes side of the registry, and what other parts wait for. */
@@ -162,18 +162,11 @@ export function createWorkload(
               inNamespace,
           )
         : undefined;
-    const monitorObject = settings.apply(renderServiceMonitor);
     const serviceMonitor = shape.plan.serviceMonitor
-        ? new k8s.apiextensions.CustomResource(
-              `${name}-service-monitor`,
-              {
-                  apiVersion: "monitoring.coreos.com/v1",
-                  kind: "ServiceMonitor",
-                  metadata: monitorObject.metadata,
-                  spec: monitorObject.spec,
-              },
-              { ...inNamespace, dependsOn: [...(namespace ? [namespace] : []), service] },
-          )
+        ? customResource(`${name}-service-monitor`, serviceMonitorKind, settings.apply(renderServiceMonitor), {
+              ...inNamespace,
+              dependsOn: [...(namespace ? [namespace] : []), service],
+          })
         : undefined;
 
     // The key is in stringData, which stays secret; the name and type are not.
@@ -203,16 +196,11 @@ export function createWorkload(
         { ...opts, dependsOn: [...(namespace ? [namespace] : []), service, ...(tlsSecret ? [tlsSecret] : [])] },
     );
 
-    const traefikObject = settings.apply(renderTraefikHelmChartConfig);
     const traefikConfig = shape.plan.traefikConfig
-        ? new k8s.apiextensions.CustomResource(
+        ? customResource(
               `${name}-traefik-config`,
-              {
-                  apiVersion: "helm.cattle.io/v1",
-                  kind: "HelmChartConfig",
-                  metadata: traefikObject.metadata,
-                  spec: traefikObject.spec,
-              },
+              helmChartConfigKind,
+              settings.apply(renderTraefikHelmChartConfig),
               opts,
           )
         : undefined;
@@ -255,4 +243,17 @@ export function createWorkload(
         podDisruptionBudget,
         serviceMonitor,
     };
+}
+
+/**
+ * A custom resource from its rendered object. Its kind is given as plain strings: the provider makes the resource's
+ * type from them when it registers, before the object (which waits for the settings) is known.
+ */
+function customResource(
+    name: string,
+    kind: { apiVersion: string; kind: string },
+    object: pulumi.Output<{ metadata: object; spec: object }>,
+    opts: pulumi.CustomResourceOptions,
+): k8s.apiextensions.CustomResource {
+    return new k8s.apiextensions.CustomResource(name, { ...kind, metadata: object.metadata, spec: object.spec }, opts);
 }

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StorageAccessMode, StorageType } from "../args";
 import { commonLabels, objectName, selectorLabels, skipAwaitAnnotation } from "../naming";
-import { RegistrySettings } from "../settings";
+import { isSharedStorage, RegistrySettings } from "../settings";
 import {
     checksumAnnotations,
     containerSecurityContext,
@@ -52,11 +52,7 @@ export function sameNodeAffinity(s: RegistrySettings): pulumi.Unwrap<k8s.types.i
  * preference (ScheduleAnyway), not a rule: a one-node cluster still runs them all, and a rollout's extra pod still lands.
  */
 export function spreadOf(s: RegistrySettings): pulumi.Unwrap<k8s.types.input.core.v1.TopologySpreadConstraint>[] {
-    const shared =
-        s.storage.type === StorageType.S3 ||
-        (s.storage.type === StorageType.PersistentVolumeClaim &&
-            s.storage.accessMode === StorageAccessMode.ReadWriteMany);
-    if (!shared || s.replicas < 2) {
+    if (!isSharedStorage(s.storage) || s.replicas < 2) {
         return [];
     }
     return [

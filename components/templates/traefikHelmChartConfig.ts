@@ -1,6 +1,9 @@
 import { commonLabels } from "../naming";
 import { RegistrySettings } from "../settings";
 
+/** k3s's kind (a custom resource: the component registers it under this type). */
+export const helmChartConfigKind = { apiVersion: "helm.cattle.io/v1", kind: "HelmChartConfig" } as const;
+
 /**
  * k3s installs Traefik from its HelmChart "traefik" in kube-system, and merges a HelmChartConfig of the same name
  * into the chart's values. Since v2.11.2 Traefik ends a request whose body is still being read after 60 s
@@ -10,8 +13,7 @@ import { RegistrySettings } from "../settings";
 export function renderTraefikHelmChartConfig(s: RegistrySettings) {
     const seconds = s.ingress.traefikReadTimeoutSeconds;
     return {
-        apiVersion: "helm.cattle.io/v1",
-        kind: "HelmChartConfig",
+        ...helmChartConfigKind,
         metadata: { name: "traefik", namespace: "kube-system", labels: commonLabels(s.name, s.labels) },
         spec: {
             valuesContent: [
