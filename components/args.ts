@@ -87,8 +87,6 @@ export interface StorageArgs {
     s3?: S3StorageArgs;
 }
 
-// --- S3 storage, replicas, cache and metrics (issue 17) ---
-
 /** A bucket of an S3-compatible object store (AWS S3, SeaweedFS, Ceph RGW, MinIO...) the registry keeps its data in. */
 export interface S3StorageArgs {
     /** The bucket; it must exist (the registry does not make it). Required for storage type "s3". Default: none. */
@@ -152,8 +150,6 @@ export interface MetricsArgs {
     /** A monitoring.coreos.com/v1 ServiceMonitor for the Prometheus Operator (its CRDs must be installed); needs enabled. Default: false. */
     serviceMonitor?: boolean;
 }
-
-// --- end of S3 storage, replicas, cache and metrics ---
 
 /** How the registry is exposed outside the cluster. */
 export interface IngressArgs {

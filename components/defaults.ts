@@ -18,7 +18,6 @@ export const defaults = {
         type: StorageType.PersistentVolumeClaim as StorageType,
         size: "10Gi",
         accessMode: StorageAccessMode.ReadWriteOnce as StorageAccessMode,
-        // --- S3 storage (issue 17) ---
         s3: {
             region: "us-east-1",
             // Most S3-compatible servers serve buckets by path only; AWS serves both.
@@ -29,7 +28,6 @@ export const defaults = {
             credentialsSecret: { accessKeyKey: "accessKey", secretKeyKey: "secretKey" },
         },
     },
-    // --- Redis cache and metrics (issue 17) ---
     redis: { passwordSecret: { key: "password" }, db: 0 },
     metrics: { enabled: false, port: 5001, serviceMonitor: false },
     tls: {

@@ -39,7 +39,6 @@ export interface RegistryPlan {
     nodeTrust: boolean;
     /** The KEP-1755 ConfigMap kube-public/local-registry-hosting is written. */
     localRegistryHosting: boolean;
-    // --- S3 storage, replicas, cache and metrics (issue 17) ---
     /** Which secret inputs are given (their values, perhaps Outputs, go into the registry's Secret only). */
     secretInputs: { s3AccessKey: boolean; s3SecretKey: boolean; redisPassword: boolean };
     /** A PodDisruptionBudget keeps one pod of several serving: replicas above 1, or not known before `up`. */

@@ -17,6 +17,8 @@ export const redisPasswordKey = "redis-password";
 /** base64 "user:password" of the pull account: how the garbage-collection job asks each replica whether it is read-only. */
 export const probeAuthKey = "pull-auth";
 export const dataDirectory = "/var/lib/registry";
+/** Where the debug server serves Prometheus metrics. */
+export const metricsPath = "/metrics";
 export const containerPort = 5000;
 /** How long a stopping registry finishes the requests in flight (it stops at once without http.draintimeout). */
 export const drainSeconds = 50;
@@ -50,8 +52,6 @@ export function renderRegistryConfig(s: RegistrySettings): string {
     };
     return JSON.stringify(config, null, 2) + "\n";
 }
-
-// --- S3 storage, Redis and metrics (issue 17) ---
 
 /**
  * The registry reads a value from the environment (REGISTRY_STORAGE_S3_SECRETKEY, REGISTRY_REDIS_PASSWORD) as YAML:
@@ -131,5 +131,3 @@ function debugServer(s: RegistrySettings): object {
     }
     return { debug: { addr: `:${s.metrics.port}`, prometheus: { enabled: true, path: metricsPath } } };
 }
-
-export const metricsPath = "/metrics";

@@ -243,8 +243,6 @@ export function settingsFromArgs(
     };
 }
 
-// --- S3 storage, Redis and metrics (issue 17) ---
-
 type PlainS3Args = NonNullable<NonNullable<PlainSettingsArgs["storage"]>["s3"]>;
 
 /** The bucket and its keys: given as inputs (into the registry's Secret), in the user's Secret, or neither (IAM). */

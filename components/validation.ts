@@ -381,8 +381,6 @@ export function validateHelpUrl(value: unknown, input: string): string {
     return value as string;
 }
 
-// --- S3 storage, Redis and metrics (issue 17) ---
-
 /** A bucket's name alone: what S3-compatible servers accept, never a URL or a path. */
 export function validateBucket(value: unknown, input: string): string {
     if (typeof value !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$/.test(value)) {

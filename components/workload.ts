@@ -153,7 +153,6 @@ export function createWorkload(
         inNamespace,
     );
 
-    // --- replicas and metrics (issue 17) ---
     const budgetObject = settings.apply(renderPodDisruptionBudget);
     const podDisruptionBudget = shape.plan.podDisruptionBudget
         ? new k8s.policy.v1.PodDisruptionBudget(

@@ -322,7 +322,6 @@ export const optionSections: OptionSection[] = [
             },
         ],
     },
-    // --- S3 storage, replicas, cache and metrics (issue 17) ---
     {
         title: "S3 storage, replicas, cache and metrics",
         options: [
@@ -471,7 +470,6 @@ export const optionSections: OptionSection[] = [
             },
         ],
     },
-    // --- end of S3 storage, replicas, cache and metrics ---
     {
         title: "the cluster pulling from it",
         options: [
