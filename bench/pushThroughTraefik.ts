@@ -66,10 +66,7 @@ export async function main(): Promise<PushFigures> {
             [`/apis/networking.k8s.io/v1/namespaces/${s.namespace}/ingresses`, renderIngress(s)],
         ];
         for (const [collection, object] of objects) {
-            const created = await cluster.api.request("POST", collection, object);
-            if (created.status !== 201) {
-                throw new Error(`POST ${collection}: ${created.status} ${JSON.stringify(created.body)}`);
-            }
+            await cluster.api.create(collection, object);
         }
         const pod = await waitFor("the registry pod to be Ready", 180, () =>
             readyPod(cluster.api, s.namespace, `app.kubernetes.io/instance=${s.name}`),

@@ -34,13 +34,6 @@ const admin = { username: "bench", password: "bench-password" };
 const pull = { username: "bench-pull", password: "bench-pull-password" };
 const MB = 1024 * 1024;
 
-async function create(api: KubernetesApi, collection: string, object: any): Promise<void> {
-    const created = await api.request("POST", collection, object);
-    if (created.status !== 201) {
-        throw new Error(`POST ${collection}: ${created.status} ${JSON.stringify(created.body)}`);
-    }
-}
-
 /** The registry's objects in their own namespace, served by Traefik for `<namespace>.test`. */
 async function deploy(api: KubernetesApi, s: RegistrySettings, deployment: any, config: string): Promise<void> {
     const htpasswd = renderHtpasswd([admin, pull], "bench-salt-key", s.bcryptCost);
@@ -59,7 +52,7 @@ async function deploy(api: KubernetesApi, s: RegistrySettings, deployment: any, 
         [`/api/v1/namespaces/${ns}/services`, renderService(s)],
         [`/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses`, renderIngress(s)],
     ] as [string, unknown][]) {
-        await create(api, collection, object);
+        await api.create(collection, object);
     }
     await waitFor(`the ${ns} registry to be Ready`, 180, () =>
         readyPod(api, ns, `app.kubernetes.io/instance=${s.name}`),
@@ -209,11 +202,11 @@ export async function main() {
                 renderGarbageCollectionRoleBinding(now),
             ],
         ] as [string, unknown][]) {
-            await create(api, collection, object);
+            await api.create(collection, object);
         }
         const cronJob = renderGarbageCollectionCronJob(now) as any;
         const started = Date.now();
-        await create(api, `/apis/batch/v1/namespaces/${ns}/jobs`, {
+        await api.create(`/apis/batch/v1/namespaces/${ns}/jobs`, {
             apiVersion: "batch/v1",
             kind: "Job",
             metadata: { name: "gc-bench", namespace: ns },

@@ -28,8 +28,17 @@ import { renderSecret } from "../components/templates/secret";
 import { renderService } from "../components/templates/service";
 import { KubernetesApi } from "../tests/engine/kubernetesApi";
 import { makeRandomLayerImage } from "../tests/engine/randomLayerImage";
-import { imageReference, run, startRealNodeCluster, waitFor, whyNotRunnable } from "../tests/engine/realNode";
+import {
+    imageReference,
+    isReady,
+    podsOf,
+    run,
+    startRealNodeCluster,
+    waitFor,
+    whyNotRunnable,
+} from "../tests/engine/realNode";
 import { startStorageServers } from "../tests/engine/storageServers";
+import { manifestTypes } from "../tests/support/registryImages";
 
 const ingressAddress = "127.0.0.2";
 const user = { username: "bench", password: "bench-password" };
@@ -38,9 +47,6 @@ const pushRounds = Number(process.env.BENCH_PUSH_ROUNDS ?? 3);
 const pullSeconds = Number(process.env.BENCH_PULL_SECONDS ?? 10);
 const pullClients = Number(process.env.BENCH_PULL_CLIENTS ?? 8);
 const pullRounds = Number(process.env.BENCH_PULL_ROUNDS ?? 3);
-const manifestTypes =
-    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
 
@@ -74,10 +80,7 @@ async function deploy(
         [`/apis/networking.k8s.io/v1/namespaces/${s.namespace}/ingresses`, renderIngress(s)],
     ];
     for (const [collection, object] of objects) {
-        const created = await api.request("POST", collection, object);
-        if (created.status !== 201) {
-            throw new Error(`POST ${collection}: ${created.status} ${JSON.stringify(created.body)}`);
-        }
+        await api.create(collection, object);
     }
     await readyPods(api, s, s.replicas);
     return s;
@@ -86,17 +89,8 @@ async function deploy(
 /** Waits until exactly `count` registry pods run, all Ready (none terminating), and returns them. */
 function readyPods(api: KubernetesApi, s: RegistrySettings, count: number): Promise<any[]> {
     return waitFor(`${count} Ready registry pods in ${s.namespace}`, 240, async () => {
-        const pods = (
-            await api.request(
-                "GET",
-                `/api/v1/namespaces/${s.namespace}/pods?labelSelector=app.kubernetes.io%2Finstance%3D${s.name}`,
-            )
-        ).body.items as any[];
-        const ready = pods.filter(
-            p =>
-                !p.metadata.deletionTimestamp &&
-                (p.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"),
-        );
+        const pods = await podsOf(api, s.namespace, `app.kubernetes.io/instance=${s.name}`);
+        const ready = pods.filter(isReady);
         return pods.length === count && ready.length === count ? ready : undefined;
     });
 }

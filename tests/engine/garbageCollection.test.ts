@@ -11,7 +11,7 @@ import {
     randomLayer,
     uploadStatus,
 } from "../support/registryImages";
-import { collectGarbageNow, endedJobPod, reportOf } from "./garbageCollectionJob";
+import { collectGarbageNow, endedJobPod, GarbageCollectionRun, reportOf } from "./garbageCollectionJob";
 import { makeRandomLayerImage } from "./randomLayerImage";
 import { imageReference, imagesDir, readyPod, run, waitFor, whyNotRunnable } from "./realNode";
 import {
@@ -181,9 +181,9 @@ describe.each(scenarios)("day two on a real node with $image", ({ image: imageNa
                     await new Promise(r => setTimeout(r, 200));
                 }
             })();
-            let run: Awaited<ReturnType<typeof collectGarbageNow>>;
+            let gc: GarbageCollectionRun;
             try {
-                run = await collectGarbageNow(bed, "examples", "gc-now");
+                gc = await collectGarbageNow(bed, "examples", "gc-now");
             } finally {
                 // Whatever happened, the clients stop: a loop left running would keep jest (and the node's lock) forever.
                 pushing = false;
@@ -192,7 +192,7 @@ describe.each(scenarios)("day two on a real node with $image", ({ image: imageNa
             }
             const { requests, failures } = await pulls.stop();
 
-            const { pod, report } = run;
+            const { pod, report } = gc;
             expect({ exitCode: report.exitCode, gc: report.garbageCollectStatus }).toEqual({ exitCode: 0, gc: "0" });
             expect(pod.status.phase).toBe("Succeeded");
             figures[`${version}: GC run on demand, garbage-collect (s)`] = report.garbageCollectSeconds;

@@ -18,7 +18,7 @@ export interface GarbageCollectionReport {
     readOnlySeconds: number;
 }
 
-export function kubectl(bed: Testbed, namespace: string, args: string[]): string {
+function kubectl(bed: Testbed, namespace: string, args: string[]): string {
     return run(path.join(toolsBin, "kubectl"), ["--kubeconfig", bed.cluster.kubeconfig, "-n", namespace, ...args]);
 }
 
@@ -58,6 +58,9 @@ export function reportOf(pod: any): GarbageCollectionReport {
 }
 
 /** Runs a Job made from the registry's garbage-collection CronJob now, and returns its pod once it has ended. */
+/** A run of the job: its ended pod, and the report it left. */
+export type GarbageCollectionRun = Awaited<ReturnType<typeof collectGarbageNow>>;
+
 export async function collectGarbageNow(bed: Testbed, namespace: string, job: string, cronJob = "registry-gc") {
     kubectl(bed, namespace, ["create", "job", `--from=cronjob/${cronJob}`, job]);
     const pod = await endedJobPod(bed, namespace, job);

@@ -4,6 +4,8 @@ import * as https from "https";
 /** A minimal client of the local API server, authenticated with the admin client certificate of its kubeconfig. */
 export interface KubernetesApi {
     request(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any }>;
+    /** POSTs `object` to `collection`; throws with the server's answer unless it was created (201). */
+    create(collection: string, object: unknown): Promise<void>;
 }
 
 export function kubernetesApi(kubeconfigFile: string): KubernetesApi {
@@ -23,7 +25,13 @@ export function kubernetesApi(kubeconfigFile: string): KubernetesApi {
         key: decode("client-key-data"),
         keepAlive: true,
     });
-    return {
+    const api: KubernetesApi = {
+        async create(collection, object) {
+            const created = await api.request("POST", collection, object);
+            if (created.status !== 201) {
+                throw new Error(`POST ${collection}: ${created.status} ${JSON.stringify(created.body)}`);
+            }
+        },
         request(method, path, body, contentType = "application/json") {
             return new Promise((resolve, reject) => {
                 const req = https.request(
@@ -56,4 +64,5 @@ export function kubernetesApi(kubeconfigFile: string): KubernetesApi {
             });
         },
     };
+    return api;
 }

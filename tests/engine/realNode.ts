@@ -183,14 +183,28 @@ export function machineState(): Record<string, string> {
     };
 }
 
-/** The pod of a Deployment that is Ready, by the kubelet's real probes. */
-export async function readyPod(api: KubernetesApi, namespace: string, selector: string): Promise<any | undefined> {
+/** Every pod a label selector picks, terminating ones too. */
+export async function podsOf(api: KubernetesApi, namespace: string, selector: string): Promise<any[]> {
     const pods = (
         await api.request("GET", `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(selector)}`)
     ).body;
-    return (pods.items ?? []).find(
-        (p: any) =>
-            !p.metadata.deletionTimestamp &&
-            (p.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"),
+    return pods.items ?? [];
+}
+
+/** Ready by the kubelet's real probes, and not terminating. */
+export function isReady(pod: any): boolean {
+    return (
+        !pod.metadata.deletionTimestamp &&
+        (pod.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True")
     );
+}
+
+/** The Ready pods a label selector picks. */
+export async function readyPods(api: KubernetesApi, namespace: string, selector: string): Promise<any[]> {
+    return (await podsOf(api, namespace, selector)).filter(isReady);
+}
+
+/** A pod of a Deployment that is Ready. */
+export async function readyPod(api: KubernetesApi, namespace: string, selector: string): Promise<any | undefined> {
+    return (await readyPods(api, namespace, selector))[0];
 }

@@ -4,9 +4,26 @@ import * as http from "http";
 import * as https from "https";
 import * as path from "path";
 import { itWhen } from "../support/requirements";
-import { imageReference, imagesDir, machineState, run, waitFor, whyNotRunnable } from "./realNode";
-import { ApiTarget, deleteManifest, pushImage, randomLayer, uploadStatus } from "../support/registryImages";
-import { collectGarbageNow } from "./garbageCollectionJob";
+import {
+    imageReference,
+    imagesDir,
+    isReady,
+    machineState,
+    podsOf,
+    readyPods,
+    run,
+    waitFor,
+    whyNotRunnable,
+} from "./realNode";
+import {
+    ApiTarget,
+    deleteManifest,
+    manifestTypes,
+    pushImage,
+    randomLayer,
+    uploadStatus,
+} from "../support/registryImages";
+import { collectGarbageNow, GarbageCollectionRun } from "./garbageCollectionJob";
 import { startStorageServers, StorageServers } from "./storageServers";
 import {
     hostname,
@@ -36,10 +53,6 @@ const stack = "scale-out";
 const bucket = "registry";
 const rootDirectory = "/e2e";
 const redisDb = 3;
-const manifestTypes =
-    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
-const selector = registryPods;
-
 const figures: Record<string, number | string> = {};
 let bed: Testbed;
 /** The S3 server and Redis in the cluster; their random keys and password must appear in plaintext nowhere. */
@@ -48,42 +61,13 @@ let storage: StorageServers;
 let pushed: { digest: string; layer: string };
 let upOutput = "";
 
-async function post(collection: string, object: unknown): Promise<void> {
-    const created = await bed.cluster.api.request("POST", collection, object);
-    if (created.status !== 201) {
-        throw new Error(`POST ${collection}: ${created.status} ${JSON.stringify(created.body)}`);
-    }
-}
-
-/** The Ready pods of a selector, not terminating. */
-async function readyPods(namespace: string, labelSelector: string): Promise<any[]> {
-    const pods = (
-        await bed.cluster.api.request(
-            "GET",
-            `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(labelSelector)}`,
-        )
-    ).body.items as any[];
-    return pods.filter(
-        p =>
-            !p.metadata.deletionTimestamp &&
-            (p.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"),
-    );
-}
-
 /** Every registry pod, terminating ones too. */
-async function allRegistryPods(): Promise<any[]> {
-    return (
-        await bed.cluster.api.request(
-            "GET",
-            `/api/v1/namespaces/examples/pods?labelSelector=${encodeURIComponent(selector)}`,
-        )
-    ).body.items;
-}
+const allRegistryPods = () => podsOf(bed.cluster.api, "examples", registryPods);
 
 /** Two Ready registry pods and no other (none terminating), each running `image`. */
 async function settledReplicas(image: string): Promise<any[] | undefined> {
     const all = await allRegistryPods();
-    const ready = await readyPods("examples", selector);
+    const ready = all.filter(isReady);
     return all.length === 2 && ready.length === 2 && ready.every(p => p.spec.containers[0].image === image)
         ? ready
         : undefined;
@@ -205,6 +189,11 @@ afterAll(async () => {
 }, 300000);
 
 const s3Keys = () => storage.keys(`${rootDirectory.slice(1)}/`);
+/** The bucket's key of a blob's data, as the registry's storage driver lays it out under the root directory. */
+const blobKey = (digest: string) => {
+    const hex = digest.slice("sha256:".length);
+    return `${rootDirectory.slice(1)}/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`;
+};
 
 describe("two registry replicas on S3 with a shared Redis, on the real node", () => {
     e2e(
@@ -234,8 +223,12 @@ describe("two registry replicas on S3 with a shared Redis, on the real node", ()
             pulumi(["config", "set", "--secret", "s3AccessKey"], storage.accessKey);
             pulumi(["config", "set", "--secret", "s3SecretKey"], storage.secretKey);
             pulumi(["config", "set", "createNamespace", "false"]);
-            await post("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "examples" } });
-            await post("/api/v1/namespaces/examples/secrets", {
+            await bed.cluster.api.create("/api/v1/namespaces", {
+                apiVersion: "v1",
+                kind: "Namespace",
+                metadata: { name: "examples" },
+            });
+            await bed.cluster.api.create("/api/v1/namespaces/examples/secrets", {
                 apiVersion: "v1",
                 kind: "Secret",
                 metadata: { name: "redis-auth", namespace: "examples" },
@@ -293,8 +286,7 @@ describe("two registry replicas on S3 with a shared Redis, on the real node", ()
             pushed = { digest: sha256(manifest.body), layer: layers[0].digest };
             expect(bed.project.outputs(stack).digests).toEqual({ "hello:v1": pushed.digest });
             // The blobs live in the bucket, under the root directory.
-            const hex = pushed.layer.slice("sha256:".length);
-            expect(await s3Keys()).toContain(`e2e/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`);
+            expect(await s3Keys()).toContain(blobKey(pushed.layer));
             // The replicas share Redis as their blob-descriptor cache (database redisDb).
             expect(await storage.redis(redisDb, "HGET", `blobs::${pushed.layer}`, "digest")).toBe(pushed.layer);
         },
@@ -355,7 +347,7 @@ describe("two registry replicas on S3 with a shared Redis, on the real node", ()
     e2e(
         "metrics: each pod's metrics port answers from the host; /metrics and the debug paths through Traefik are 404",
         async () => {
-            const pods = await readyPods("examples", selector);
+            const pods = await readyPods(bed.cluster.api, "examples", registryPods);
             expect(pods).toHaveLength(2);
             for (const pod of pods) {
                 expect(pod.metadata.annotations).toMatchObject({
@@ -391,7 +383,7 @@ describe("two registry replicas on S3 with a shared Redis, on the real node", ()
     e2e(
         "pulls every 100 ms through Traefik while one pod is evicted (the budget refuses the second) and replaced: none fails",
         async () => {
-            const before = await readyPods("examples", selector);
+            const before = await readyPods(bed.cluster.api, "examples", registryPods);
             expect(before).toHaveLength(2);
             const evict = (pod: any) =>
                 bed.cluster.api.request("POST", `/api/v1/namespaces/examples/pods/${pod.metadata.name}/eviction`, {
@@ -475,7 +467,7 @@ describe("two registry replicas on S3 with a shared Redis, on the real node", ()
     );
 
     e2e("the image survives deleting every pod: the new pods serve it from the bucket", async () => {
-        const before = await readyPods("examples", selector);
+        const before = await readyPods(bed.cluster.api, "examples", registryPods);
         expect(before).toHaveLength(2);
         for (const pod of before) {
             expect(
@@ -512,11 +504,7 @@ describe("two registry replicas on S3 with a shared Redis, on the real node", ()
             };
             const doomed = await pushImage(admin, "doomed", "v1", [randomLayer(5 * 1024 * 1024)]);
             expect(await deleteManifest(admin, "doomed", doomed.manifestDigest)).toBe(202);
-            const dataKey = (digest: string) => {
-                const hex = digest.slice("sha256:".length);
-                return `e2e/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`;
-            };
-            const doomedKeys = [...doomed.blobs.map(b => b.digest), doomed.manifestDigest].map(dataKey);
+            const doomedKeys = [...doomed.blobs.map(b => b.digest), doomed.manifestDigest].map(blobKey);
             const stored = (keys: string[]) => keys.filter(k => bucketKeys.has(k));
             let bucketKeys = new Set(await s3Keys());
             expect(stored(doomedKeys)).toEqual(doomedKeys);
@@ -524,9 +512,9 @@ describe("two registry replicas on S3 with a shared Redis, on the real node", ()
             expect(await storage.redis(redisDb, "HGET", `blobs::${layer}`, "digest")).toBe(layer);
 
             const pulling = startPulling();
-            let run: Awaited<ReturnType<typeof collectGarbageNow>>;
+            let gc: GarbageCollectionRun;
             try {
-                run = await collectGarbageNow(bed, "examples", "gc-on-s3");
+                gc = await collectGarbageNow(bed, "examples", "gc-on-s3");
             } finally {
                 const tally = await pulling.stop();
                 figures["pulls during a garbage collection on S3, two replicas (failed/asked)"] =
@@ -536,12 +524,12 @@ describe("two registry replicas on S3 with a shared Redis, on the real node", ()
                     pulled: true,
                 });
             }
-            expect({ exitCode: run.report.exitCode, gc: run.report.garbageCollectStatus }).toEqual({
+            expect({ exitCode: gc.report.exitCode, gc: gc.report.garbageCollectStatus }).toEqual({
                 exitCode: 0,
                 gc: "0",
             });
-            figures["garbage collection on S3, read-only window (s)"] = run.report.readOnlySeconds;
-            expect(run.report.blobsDeleted).toBeGreaterThanOrEqual(3);
+            figures["garbage collection on S3, read-only window (s)"] = gc.report.readOnlySeconds;
+            expect(gc.report.blobsDeleted).toBeGreaterThanOrEqual(3);
             bucketKeys = new Set(await s3Keys());
             expect(stored(doomedKeys)).toEqual([]);
             // The shared cache forgot them: a push of the same layer again would upload it.
@@ -574,8 +562,7 @@ describe("two registry replicas on S3 with a shared Redis, on the real node", ()
                 objects.map(async o => `${o}: ${(await bed.cluster.api.request("GET", o)).status}`),
             );
             expect(statuses).toEqual(objects.map(o => `${o}: 404`));
-            const hex = pushed.layer.slice("sha256:".length);
-            expect(await s3Keys()).toContain(`e2e/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`);
+            expect(await s3Keys()).toContain(blobKey(pushed.layer));
             expect(fs.readFileSync(bed.hostsCopy)).toEqual(bed.hostsBefore);
             run("pulumi", ["stack", "rm", "--yes", "--stack", stack], { cwd: bed.project.dir, env: bed.project.env });
         },

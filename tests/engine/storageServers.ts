@@ -2,7 +2,7 @@ import * as crypto from "crypto";
 import { S3Credentials, listKeys, s3Request } from "../support/s3Api";
 import { RedisReply, redisCommand } from "../support/redisServer";
 import { KubernetesApi } from "./kubernetesApi";
-import { imageReference, waitFor } from "./realNode";
+import { imageReference, readyPod, waitFor } from "./realNode";
 
 /*
  * An S3 server (SeaweedFS's `weed mini`) and a Redis (Debian's redis-server) running as pods in the real node's
@@ -19,14 +19,10 @@ interface StorageKeys {
 }
 
 export interface StorageServers extends StorageKeys {
-    namespace: string;
     bucket: string;
-    region: string;
     /** What the registry is given: http://<ClusterIP>:8333 and <ClusterIP>:6379. */
     s3Endpoint: string;
     redisAddress: string;
-    /** The S3 API at the server's pod, as the host reaches it (signed with the keys). */
-    s3AtPod: S3Credentials;
     /** Keys in the bucket under a prefix. */
     keys(prefix: string): Promise<string[]>;
     /** One command to the Redis pod, in database `db`. */
@@ -147,11 +143,8 @@ function storageObjects(ns: string, keys: StorageKeys): [string, unknown][] {
  * Creates the servers in their namespace, with random keys and password, waits until both pods are Ready, and makes
  * the bucket through the S3 API (the registry does not make it).
  */
-export async function startStorageServers(
-    api: KubernetesApi,
-    options: { bucket: string; namespace?: string },
-): Promise<StorageServers> {
-    const namespace = options.namespace ?? "e2e-storage";
+export async function startStorageServers(api: KubernetesApi, options: { bucket: string }): Promise<StorageServers> {
+    const namespace = "e2e-storage";
     const keys: StorageKeys = {
         accessKey: `E2E${crypto.randomBytes(8).toString("hex").toUpperCase()}`,
         secretKey: crypto.randomBytes(24).toString("base64url"),
@@ -160,24 +153,11 @@ export async function startStorageServers(
     };
     const started = process.hrtime.bigint();
     for (const [collection, object] of storageObjects(namespace, keys)) {
-        const created = await api.request("POST", collection, object);
-        if (created.status !== 201) {
-            throw new Error(`POST ${collection}: ${created.status} ${JSON.stringify(created.body)}`);
-        }
+        await api.create(collection, object);
     }
-    const readyPod = (app: string) =>
-        waitFor(`the ${app} pod to be Ready`, 120, async () => {
-            const pods = (
-                await api.request(
-                    "GET",
-                    `/api/v1/namespaces/${namespace}/pods?labelSelector=app.kubernetes.io%2Fname%3D${app}`,
-                )
-            ).body.items as any[];
-            return pods.find(p =>
-                (p.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"),
-            );
-        });
-    const [s3Pod, redisPod] = [await readyPod("seaweedfs"), await readyPod("redis")];
+    const readyServer = (app: string) =>
+        waitFor(`the ${app} pod to be Ready`, 120, () => readyPod(api, namespace, `app.kubernetes.io/name=${app}`));
+    const [s3Pod, redisPod] = [await readyServer("seaweedfs"), await readyServer("redis")];
     const clusterIP = async (name: string) =>
         (await api.request("GET", `/api/v1/namespaces/${namespace}/services/${name}`)).body.spec.clusterIP as string;
     const region = "us-east-1";
@@ -193,12 +173,9 @@ export async function startStorageServers(
     );
     return {
         ...keys,
-        namespace,
         bucket: options.bucket,
-        region,
         s3Endpoint: `http://${await clusterIP("seaweedfs")}:8333`,
         redisAddress: `${await clusterIP("redis")}:6379`,
-        s3AtPod,
         keys: prefix => listKeys(s3AtPod, options.bucket, prefix),
         redis: (db, ...args) => redisCommand(6379, keys.redisPassword, args, db, redisPod.status.podIP),
         seconds: Number(process.hrtime.bigint() - started) / 1e9,

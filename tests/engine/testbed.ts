@@ -8,6 +8,7 @@ import * as tls from "tls";
 import { renderRegistryConfig } from "../../components/registryConfig";
 import { settingsFromArgs } from "../../components/settings";
 import { RunningRegistry, startRegistry } from "../support/registryProcess";
+import { manifestTypes } from "../support/registryImages";
 import { makePulumiProject, PulumiProject } from "./pulumiProject";
 import {
     imageReference,
@@ -37,9 +38,6 @@ export const appsNamespace = "e2e-apps";
 /** The registry's own pods (its selector labels): not node trust's, nor the garbage-collection job's, of the same instance. */
 export const registryPods = "app.kubernetes.io/name=registry,app.kubernetes.io/instance=registry";
 export const dockerdScript = path.join(__dirname, "dockerd.sh");
-const manifestTypes =
-    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
-
 export interface IngressResponse {
     status: number;
     headers: any;

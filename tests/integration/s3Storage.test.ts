@@ -11,6 +11,7 @@ import { renderDeployment } from "../../components/templates/deployment";
 import { podChecksum } from "../../components/templates/registryPod";
 import { renderSecret } from "../../components/templates/secret";
 import { makeOciImage } from "../support/ociImage";
+import { manifestTypes } from "../support/registryImages";
 import { RunningRedis, haveRedis, startRedis, whyNoRedis } from "../support/redisServer";
 import { RunningRegistry, podEnvironment, startRegistry } from "../support/registryProcess";
 import { hasCommand, itWhen } from "../support/requirements";
@@ -160,9 +161,6 @@ function call(
 }
 
 const sha256 = (b: Buffer) => `sha256:${crypto.createHash("sha256").update(b).digest("hex")}`;
-
-const manifestTypes =
-    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
 /**
  * The manifest the registry serves for a tag, then every blob it names fetched back, each checked against its

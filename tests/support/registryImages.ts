@@ -26,6 +26,8 @@ export interface PushedImage {
 }
 
 const manifestType = "application/vnd.oci.image.manifest.v1+json";
+/** The Accept header of a manifest GET: the OCI manifest the pushes make, or Docker's v2 schema 2. */
+export const manifestTypes = `${manifestType}, application/vnd.docker.distribution.manifest.v2+json`;
 
 function authorization(t: ApiTarget): string {
     return `Basic ${Buffer.from(`${t.username}:${t.password}`).toString("base64")}`;
@@ -164,7 +166,7 @@ export async function pullProblems(t: ApiTarget, repository: string, tag: string
 /** The blobs repository:tag's manifest names (config and layers), and the manifest's own digest. */
 export async function blobsOf(t: ApiTarget, repository: string, tag: string): Promise<{ digest: string }[]> {
     const manifest = await request(t, "GET", `/v2/${repository}/manifests/${tag}`, undefined, {
-        Accept: `${manifestType}, application/vnd.docker.distribution.manifest.v2+json`,
+        Accept: manifestTypes,
     });
     if (manifest.status !== 200) {
         throw new Error(`manifest ${repository}:${tag}: ${manifest.status}`);
