@@ -7,6 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { imageReference, imagesDir, readyPod, run, whyNotRunnable } from "../tests/engine/realNode";
+import { makeScratchProject, ScratchProject } from "../tests/engine/pulumiProject";
 import { registryPods, removeWork, startTestbed, Testbed } from "../tests/engine/testbed";
 
 const runs = Number(process.env.BENCH_UP_RUNS ?? 5);
@@ -138,21 +139,17 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
  * A stack of nothing but an output, in JavaScript: the engine's floor on this machine and CLI. With `sdk`, the
  * program also loads @pulumi/pulumi, as every program that registers a resource does: the SDK's own floor.
  */
-function trivialStack(bed: Testbed, name: string, sdk: boolean): (args: string[]) => number {
-    const dir = path.join(bed.work, name);
-    fs.mkdirSync(dir);
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: ${name}\nruntime: nodejs\n`);
-    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name, main: "index.js" }));
-    fs.writeFileSync(path.join(dir, "index.js"), `${sdk ? 'require("@pulumi/pulumi");\n' : ""}exports.answer = 42;\n`);
-    fs.symlinkSync(path.join(bed.project.dir, "node_modules"), path.join(dir, "node_modules"));
-    run("pulumi", ["stack", "init", name, "--non-interactive"], { cwd: dir, env: bed.project.env });
-    const cli = (args: string[]) => {
-        const started = Date.now();
-        run("pulumi", [...args, "--non-interactive", "--stack", name], { cwd: dir, env: bed.project.env });
-        return (Date.now() - started) / 1000;
-    };
-    cli(["up", "--yes", "--skip-preview"]);
-    return cli;
+function trivialStack(name: string, sdk: boolean): ScratchProject {
+    const project = makeScratchProject(name, `${sdk ? 'require("@pulumi/pulumi");\n' : ""}exports.answer = 42;\n`);
+    project.pulumi(["up", "--yes", "--skip-preview"]);
+    return project;
+}
+
+/** Seconds a CLI command of a scratch project takes. */
+function timedCli(project: ScratchProject, args: string[]): number {
+    const started = Date.now();
+    project.pulumi(args);
+    return (Date.now() - started) / 1000;
 }
 
 export async function main() {
@@ -163,10 +160,13 @@ export async function main() {
     const bed = await startTestbed("bench-up");
     const traces = path.join(bed.work, "traces");
     fs.mkdirSync(traces);
+    const floors: ScratchProject[] = [];
     try {
         // The engine's floor: a trivial JavaScript stack, run by the same CLI from its own folder; and the SDK's.
-        const trivialCli = trivialStack(bed, "trivial", false);
-        const sdkCli = trivialStack(bed, "trivial-sdk", true);
+        const trivial = trivialStack("trivial", false);
+        floors.push(trivial);
+        const trivialSdk = trivialStack("trivial-sdk", true);
+        floors.push(trivialSdk);
 
         const stack = "bench";
         run("pulumi", ["stack", "init", stack, "--secrets-provider", "passphrase", "--non-interactive"], {
@@ -211,10 +211,12 @@ export async function main() {
         };
         let lastTrace = "";
         for (let i = 0; i < runs; i++) {
-            samples["trivial JavaScript stack, no-change up"].push(trivialCli(["up", "--yes", "--skip-preview"]));
-            samples["trivial JavaScript stack, preview"].push(trivialCli(["preview"]));
+            samples["trivial JavaScript stack, no-change up"].push(
+                timedCli(trivial, ["up", "--yes", "--skip-preview"]),
+            );
+            samples["trivial JavaScript stack, preview"].push(timedCli(trivial, ["preview"]));
             samples["trivial JavaScript stack loading @pulumi/pulumi, no-change up"].push(
-                sdkCli(["up", "--yes", "--skip-preview"]),
+                timedCli(trivialSdk, ["up", "--yes", "--skip-preview"]),
             );
             lastTrace = path.join(traces, `up-${i}.json`);
             samples["this program, no-change up"].push(
@@ -270,6 +272,7 @@ export async function main() {
         }
         return { medians, upRatio, previewRatio };
     } finally {
+        floors.forEach(p => p.remove());
         await bed.stop();
         removeWork(bed.work);
     }
