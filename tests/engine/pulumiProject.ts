@@ -2,6 +2,7 @@ import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { copyProgramSources } from "../support/programSources";
 import { run, toolsBin } from "./realNode";
 
 const repo = path.resolve(__dirname, "..", "..");
@@ -89,11 +90,7 @@ export function makeScratchProject(name: string, program: string, pulumiYaml = "
 export function makePulumiProject(o: ProjectOptions): PulumiProject {
     const dir = path.join(o.work, "project");
     fs.mkdirSync(dir);
-    for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "tsconfig.build.json", "index.ts"]) {
-        fs.copyFileSync(path.join(repo, f), path.join(dir, f));
-    }
-    fs.cpSync(path.join(repo, "components"), path.join(dir, "components"), { recursive: true });
-    fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"));
+    copyProgramSources(dir);
     const shims = path.join(o.work, "bin");
     fs.mkdirSync(shims);
     writeDynamicProviderShim(shims);

@@ -2,6 +2,7 @@ import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { copyProgramSources } from "../support/programSources";
 
 /*
  * How `pulumi up` runs the program (Pulumi.yaml: typescript false, nodeargs --require runCompiled.js): node, preloaded
@@ -15,11 +16,7 @@ let project: string;
 
 beforeAll(() => {
     project = fs.mkdtempSync(path.join(os.tmpdir(), "dr-compiled-"));
-    for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "tsconfig.build.json", "index.ts"]) {
-        fs.copyFileSync(path.join(repo, f), path.join(project, f));
-    }
-    fs.cpSync(path.join(repo, "components"), path.join(project, "components"), { recursive: true });
-    fs.symlinkSync(path.join(repo, "node_modules"), path.join(project, "node_modules"));
+    copyProgramSources(project);
 });
 afterAll(() => fs.rmSync(project, { recursive: true, force: true }));
 

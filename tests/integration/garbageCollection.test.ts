@@ -17,8 +17,10 @@ import {
 } from "../support/registryImages";
 import { freePort } from "../support/ports";
 import {
+    containerEnvironment,
     registryBinary,
     registryV3Binary,
+    RegistryProcessOptions,
     runInPodLayout,
     RunningRegistry,
     startRegistry,
@@ -90,16 +92,13 @@ describe.each(registries)("garbage collection on $label", ({ image, binary, majo
         const secret = renderSecret(settings, htpasswd, "kept-http-secret", pull, secretInputs) as any;
         const collect = (renderGarbageCollectionCronJob(settings) as any).spec.jobTemplate.spec.template.spec
             .containers[1];
-        // What the kubelet would put in a container's environment: literal values, and the Secret's keys.
-        const environmentOf = (container: any): Record<string, string> =>
-            Object.fromEntries(
-                container.env
-                    .filter((e: any) => e.value !== undefined || e.valueFrom?.secretKeyRef)
-                    .map((e: any) => [e.name, e.value ?? secret.stringData[e.valueFrom.secretKeyRef.key]]),
-            );
-        const env = environmentOf(collect);
+        const secrets = { [secret.metadata.name]: secret.stringData };
+        const env = containerEnvironment(collect, secrets);
         // The registry's own (its container in the Deployment): the Redis password, the HTTP secret...
-        const registryEnv = environmentOf(renderDeployment(settings, "").spec!.template!.spec!.containers![0]);
+        const registryEnv = containerEnvironment(
+            renderDeployment(settings, "").spec!.template!.spec!.containers![0],
+            secrets,
+        );
         return {
             config: renderRegistryConfig(settings),
             htpasswd,
@@ -107,6 +106,15 @@ describe.each(registries)("garbage collection on $label", ({ image, binary, majo
             env,
             registryEnv,
         };
+    }
+
+    /** The rendered registry with its container's environment, on the storage in dataDir; `more` overrides options. */
+    function startRendered(
+        r: ReturnType<typeof rendered>,
+        dataDir: string,
+        more: Partial<RegistryProcessOptions> = {},
+    ): Promise<RunningRegistry> {
+        return startRegistry({ config: r.config, htpasswd: r.htpasswd, binary, dataDir, env: r.registryEnv, ...more });
     }
 
     /** Runs the collecting container's script with the pods' addresses; the /work it shared with the other. */
@@ -141,11 +149,7 @@ describe.each(registries)("garbage collection on $label", ({ image, binary, majo
         const replicas: RunningRegistry[] = [];
         for (const [i, host] of hosts.entries()) {
             replicas.push(
-                await startRegistry({
-                    config: r.config,
-                    htpasswd: r.htpasswd,
-                    binary,
-                    dataDir,
+                await startRendered(r, dataDir, {
                     host,
                     port,
                     env: i < writable ? r.registryEnv : { ...r.registryEnv, ...readOnly },
@@ -157,13 +161,7 @@ describe.each(registries)("garbage collection on $label", ({ image, binary, majo
 
     /** Two images sharing a 1 MB layer; the first, with 4 MB of its own, deleted through the API. */
     async function twoImagesOneDeleted(r: ReturnType<typeof rendered>, dataDir: string) {
-        const writable = await startRegistry({
-            config: r.config,
-            htpasswd: r.htpasswd,
-            binary,
-            dataDir,
-            env: r.registryEnv,
-        });
+        const writable = await startRendered(r, dataDir);
         const t: ApiTarget = { url: writable.url, ...admin };
         try {
             const shared = randomLayer(MB);
@@ -217,13 +215,7 @@ describe.each(registries)("garbage collection on $label", ({ image, binary, majo
             expect(fs.existsSync(blobFile(dataDir, deleted.manifestDigest))).toBe(false);
             expect(Math.abs(Number(result.bytesFreed) - freed)).toBeLessThanOrEqual(64 * 1024);
 
-            const after = await startRegistry({
-                config: r.config,
-                htpasswd: r.htpasswd,
-                binary,
-                dataDir,
-                env: r.registryEnv,
-            });
+            const after = await startRendered(r, dataDir);
             try {
                 expect(await pullProblems({ url: after.url, ...admin }, "team/app", "new")).toEqual([]);
             } finally {
@@ -308,13 +300,7 @@ describe.each(registries)("garbage collection on $label", ({ image, binary, majo
                 const r = rendered({ garbageCollection: { deleteUntagged: true } });
                 expect(r.env.DR_DELETE_UNTAGGED).toBe("true");
                 const dataDir = fs.mkdtempSync(path.join(scratch, "data-"));
-                const writable = await startRegistry({
-                    config: r.config,
-                    htpasswd: r.htpasswd,
-                    binary,
-                    dataDir,
-                    env: r.registryEnv,
-                });
+                const writable = await startRendered(r, dataDir);
                 let first, second;
                 try {
                     const t: ApiTarget = { url: writable.url, ...admin };

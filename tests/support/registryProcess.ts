@@ -48,16 +48,16 @@ export interface RegistryProcessOptions {
 }
 
 /**
- * The registry container's environment as the kubelet gives it from a rendered Deployment: literal values as they
- * are, and each secretKeyRef read from the Secrets given (name -> stringData, as rendered, or a user's Secret). A
- * reference to a Secret or key that is not there throws, as the kubelet refuses to start the container.
+ * A container's environment as the kubelet gives it: literal values as they are, and each secretKeyRef read from the
+ * Secrets given (name -> stringData, as rendered, or a user's Secret). A reference to a Secret or key that is not there
+ * throws, as the kubelet refuses to start the container. A fieldRef is left out: there is no pod here to read it from.
  */
-export function podEnvironment(
-    deployment: any,
+export function containerEnvironment(
+    container: any,
     secrets: Record<string, Record<string, string>>,
 ): Record<string, string> {
     const env: Record<string, string> = {};
-    for (const e of deployment.spec.template.spec.containers[0].env ?? []) {
+    for (const e of container.env ?? []) {
         const ref = e.valueFrom?.secretKeyRef;
         if (ref) {
             const value = secrets[ref.name]?.[ref.key];
@@ -65,11 +65,19 @@ export function podEnvironment(
                 throw new Error(`${e.name}: secret "${ref.name}" has no key "${ref.key}"`);
             }
             env[e.name] = value;
-        } else {
+        } else if (e.value !== undefined) {
             env[e.name] = e.value;
         }
     }
     return env;
+}
+
+/** The registry container's environment (containerEnvironment) from a rendered Deployment. */
+export function podEnvironment(
+    deployment: any,
+    secrets: Record<string, Record<string, string>>,
+): Record<string, string> {
+    return containerEnvironment(deployment.spec.template.spec.containers[0], secrets);
 }
 
 /** Where, inside the pod, the config file(s), the htpasswd file and the data directory are. */

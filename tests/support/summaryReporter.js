@@ -1,12 +1,6 @@
 const { stripVTControlCharacters } = require("util");
 const allowedSkips = require("./allowedSkips");
 
-/**
- * Prints the suite's closing line in the plain form CI reads ("N passed, N failed, N skipped"), after listing
- * every skipped test with the reason in its name (nothing is skipped silently) and every failed test with the
- * first lines of its failure. A skipped test that is not in
- * allowedSkips.js fails the run (jest exits 1) and is counted as failed in that line, unless DR_ALLOW_SKIPS=1.
- */
 /** The first lines of a failure message, without colour codes: enough to know which check failed and why. */
 function firstLines(message) {
     return stripVTControlCharacters(message)
@@ -17,6 +11,12 @@ function firstLines(message) {
         .join(" | ");
 }
 
+/**
+ * Prints the suite's closing line in the plain form CI reads ("N passed, N failed, N skipped"), after listing
+ * every skipped test with the reason in its name (nothing is skipped silently) and every failed test with the
+ * first lines of its failure. A skipped test that is not in allowedSkips.js fails the run (jest exits 1) and is
+ * counted as failed in that line, unless DR_ALLOW_SKIPS=1.
+ */
 class SummaryReporter {
     constructor(globalConfig) {
         // With -t/--testNamePattern jest skips every test whose name does not match: those are the user's choice,

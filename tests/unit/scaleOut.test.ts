@@ -1,14 +1,11 @@
-import { renderHtpasswd } from "../../components/htpasswd";
-import { asYamlString, renderRegistryConfig } from "../../components/registryConfig";
+import { asYamlString } from "../../components/registryConfig";
 import { PlainSettingsArgs, settingsFromArgs } from "../../components/settings";
 import { InputError } from "../../components/validation";
-import { renderDeployment } from "../../components/templates/deployment";
-import { renderIngress } from "../../components/templates/ingress";
 import { renderPodDisruptionBudget } from "../../components/templates/podDisruptionBudget";
 import { podChecksum } from "../../components/templates/registryPod";
-import { renderSecret } from "../../components/templates/secret";
 import { renderService } from "../../components/templates/service";
 import { renderServiceMonitor } from "../../components/templates/serviceMonitor";
+import { renderRegistry as render } from "../support/renderedRegistry";
 
 /*
  * S3 storage, several replicas, the Redis cache and the metrics, as rendered: the config each major version reads,
@@ -18,30 +15,6 @@ import { renderServiceMonitor } from "../../components/templates/serviceMonitor"
 
 const bucket = { type: "s3" as const, s3: { bucket: "images", regionEndpoint: "http://10.96.0.20:8333" } };
 const redis = { address: "10.96.0.30:6379", passwordSecret: { name: "redis-auth" } };
-
-function render(args: PlainSettingsArgs, secretInputs: Record<string, string> = {}) {
-    const s = settingsFromArgs("registry", args);
-    const htpasswd = renderHtpasswd([{ username: "admin", password: "pw" }], "key", s.bcryptCost);
-    const config = renderRegistryConfig(s);
-    return {
-        settings: s,
-        config: JSON.parse(config),
-        configText: config,
-        deployment: renderDeployment(
-            s,
-            podChecksum(config, htpasswd, "http-secret", Object.values(secretInputs)),
-        ) as any,
-        secret: renderSecret(
-            s,
-            htpasswd,
-            "http-secret",
-            { username: "registry-pull", password: "p" },
-            secretInputs,
-        ) as any,
-        service: renderService(s) as any,
-        ingress: renderIngress(s) as any,
-    };
-}
 
 const envOf = (deployment: any) => deployment.spec.template.spec.containers[0].env;
 
@@ -94,11 +67,9 @@ describe("storage type s3", () => {
     });
 
     test("keys given as inputs: in the registry's Secret, quoted for the registry's YAML reading, read by secretKeyRef", () => {
-        const keys = { "s3-access-key": asYamlString("AKIA0123"), "s3-secret-key": asYamlString("0123: true") };
-        const { deployment, secret } = render(
-            { storage: { ...bucket, s3: { ...bucket.s3, accessKey: "AKIA0123", secretKey: "0123: true" } } },
-            keys,
-        );
+        const { deployment, secret } = render({
+            storage: { ...bucket, s3: { ...bucket.s3, accessKey: "AKIA0123", secretKey: "0123: true" } },
+        });
         expect(secret.stringData).toMatchObject({ "s3-access-key": '"AKIA0123"', "s3-secret-key": '"0123: true"' });
         expect(envOf(deployment).filter((e: any) => e.name.startsWith("REGISTRY_STORAGE_S3_"))).toEqual([
             {
@@ -229,7 +200,7 @@ describe("the Redis cache", () => {
     });
 
     test("the password: from the registry's Secret (given as an input) or the user's, by secretKeyRef; none without one", () => {
-        const input = render({ redis: { address: redis.address, password: "p: w" } }, { "redis-password": '"p: w"' });
+        const input = render({ redis: { address: redis.address, password: "p: w" } });
         expect(envOf(input.deployment)).toContainEqual({
             name: "REGISTRY_REDIS_PASSWORD",
             valueFrom: { secretKeyRef: { name: "registry", key: "redis-password" } },
@@ -249,8 +220,8 @@ describe("the Redis cache", () => {
     });
 
     test("a new secret input rolls the pods (the checksum covers it)", () => {
-        const a = render({ redis: { address: redis.address, password: "one" } }, { "redis-password": '"one"' });
-        const b = render({ redis: { address: redis.address, password: "two" } }, { "redis-password": '"two"' });
+        const a = render({ redis: { address: redis.address, password: "one" } });
+        const b = render({ redis: { address: redis.address, password: "two" } });
         const checksum = (r: ReturnType<typeof render>) =>
             r.deployment.spec.template.metadata.annotations["checksum/secret-and-config"];
         expect(checksum(a)).not.toBe(checksum(b));

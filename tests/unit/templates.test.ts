@@ -1,9 +1,4 @@
-import { renderHtpasswd } from "../../components/htpasswd";
-import { renderRegistryConfig } from "../../components/registryConfig";
-import { podChecksum } from "../../components/templates/registryPod";
-import { PlainSettingsArgs, settingsFromArgs } from "../../components/settings";
-import { renderConfigMap } from "../../components/templates/configMap";
-import { renderDeployment } from "../../components/templates/deployment";
+import { PlainSettingsArgs } from "../../components/settings";
 import { renderGarbageCollectionCronJob } from "../../components/templates/garbageCollectionCronJob";
 import { renderGarbageCollectionRole } from "../../components/templates/garbageCollectionRole";
 import { renderGarbageCollectionRoleBinding } from "../../components/templates/garbageCollectionRoleBinding";
@@ -11,30 +6,9 @@ import { collectGarbageScript, readOnlyWindowScript } from "../../components/gar
 import { renderImagePullSecret } from "../../components/templates/imagePullSecret";
 import { renderIngress } from "../../components/templates/ingress";
 import { renderPersistentVolumeClaim } from "../../components/templates/persistentVolumeClaim";
-import { renderSecret } from "../../components/templates/secret";
-import { renderService } from "../../components/templates/service";
+import { renderRegistry as render } from "../support/renderedRegistry";
 
 const rollingWithoutOutage = { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } };
-
-/** What the Kubernetes objects would be for these inputs, password and kept random values included. */
-function render(
-    args: PlainSettingsArgs = {},
-    password = "s3cret!",
-    saltKey = "key",
-    httpSecret = "kept-http-secret-value",
-) {
-    const s = settingsFromArgs("registry", args);
-    const htpasswd = renderHtpasswd([{ username: "admin", password }], saltKey, s.bcryptCost);
-    const checksum = podChecksum(renderRegistryConfig(s), htpasswd, httpSecret);
-    return {
-        settings: s,
-        secret: renderSecret(s, htpasswd, httpSecret, { username: "registry-pull", password: "pull-pass" }) as any,
-        deployment: renderDeployment(s, checksum) as any,
-        ingress: renderIngress(s) as any,
-        service: renderService(s) as any,
-        configMap: renderConfigMap(s) as any,
-    };
-}
 
 describe("rendered Kubernetes objects", () => {
     test("two renders with the same inputs give byte-identical Secret and pod template", () => {
